@@ -1,0 +1,179 @@
+// Package lambdaadapter is the thin AWS Lambda handler for a HealthLake
+// SMART on FHIR IdP Lambda: it decodes the HealthLake event, runs the
+// smartauth.Validator within the invocation deadline and returns the
+// response HealthLake expects. It logs one structured line per decision
+// (decision, reason code, issuer, client, latency) and never the token.
+//
+// Use it from main:
+//
+//	v, err := smartauth.NewValidator(cfg)   // at init, outside the handler
+//	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
+//	_ = v.Hydrate(ctx)                        // fetch JWKS at cold start
+//	lambda.Start(h.Handle)
+//
+// HealthLake reference:
+// https://docs.aws.amazon.com/healthlake/latest/devguide/reference-smart-on-fhir-token-validation.html
+package lambdaadapter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+// DefaultBudget is the validation time budget when the invocation context
+// has no deadline: HealthLake allows the whole Lambda less than 1 s.
+const DefaultBudget = 800 * time.Millisecond
+
+// DefaultDeadlineMargin is kept free before the invocation deadline for
+// encoding and returning the response.
+const DefaultDeadlineMargin = 100 * time.Millisecond
+
+// ErrInternal is the generic function error returned for internal faults.
+// Its text carries no token content or claim values.
+var ErrInternal = errors.New("lambdaadapter: internal authorization error")
+
+// Authorizer is what the handler needs from a validator.
+type Authorizer interface {
+	Authorize(ctx context.Context, ev smartauth.Event) smartauth.Decision
+}
+
+// Handler answers HealthLake IdP Lambda invocations.
+type Handler struct {
+	auth   Authorizer
+	logger *slog.Logger
+	budget time.Duration
+	margin time.Duration
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithLogger sets the decision logger. Default: a logger that discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Handler) {
+		if l != nil {
+			h.logger = l
+		}
+	}
+}
+
+// WithBudget caps validation time per invocation (default DefaultBudget),
+// applied on top of the invocation deadline.
+func WithBudget(d time.Duration) Option {
+	return func(h *Handler) {
+		if d > 0 {
+			h.budget = d
+		}
+	}
+}
+
+// WithDeadlineMargin sets the time kept free before the invocation deadline
+// (default DefaultDeadlineMargin).
+func WithDeadlineMargin(d time.Duration) Option {
+	return func(h *Handler) {
+		if d >= 0 {
+			h.margin = d
+		}
+	}
+}
+
+// New returns a Handler over auth (normally a *smartauth.Validator).
+func New(auth Authorizer, opts ...Option) *Handler {
+	h := &Handler{
+		auth:   auth,
+		logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		budget: DefaultBudget,
+		margin: DefaultDeadlineMargin,
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Handle is the Lambda entry point (for lambda.Start or lambda.NewHandler).
+// It takes the raw event so that a malformed event still gets a
+// well-formed deny instead of a runtime decode error.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*smartauth.Response, error) {
+	ev, err := smartauth.DecodeEvent(raw)
+	if err != nil {
+		if h.auth == nil {
+			return h.HandleEvent(ctx, ev)
+		}
+		// An empty event yields the validator's own deny shape; keep the
+		// decode error as the reason.
+		d := h.auth.Authorize(ctx, smartauth.Event{})
+		d.Err, d.Reason = err, smartauth.Reason(err)
+		h.log(ctx, d, ev)
+		if d.Internal {
+			return nil, ErrInternal
+		}
+		return &d.Response, nil
+	}
+	return h.HandleEvent(ctx, ev)
+}
+
+// HandleEvent is Handle for an already decoded event.
+func (h *Handler) HandleEvent(ctx context.Context, ev smartauth.Event) (*smartauth.Response, error) {
+	if h.auth == nil {
+		h.logger.LogAttrs(ctx, slog.LevelError, "authorization", slog.String("decision", "error"),
+			slog.String("reason", "config"))
+		return nil, ErrInternal
+	}
+	ctx, cancel := h.withBudget(ctx)
+	defer cancel()
+	d := h.auth.Authorize(ctx, ev)
+	h.log(ctx, d, ev)
+	if d.Internal {
+		return nil, ErrInternal
+	}
+	return &d.Response, nil
+}
+
+// withBudget bounds the context by the budget and by the invocation
+// deadline minus the margin.
+func (h *Handler) withBudget(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(h.budget)
+	if d, ok := ctx.Deadline(); ok {
+		if d2 := d.Add(-h.margin); d2.Before(deadline) {
+			deadline = d2
+		}
+	}
+	return context.WithDeadline(ctx, deadline)
+}
+
+func (h *Handler) log(ctx context.Context, d smartauth.Decision, ev smartauth.Event) {
+	decision, level := "deny", slog.LevelWarn
+	switch {
+	case d.Allowed:
+		decision, level = "allow", slog.LevelInfo
+	case d.Internal:
+		decision, level = "error", slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("decision", decision),
+		slog.String("reason", d.Reason),
+		slog.String("operation", ev.OperationName),
+		slog.String("datastoreId", ev.DatastoreID),
+		slog.String("issuer", d.Issuer),
+		slog.String("client", d.ClientID),
+		slog.Int("scopes", d.Scopes),
+		slog.Duration("latency", d.Latency),
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("requestId", lc.AwsRequestID))
+	}
+	if d.Err != nil && !d.Allowed {
+		// Sentinel texts and check details only; errors never carry the token.
+		attrs = append(attrs, slog.String("detail", d.Err.Error()))
+	}
+	h.logger.LogAttrs(ctx, level, "authorization", attrs...)
+}

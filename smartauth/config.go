@@ -1,0 +1,290 @@
+package smartauth
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Clock-skew bounds.
+const (
+	// DefaultClockSkew is used when Config.ClockSkew is zero. It absorbs
+	// sub-second differences between the IdP's and the Lambda's clocks for
+	// exp, nbf and iat.
+	DefaultClockSkew = 30 * time.Second
+	// MaxClockSkew is the largest skew a Config may set.
+	MaxClockSkew = 5 * time.Minute
+)
+
+// ScopeFormat selects how granted scopes are written into authPayload.scope.
+type ScopeFormat int
+
+const (
+	// ScopesAsGiven emits each valid scope exactly as the token carried it
+	// (after a configured prefix strip). Use it with SMART_ON_FHIR data stores.
+	ScopesAsGiven ScopeFormat = iota
+	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource
+	// scopes are converted only where the conversion is exact (rs→read,
+	// cud→write, cruds→*); other resource scopes are dropped.
+	ScopesV1
+)
+
+// Config configures a Validator. It fails closed: a Config without an issuer,
+// an issuer without a key set or audience policy, or an empty RoleARN is
+// rejected by NewValidator.
+type Config struct {
+	// Issuers lists the trusted issuers. A token's unverified iss selects one
+	// by exact string match before any network I/O; unknown issuers are
+	// rejected.
+	Issuers []IssuerConfig
+	// RoleARN is the IAM role HealthLake assumes for allowed requests
+	// (response field iamRoleARN). Required.
+	RoleARN string
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// ClockSkew is the tolerance applied to exp, nbf and iat. Zero selects
+	// DefaultClockSkew; values above MaxClockSkew or below zero are refused.
+	ClockSkew time.Duration
+	// MaxTokenSize caps the raw token length in bytes. Zero selects
+	// DefaultMaxTokenSize; values above MaxTokenSizeLimit are refused.
+	MaxTokenSize int
+	// UIDClaim names the string claim copied to authPayload.uid. Empty
+	// means "sub".
+	UIDClaim string
+	// ScopeFormat selects the scope output form (default ScopesAsGiven).
+	ScopeFormat ScopeFormat
+	// AuthorizedAsString emits isAuthorized as the JSON string "true"/"false"
+	// instead of a JSON boolean, for compatibility with the request example in
+	// the HealthLake documentation. Default false (JSON boolean).
+	AuthorizedAsString bool
+	// AnyResourceType accepts any well-formed FHIR resource type name in
+	// scopes instead of only FHIR R4 types.
+	AnyResourceType bool
+	// Endpoints, when non-empty, restricts the data store endpoints this
+	// validator answers for: an event whose datastoreEndpoint is not listed
+	// (one trailing "/" ignored) is denied.
+	Endpoints []string
+	// InsecureAllowHTTPIssuers accepts http:// issuers (local test IdPs).
+	// It MUST NOT be set in production.
+	InsecureAllowHTTPIssuers bool
+}
+
+// IssuerConfig describes one trusted issuer.
+type IssuerConfig struct {
+	// Issuer is compared byte for byte with the token's iss.
+	Issuer string
+	// KeySet supplies this issuer's verification keys. Required.
+	KeySet KeySet
+	// Algorithms is this issuer's JWS allow-list, a subset of RS256, RS384,
+	// RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA. Empty means
+	// RS256 only.
+	Algorithms []string
+	// Audience is the audience policy. Required; see EndpointAudience,
+	// ExactAudience and ClientIDs.
+	Audience AudiencePolicy
+	// TokenKind decides whether the token is an access token. Nil selects
+	// RejectNonAccessTokens.
+	TokenKind TokenKindRule
+	// ScopePrefixes are stripped (exact prefix match followed by "/") from
+	// each scope before SMART parsing, e.g. a Cognito resource-server
+	// identifier "https://fhir.example.com".
+	ScopePrefixes []string
+	// ExtraScopes, when set, derives additional scope strings from the
+	// verified claims (for example from groups or roles). They are parsed
+	// like scopes from the token; invalid ones are dropped.
+	ExtraScopes func(*Claims) []string
+	// Check is an optional custom check run last on verified claims; a
+	// non-nil error denies the token and is wrapped with ErrCustomCheck.
+	Check func(*Claims) error
+}
+
+// AudiencePolicy decides whether a verified token is meant for the data
+// store at endpoint (the event's datastoreEndpoint).
+type AudiencePolicy interface {
+	CheckAudience(c *Claims, endpoint string) error
+}
+
+// AudienceFunc adapts a function to AudiencePolicy.
+type AudienceFunc func(c *Claims, endpoint string) error
+
+// CheckAudience calls f.
+func (f AudienceFunc) CheckAudience(c *Claims, endpoint string) error { return f(c, endpoint) }
+
+// EndpointAudience is the default policy: the token's aud (string or array)
+// must contain the data store endpoint or one of extra. One trailing "/" is
+// ignored on both sides; comparison is otherwise exact.
+func EndpointAudience(extra ...string) AudiencePolicy {
+	allowed := normaliseAll(extra)
+	return AudienceFunc(func(c *Claims, endpoint string) error {
+		ep := trimSlash(endpoint)
+		for _, a := range c.Audience {
+			a = trimSlash(a)
+			if (ep != "" && a == ep) || slices.Contains(allowed, a) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
+	})
+}
+
+// ExactAudience requires the token's aud to contain one of auds; the event
+// endpoint is not consulted.
+func ExactAudience(auds ...string) AudiencePolicy {
+	allowed := normaliseAll(auds)
+	return AudienceFunc(func(c *Claims, _ string) error {
+		for _, a := range c.Audience {
+			if slices.Contains(allowed, trimSlash(a)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: aud not in the configured list", ErrAudience)
+	})
+}
+
+// ClientIDs requires the client_id claim to be one of ids (Cognito access
+// tokens carry no aud).
+func ClientIDs(ids ...string) AudiencePolicy {
+	allowed := slices.Clone(ids)
+	return AudienceFunc(func(c *Claims, _ string) error {
+		if c.ClientID != "" && slices.Contains(allowed, c.ClientID) {
+			return nil
+		}
+		return fmt.Errorf("%w: client_id not on the allow-list", ErrClientID)
+	})
+}
+
+// TokenKindRule decides whether verified claims belong to an access token.
+type TokenKindRule func(c *Claims) error
+
+// RequireTokenUse requires the Cognito-style token_use claim to equal use.
+func RequireTokenUse(use string) TokenKindRule {
+	return func(c *Claims) error {
+		if c.TokenUse != use {
+			return fmt.Errorf("%w: token_use is not %q", ErrTokenUse, use)
+		}
+		return nil
+	}
+}
+
+// RequirePayloadType requires the Keycloak-style payload typ claim to equal typ.
+func RequirePayloadType(typ string) TokenKindRule {
+	return func(c *Claims) error {
+		if c.Type != typ {
+			return fmt.Errorf("%w: payload typ is not %q", ErrTokenUse, typ)
+		}
+		return nil
+	}
+}
+
+// RejectNonAccessTokens is the generic rule: a token that declares itself
+// something other than an access token (token_use other than "access", or
+// payload typ other than "Bearer") is rejected. Tokens that declare neither
+// pass; the audience policy is then what keeps ID tokens out.
+func RejectNonAccessTokens(c *Claims) error {
+	if c.TokenUse != "" && c.TokenUse != "access" {
+		return fmt.Errorf("%w: token_use is not \"access\"", ErrTokenUse)
+	}
+	if c.Type != "" && c.Type != "Bearer" {
+		return fmt.Errorf("%w: payload typ is not \"Bearer\"", ErrTokenUse)
+	}
+	return nil
+}
+
+func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }
+
+func normaliseAll(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if s != "" {
+			out = append(out, trimSlash(s))
+		}
+	}
+	return out
+}
+
+// issuerState is the validated, immutable form of an IssuerConfig.
+type issuerState struct {
+	cfg       IssuerConfig
+	algs      []string
+	prefixes  []string
+	tokenKind TokenKindRule
+}
+
+func (c *Config) validate() (map[string]*issuerState, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
+	if len(c.Issuers) == 0 {
+		bad("no issuer configured")
+	}
+	if strings.TrimSpace(c.RoleARN) == "" {
+		bad("RoleARN is required")
+	} else if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") {
+		bad("RoleARN %q is not an IAM role ARN", c.RoleARN)
+	}
+	if c.ClockSkew < 0 || c.ClockSkew > MaxClockSkew {
+		bad("ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
+	}
+	if c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit {
+		bad("MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
+	}
+	if c.ScopeFormat != ScopesAsGiven && c.ScopeFormat != ScopesV1 {
+		bad("unknown ScopeFormat %d", c.ScopeFormat)
+	}
+	for _, e := range c.Endpoints {
+		if _, err := url.Parse(e); err != nil || e == "" {
+			bad("endpoint %q is not a URL", e)
+		}
+	}
+	issuers := make(map[string]*issuerState, len(c.Issuers))
+	for i, ic := range c.Issuers {
+		u, err := url.Parse(ic.Issuer)
+		switch {
+		case ic.Issuer == "":
+			bad("issuer %d: Issuer is empty", i)
+			continue
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("issuer %q is not an absolute URL", ic.Issuer)
+		case u.Scheme == "http" && !c.InsecureAllowHTTPIssuers:
+			bad("issuer %q is not https (InsecureAllowHTTPIssuers is off)", ic.Issuer)
+		}
+		if _, dup := issuers[ic.Issuer]; dup {
+			bad("issuer %q configured twice", ic.Issuer)
+		}
+		if ic.KeySet == nil {
+			bad("issuer %q has no KeySet", ic.Issuer)
+		}
+		if ic.Audience == nil {
+			bad("issuer %q has no audience policy", ic.Issuer)
+		}
+		st := &issuerState{cfg: ic, algs: ic.Algorithms, tokenKind: ic.TokenKind}
+		if len(st.algs) == 0 {
+			st.algs = []string{"RS256"}
+		}
+		for _, a := range st.algs {
+			if !knownAlgorithm(a) {
+				bad("issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
+			}
+		}
+		if st.tokenKind == nil {
+			st.tokenKind = RejectNonAccessTokens
+		}
+		for _, p := range ic.ScopePrefixes {
+			p = strings.TrimSuffix(p, "/")
+			if p == "" || strings.ContainsAny(p, " \t") {
+				bad("issuer %q: empty or blank scope prefix", ic.Issuer)
+				continue
+			}
+			st.prefixes = append(st.prefixes, p+"/")
+		}
+		issuers[ic.Issuer] = st
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return issuers, nil
+}

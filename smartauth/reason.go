@@ -1,0 +1,65 @@
+package smartauth
+
+import (
+	"context"
+	"errors"
+)
+
+// reasonCodes maps each sentinel to its stable reason code.
+func reasonCodes() []struct {
+	err  error
+	code string
+} {
+	return []struct {
+		err  error
+		code string
+	}{
+		{ErrConfig, "config"},
+		{ErrEvent, "event"},
+		{ErrTokenMissing, "token_missing"},
+		{ErrTokenTooLarge, "token_size"},
+		{ErrMalformed, "malformed"},
+		{ErrHeaderParameter, "header_parameter"},
+		{ErrHeader, "header"},
+		{ErrAlgorithm, "alg"},
+		{ErrKidMissing, "kid_missing"},
+		{ErrType, "typ"},
+		{ErrPayload, "payload"},
+		{ErrUnknownIssuer, "iss_unknown"},
+		{ErrKidNotFound, "kid"},
+		{ErrKeyMismatch, "key_mismatch"},
+		{ErrKeySetUnavailable, "jwks_unavailable"},
+		{ErrSignature, "signature"},
+		{ErrExpired, "exp"},
+		{ErrExpMissing, "exp_missing"},
+		{ErrNotYetValid, "nbf"},
+		{ErrIssuedInFuture, "iat"},
+		{ErrIatMissing, "iat_missing"},
+		{ErrClaimType, "claim_type"},
+		{ErrIssuer, "iss"},
+		{ErrAudience, "aud"},
+		{ErrClientID, "client_id"},
+		{ErrTokenUse, "token_kind"},
+		{ErrScope, "scope"},
+		{ErrCustomCheck, "custom"},
+	}
+}
+
+// Reason returns a short, stable code for err, suitable for logs and metric
+// dimensions: "ok" for nil, the code of the first sentinel err wraps (for
+// example "exp", "aud", "kid", "signature"), "timeout" for an exceeded
+// deadline, "internal" otherwise.
+func Reason(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	for _, rc := range reasonCodes() {
+		if errors.Is(err, rc.err) {
+			return rc.code
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "timeout"
+	}
+	return "internal"
+}

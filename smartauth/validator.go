@@ -1,0 +1,300 @@
+package smartauth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/healthlake-smart/smartauth-go/scopes"
+)
+
+// Validator verifies SMART on FHIR access tokens for HealthLake. Build it
+// once per process (at Lambda init) with NewValidator; it is safe for
+// concurrent use and holds no global state.
+type Validator struct {
+	issuers      map[string]*issuerState
+	roleARN      string
+	now          func() time.Time
+	skew         time.Duration
+	maxTokenSize int
+	uidClaim     string
+	scopeFormat  ScopeFormat
+	asString     bool
+	endpoints    []string
+	scopeOptions []scopes.Option
+}
+
+// NewValidator checks cfg and builds a Validator. Every configuration
+// problem is reported (joined), each wrapping ErrConfig.
+func NewValidator(cfg Config) (*Validator, error) {
+	issuers, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{
+		issuers:      issuers,
+		roleARN:      cfg.RoleARN,
+		now:          cfg.Now,
+		skew:         cfg.ClockSkew,
+		maxTokenSize: cfg.MaxTokenSize,
+		uidClaim:     cfg.UIDClaim,
+		scopeFormat:  cfg.ScopeFormat,
+		asString:     cfg.AuthorizedAsString,
+		endpoints:    normaliseAll(cfg.Endpoints),
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.skew == 0 {
+		v.skew = DefaultClockSkew
+	}
+	if v.maxTokenSize == 0 {
+		v.maxTokenSize = DefaultMaxTokenSize
+	}
+	if v.uidClaim == "" {
+		v.uidClaim = "sub"
+	}
+	if cfg.AnyResourceType {
+		v.scopeOptions = append(v.scopeOptions, scopes.AnyResourceType())
+	}
+	return v, nil
+}
+
+// Hydrater is implemented by key sets that can be loaded ahead of use.
+type Hydrater interface {
+	Hydrate(ctx context.Context) error
+}
+
+// Hydrate loads every issuer's key set that supports it (RemoteKeySet), so
+// the first request does not pay for a JWKS fetch. Call it at Lambda init.
+// Failures are joined and returned; the validator stays usable and key sets
+// retry on demand, so a failing optional issuer need not be fatal.
+func (v *Validator) Hydrate(ctx context.Context) error {
+	var errs []error
+	for iss, st := range v.issuers {
+		if h, ok := st.cfg.KeySet.(Hydrater); ok {
+			if err := h.Hydrate(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("smartauth: hydrate %s: %w", iss, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Token is a verified access token.
+type Token struct {
+	Claims    *Claims
+	Issuer    string
+	KeyID     string
+	Algorithm string
+	// Scopes are the token's valid SMART scopes, in token order, without
+	// duplicates, after prefix stripping. Invalid and unknown scopes are
+	// dropped (DroppedScopes counts them).
+	Scopes        []scopes.Scope
+	DroppedScopes int
+}
+
+// HasResourceScope reports whether at least one FHIR resource scope remains.
+func (t *Token) HasResourceScope() bool {
+	for i := range t.Scopes {
+		if t.Scopes[i].IsResource() {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate verifies raw (an optional "Bearer " prefix is stripped) for the
+// data store at endpoint and returns the verified token. The checks run
+// cheapest first: size, compact shape, strict base64url, header policy,
+// unverified issuer (unknown issuers never reach the network), key lookup,
+// signature, then claims (exp, nbf, iat, iss, audience policy, token kind,
+// scopes, custom check).
+//
+// Validate does NOT check that the request is permitted by the scopes
+// (HealthLake does that; see scopes.Permits), nor revocation: a revoked token
+// stays valid until it expires.
+//
+// Errors wrap exactly one sentinel (ErrExpired, ErrAudience, ...) and never
+// contain the token.
+func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token, error) {
+	tok := stripBearer(raw)
+	p, err := splitToken(tok, v.maxTokenSize)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := decodeClaims(p.payload)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := v.issuers[claims.Issuer]
+	if !ok {
+		return nil, ErrUnknownIssuer
+	}
+	if !slices.Contains(st.algs, p.header.Alg) {
+		return nil, fmt.Errorf("%w: %s not allowed for this issuer", ErrAlgorithm, p.header.Alg)
+	}
+	key, err := st.cfg.KeySet.Key(ctx, p.header.Kid)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKey(key, p.header.Alg, len(p.signature)); err != nil {
+		return nil, err
+	}
+	if _, err := jws.VerifyCompactFast(key.Public, []byte(tok), signatureAlgorithm(p.header.Alg)); err != nil {
+		return nil, ErrSignature
+	}
+	if err := v.checkTimes(claims); err != nil {
+		return nil, err
+	}
+	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
+		return nil, err
+	}
+	if err := st.tokenKind(claims); err != nil {
+		return nil, err
+	}
+	t := &Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg}
+	v.collectScopes(t, st)
+	if st.cfg.Check != nil {
+		if err := st.cfg.Check(claims); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCustomCheck, err)
+		}
+	}
+	return t, nil
+}
+
+func (v *Validator) checkTimes(c *Claims) error {
+	now := v.now()
+	if !now.Before(time.Unix(c.ExpiresAt, 0).Add(v.skew)) {
+		return ErrExpired
+	}
+	if c.HasNotBefore && time.Unix(c.NotBefore, 0).After(now.Add(v.skew)) {
+		return ErrNotYetValid
+	}
+	if time.Unix(c.IssuedAt, 0).After(now.Add(v.skew)) {
+		return ErrIssuedInFuture
+	}
+	return nil
+}
+
+// collectScopes splits the scope claim on single spaces, strips a configured
+// prefix (exact match), parses each token and keeps the valid ones.
+func (v *Validator) collectScopes(t *Token, st *issuerState) {
+	add := func(s string) {
+		for _, p := range st.prefixes {
+			if strings.HasPrefix(s, p) {
+				s = s[len(p):]
+				break
+			}
+		}
+		sc, err := scopes.Parse(s, v.scopeOptions...)
+		if err != nil {
+			t.DroppedScopes++
+			return
+		}
+		for i := range t.Scopes {
+			if t.Scopes[i].String() == sc.String() {
+				return
+			}
+		}
+		t.Scopes = append(t.Scopes, sc)
+	}
+	rest := t.Claims.Scope
+	for rest != "" {
+		s, after, _ := strings.Cut(rest, " ")
+		rest = after
+		if s == "" {
+			t.DroppedScopes++
+			continue
+		}
+		add(s)
+	}
+	if st.cfg.ExtraScopes != nil {
+		for _, s := range st.cfg.ExtraScopes(t.Claims) {
+			add(s)
+		}
+	}
+}
+
+// checkKey is pipeline step 6 after lookup: the key's pinned alg must equal
+// the header alg and the key material must fit it.
+func checkKey(k *Key, alg string, sigLen int) error {
+	if k == nil || k.Algorithm != alg {
+		return fmt.Errorf("%w: key alg differs from header alg", ErrKeyMismatch)
+	}
+	switch pub := k.Public.(type) {
+	case *rsa.PublicKey:
+		if alg[0] != 'R' && alg[0] != 'P' {
+			return fmt.Errorf("%w: RSA key for %s", ErrKeyMismatch, alg)
+		}
+		if pub.N == nil || pub.N.BitLen() < 2048 {
+			return fmt.Errorf("%w: RSA key under 2048 bits", ErrKeyMismatch)
+		}
+		if sigLen != pub.Size() {
+			return fmt.Errorf("%w: RSA signature length", ErrSignature)
+		}
+	case *ecdsa.PublicKey:
+		var curve elliptic.Curve
+		var size int
+		switch alg {
+		case "ES256":
+			curve, size = elliptic.P256(), 64
+		case "ES384":
+			curve, size = elliptic.P384(), 96
+		case "ES512":
+			curve, size = elliptic.P521(), 132
+		default:
+			return fmt.Errorf("%w: EC key for %s", ErrKeyMismatch, alg)
+		}
+		if pub.Curve != curve {
+			return fmt.Errorf("%w: EC curve does not match %s", ErrKeyMismatch, alg)
+		}
+		if sigLen != size {
+			return fmt.Errorf("%w: ECDSA signature must be raw R||S of %d bytes", ErrSignature, size)
+		}
+	case ed25519.PublicKey:
+		if alg != "EdDSA" || len(pub) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: Ed25519 key for %s", ErrKeyMismatch, alg)
+		}
+		if sigLen != ed25519.SignatureSize {
+			return fmt.Errorf("%w: Ed25519 signature length", ErrSignature)
+		}
+	default:
+		return fmt.Errorf("%w: unsupported key type %T", ErrKeyMismatch, k.Public)
+	}
+	return nil
+}
+
+func signatureAlgorithm(alg string) jwa.SignatureAlgorithm {
+	switch alg {
+	case "RS256":
+		return jwa.RS256()
+	case "RS384":
+		return jwa.RS384()
+	case "RS512":
+		return jwa.RS512()
+	case "PS256":
+		return jwa.PS256()
+	case "PS384":
+		return jwa.PS384()
+	case "PS512":
+		return jwa.PS512()
+	case "ES256":
+		return jwa.ES256()
+	case "ES384":
+		return jwa.ES384()
+	case "ES512":
+		return jwa.ES512()
+	}
+	return jwa.EdDSA()
+}
