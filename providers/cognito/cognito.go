@@ -1,0 +1,164 @@
+// Package cognito adapts smartauth to Amazon Cognito user pools: it derives
+// the issuer and JWKS URL from a region and user pool ID and sets Cognito's
+// access-token rules (token_use "access", client_id allow-list instead of
+// aud, RS256 only, resource-server scope prefixes, optional group mapping).
+//
+// Cognito access tokens:
+// https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html
+//
+// The package also contains the Pre Token Generation trigger that puts
+// fhirUser, patient and SMART scopes into access tokens (see trigger.go).
+package cognito
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("cognito: invalid configuration")
+
+var (
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	poolPattern   = regexp.MustCompile(`^([a-z]{2}(-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+$`)
+)
+
+// Config describes one Cognito user pool.
+type Config struct {
+	// Region and UserPoolID name the pool, e.g. "us-east-1" and
+	// "us-east-1_AbCdEf123". The pool ID must start with the region.
+	Region     string
+	UserPoolID string
+	// Issuer overrides the derived issuer, for Cognito emulators such as
+	// cognito-local (http://127.0.0.1:9229/<pool>). Region and UserPoolID
+	// are then optional. Production code leaves it empty.
+	Issuer string
+	// MultiRegionIssuer also trusts the second issuer format
+	// https://issuer-cognito-idp.<region>.amazonaws.com/<pool>, with its own
+	// key set. Hydrating it fails for pools that have not opted in, which the
+	// validator reports but does not treat as fatal.
+	MultiRegionIssuer bool
+	// ClientIDs is the app-client allow-list checked against client_id.
+	// Required: Cognito access tokens carry no aud.
+	ClientIDs []string
+	// ScopePrefixes are resource-server identifiers that prefix custom
+	// scopes, e.g. "https://fhir.example.com" turns
+	// "https://fhir.example.com/patient/*.read" into "patient/*.read".
+	ScopePrefixes []string
+	// GroupScopes maps cognito:groups names to SMART scopes added to the
+	// token's own (for pools that model permissions as groups). Off when nil.
+	GroupScopes map[string][]string
+	// KeySet replaces the remote JWKS key set (tests, offline use).
+	KeySet smartauth.KeySet
+	// KeySetOptions configure the remote key set (HTTP client, timeouts).
+	KeySetOptions []smartauth.RemoteOption
+	// Check is an optional extra check on verified claims.
+	Check func(*smartauth.Claims) error
+}
+
+// IssuerURL returns https://cognito-idp.<region>.amazonaws.com/<poolID>.
+func IssuerURL(region, poolID string) (string, error) {
+	if err := checkPool(region, poolID); err != nil {
+		return "", err
+	}
+	return "https://cognito-idp." + region + ".amazonaws.com/" + poolID, nil
+}
+
+// MultiRegionIssuerURL returns
+// https://issuer-cognito-idp.<region>.amazonaws.com/<poolID>.
+func MultiRegionIssuerURL(region, poolID string) (string, error) {
+	if err := checkPool(region, poolID); err != nil {
+		return "", err
+	}
+	return "https://issuer-cognito-idp." + region + ".amazonaws.com/" + poolID, nil
+}
+
+// JWKSURL returns <issuer>/.well-known/jwks.json.
+func JWKSURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/jwks.json"
+}
+
+func checkPool(region, poolID string) error {
+	if !regionPattern.MatchString(region) {
+		return fmt.Errorf("%w: region %q is not an AWS region name", ErrConfig, region)
+	}
+	m := poolPattern.FindStringSubmatch(poolID)
+	if m == nil {
+		return fmt.Errorf("%w: user pool ID %q is not <region>_<id>", ErrConfig, poolID)
+	}
+	if m[1] != region {
+		return fmt.Errorf("%w: user pool ID %q is not in region %q", ErrConfig, poolID, region)
+	}
+	return nil
+}
+
+// New returns the issuer configurations for the pool: one, or two with
+// MultiRegionIssuer. Put them in smartauth.Config.Issuers.
+func New(cfg Config) ([]smartauth.IssuerConfig, error) {
+	if len(cfg.ClientIDs) == 0 || slices.Contains(cfg.ClientIDs, "") {
+		return nil, fmt.Errorf("%w: at least one app client ID is required (Cognito access tokens have no aud)", ErrConfig)
+	}
+	var issuers []string
+	if cfg.Issuer != "" {
+		if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: issuer %q is not an absolute URL", ErrConfig, cfg.Issuer)
+		}
+		issuers = append(issuers, strings.TrimSuffix(cfg.Issuer, "/"))
+	} else {
+		iss, err := IssuerURL(cfg.Region, cfg.UserPoolID)
+		if err != nil {
+			return nil, err
+		}
+		issuers = append(issuers, iss)
+		if cfg.MultiRegionIssuer {
+			mr, _ := MultiRegionIssuerURL(cfg.Region, cfg.UserPoolID)
+			issuers = append(issuers, mr)
+		}
+	}
+	out := make([]smartauth.IssuerConfig, 0, len(issuers))
+	for _, iss := range issuers {
+		ks := cfg.KeySet
+		if ks == nil {
+			rks, err := smartauth.NewRemoteKeySet(JWKSURL(iss), cfg.KeySetOptions...)
+			if err != nil {
+				return nil, fmt.Errorf("%w: key set: %w", ErrConfig, err)
+			}
+			ks = rks
+		}
+		ic := smartauth.IssuerConfig{
+			Issuer:        iss,
+			KeySet:        ks,
+			Algorithms:    []string{"RS256"},
+			Audience:      smartauth.ClientIDs(cfg.ClientIDs...),
+			TokenKind:     smartauth.RequireTokenUse("access"),
+			ScopePrefixes: cfg.ScopePrefixes,
+			Check:         cfg.Check,
+		}
+		if len(cfg.GroupScopes) > 0 {
+			ic.ExtraScopes = groupScopes(cfg.GroupScopes)
+		}
+		out = append(out, ic)
+	}
+	return out, nil
+}
+
+// groupScopes maps cognito:groups to scopes through an explicit table.
+func groupScopes(table map[string][]string) func(*smartauth.Claims) []string {
+	t := make(map[string][]string, len(table))
+	for g, s := range table {
+		t[g] = slices.Clone(s)
+	}
+	return func(c *smartauth.Claims) []string {
+		var out []string
+		for _, g := range c.Groups {
+			out = append(out, t[g]...)
+		}
+		return out
+	}
+}

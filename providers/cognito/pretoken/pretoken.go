@@ -1,0 +1,144 @@
+// Package pretoken is a Cognito Pre Token Generation trigger (event versions
+// V2_0 and V3_0) that makes Cognito access tokens usable for SMART on FHIR:
+// it copies the fhirUser and patient launch context from user attributes
+// (custom:fhirUser, custom:patient) into the access token and, optionally,
+// adds SMART scopes from explicit group and app-client tables.
+//
+// Without such a trigger Cognito access tokens carry neither fhirUser nor
+// patient, so HealthLake fine-grained authorization and patient launch are
+// impossible. Access-token customisation needs the Essentials or Plus tier.
+//
+// Reference:
+// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html
+//
+// This package imports github.com/aws/aws-lambda-go/events; the provider
+// package cognito does not.
+package pretoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/healthlake-smart/smartauth-go/scopes"
+)
+
+// ErrConfig is wrapped by configuration errors.
+var ErrConfig = errors.New("pretoken: invalid configuration")
+
+// Default user attribute names.
+const (
+	DefaultFHIRUserAttribute = "custom:fhirUser"
+	DefaultPatientAttribute  = "custom:patient"
+)
+
+// Config configures the trigger.
+type Config struct {
+	// FHIRUserAttribute names the user attribute copied to the fhirUser
+	// claim (default "custom:fhirUser").
+	FHIRUserAttribute string
+	// PatientAttribute names the user attribute copied to the patient claim
+	// (default "custom:patient").
+	PatientAttribute string
+	// IDToken also adds fhirUser to the ID token (the SMART fhirUser claim of
+	// an OpenID Connect launch).
+	IDToken bool
+	// GroupScopes maps cognito groups to SMART scopes added to the access
+	// token. Only valid SMART scopes are accepted; nil adds none.
+	GroupScopes map[string][]string
+	// ClientScopes maps app client IDs to SMART scopes added to the access
+	// token, for machine clients (client_credentials, event version V3_0).
+	ClientScopes map[string][]string
+}
+
+// Trigger handles Pre Token Generation events.
+type Trigger struct {
+	fhirUserAttr, patientAttr string
+	idToken                   bool
+	groupScopes               map[string][]string
+	clientScopes              map[string][]string
+}
+
+// New checks cfg (every table scope must be a valid SMART scope) and
+// returns a Trigger.
+func New(cfg Config) (*Trigger, error) {
+	t := &Trigger{
+		fhirUserAttr: cfg.FHIRUserAttribute,
+		patientAttr:  cfg.PatientAttribute,
+		idToken:      cfg.IDToken,
+		groupScopes:  map[string][]string{},
+		clientScopes: map[string][]string{},
+	}
+	if t.fhirUserAttr == "" {
+		t.fhirUserAttr = DefaultFHIRUserAttribute
+	}
+	if t.patientAttr == "" {
+		t.patientAttr = DefaultPatientAttribute
+	}
+	var errs []error
+	copyTable := func(kind string, in map[string][]string, out map[string][]string) {
+		for k, list := range in {
+			for _, s := range list {
+				if _, err := scopes.Parse(s, scopes.AnyResourceType()); err != nil {
+					errs = append(errs, fmt.Errorf("%w: %s %q: %w", ErrConfig, kind, k, err))
+				}
+			}
+			out[k] = slices.Clone(list)
+		}
+	}
+	copyTable("group", cfg.GroupScopes, t.groupScopes)
+	copyTable("client", cfg.ClientScopes, t.clientScopes)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return t, nil
+}
+
+// Handle is the Lambda entry point for lambda.Start. It accepts event
+// versions "2" and "3" (V2_0 and V3_0); version 1 events cannot customise
+// access tokens and are returned unchanged.
+func (t *Trigger) Handle(_ context.Context, ev events.CognitoEventUserPoolsPreTokenGenV2_0) (events.CognitoEventUserPoolsPreTokenGenV2_0, error) {
+	if ev.Version != "2" && ev.Version != "3" {
+		return ev, nil
+	}
+	access := &ev.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration
+	id := &ev.Response.ClaimsAndScopeOverrideDetails.IDTokenGeneration
+	attrs := ev.Request.UserAttributes
+	if v, ok := attrs[t.fhirUserAttr]; ok && validClaimValue(v) {
+		setClaim(&access.ClaimsToAddOrOverride, "fhirUser", v)
+		if t.idToken {
+			setClaim(&id.ClaimsToAddOrOverride, "fhirUser", v)
+		}
+	}
+	if v, ok := attrs[t.patientAttr]; ok && validClaimValue(v) {
+		setClaim(&access.ClaimsToAddOrOverride, "patient", v)
+	}
+	var add []string
+	for _, g := range ev.Request.GroupConfiguration.GroupsToOverride {
+		add = append(add, t.groupScopes[g]...)
+	}
+	add = append(add, t.clientScopes[ev.CallerContext.ClientID]...)
+	for _, s := range add {
+		if !slices.Contains(access.ScopesToAdd, s) && !slices.Contains(ev.Request.Scopes, s) {
+			access.ScopesToAdd = append(access.ScopesToAdd, s)
+		}
+	}
+	return ev, nil
+}
+
+// validClaimValue keeps empty and whitespace-bearing attribute values out of
+// tokens: a FHIR reference or id never contains white space.
+func validClaimValue(v string) bool {
+	return v != "" && len(v) <= 2048 && !strings.ContainsAny(v, " \t\r\n")
+}
+
+func setClaim(m *map[string]interface{}, name, value string) {
+	if *m == nil {
+		*m = map[string]interface{}{}
+	}
+	(*m)[name] = value
+}

@@ -1,0 +1,154 @@
+// Package keycloak adapts smartauth to Keycloak realms: it derives the
+// issuer (<base>/realms/<realm>, with a legacy /auth or custom path prefix)
+// and the certs endpoint, and sets Keycloak's access-token rules (payload
+// typ "Bearer", aud containing the data store endpoint through an audience
+// mapper, optional azp allow-list, optional role-to-scope mapping).
+//
+// Keycloak's JWKS also lists encryption keys (use "enc"); the key set skips
+// them. Token introspection (RFC 7662), for deployments that need
+// revocation, is in introspect.go.
+package keycloak
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("keycloak: invalid configuration")
+
+// ErrClient is returned (wrapped in smartauth.ErrCustomCheck) when azp is
+// not on the configured allow-list.
+var ErrClient = errors.New("keycloak: azp not allowed")
+
+// Config describes one Keycloak realm.
+type Config struct {
+	// BaseURL is the server URL, e.g. "https://kc.example.com".
+	BaseURL string
+	// Realm is the realm name.
+	Realm string
+	// PathPrefix is a relative path between the base URL and /realms, e.g.
+	// "/auth" for Keycloak before 17 or a custom http-relative-path.
+	PathPrefix string
+	// Audiences are accepted in aud in addition to the data store endpoint
+	// from the HealthLake event.
+	Audiences []string
+	// AllowedClients, when non-empty, requires azp to be one of them.
+	AllowedClients []string
+	// Algorithms is the realm's JWS allow-list (default RS256).
+	Algorithms []string
+	// RealmRoleScopes maps realm roles (realm_access.roles) to SMART scopes
+	// added to the token's own. Off when nil.
+	RealmRoleScopes map[string][]string
+	// ClientRoleScopes maps resource_access.<client>.roles to SMART scopes.
+	ClientRoleScopes map[string]map[string][]string
+	// JWKSURL overrides the derived certs URL (for example from Discover).
+	JWKSURL string
+	// KeySet replaces the remote key set (tests, offline use).
+	KeySet smartauth.KeySet
+	// KeySetOptions configure the remote key set (HTTP client, timeouts).
+	KeySetOptions []smartauth.RemoteOption
+	// Check is an optional extra check on verified claims.
+	Check func(*smartauth.Claims) error
+}
+
+// IssuerURL returns <base><prefix>/realms/<realm>.
+func IssuerURL(baseURL, realm, pathPrefix string) (string, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("%w: base URL %q is not an absolute http(s) URL", ErrConfig, baseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: base URL %q has a query or fragment", ErrConfig, baseURL)
+	}
+	if realm == "" || strings.ContainsAny(realm, "/?#% ") {
+		return "", fmt.Errorf("%w: realm %q is empty or not a plain name", ErrConfig, realm)
+	}
+	prefix := strings.Trim(pathPrefix, "/")
+	if strings.ContainsAny(prefix, "?#% ") || strings.Contains(prefix, "..") {
+		return "", fmt.Errorf("%w: path prefix %q is not a plain relative path", ErrConfig, pathPrefix)
+	}
+	base := strings.TrimSuffix(baseURL, "/")
+	if prefix != "" {
+		base += "/" + prefix
+	}
+	return base + "/realms/" + realm, nil
+}
+
+// JWKSURL returns <issuer>/protocol/openid-connect/certs.
+func JWKSURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/protocol/openid-connect/certs"
+}
+
+// DiscoveryURL returns <issuer>/.well-known/openid-configuration.
+func DiscoveryURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+}
+
+// New returns the issuer configuration for the realm. Put it in
+// smartauth.Config.Issuers.
+func New(cfg Config) (smartauth.IssuerConfig, error) {
+	iss, err := IssuerURL(cfg.BaseURL, cfg.Realm, cfg.PathPrefix)
+	if err != nil {
+		return smartauth.IssuerConfig{}, err
+	}
+	ks := cfg.KeySet
+	if ks == nil {
+		jwks := cfg.JWKSURL
+		if jwks == "" {
+			jwks = JWKSURL(iss)
+		}
+		rks, err := smartauth.NewRemoteKeySet(jwks, cfg.KeySetOptions...)
+		if err != nil {
+			return smartauth.IssuerConfig{}, fmt.Errorf("%w: key set: %w", ErrConfig, err)
+		}
+		ks = rks
+	}
+	allowed := slices.Clone(cfg.AllowedClients)
+	userCheck := cfg.Check
+	check := func(c *smartauth.Claims) error {
+		if len(allowed) > 0 && !slices.Contains(allowed, c.AuthorizedParty) {
+			return ErrClient
+		}
+		if userCheck != nil {
+			return userCheck(c)
+		}
+		return nil
+	}
+	ic := smartauth.IssuerConfig{
+		Issuer:     iss,
+		KeySet:     ks,
+		Algorithms: cfg.Algorithms,
+		Audience:   smartauth.EndpointAudience(cfg.Audiences...),
+		TokenKind:  smartauth.RequirePayloadType("Bearer"),
+		Check:      check,
+	}
+	if len(cfg.RealmRoleScopes) > 0 || len(cfg.ClientRoleScopes) > 0 {
+		ic.ExtraScopes = roleScopes(cfg.RealmRoleScopes, cfg.ClientRoleScopes)
+	}
+	return ic, nil
+}
+
+// roleScopes maps realm and client roles to scopes through explicit tables.
+// Clients are visited in sorted order so the resulting scope order is stable.
+func roleScopes(realm map[string][]string, clients map[string]map[string][]string) func(*smartauth.Claims) []string {
+	names := slices.Sorted(maps.Keys(clients))
+	return func(c *smartauth.Claims) []string {
+		var out []string
+		for _, r := range c.RealmRoles {
+			out = append(out, realm[r]...)
+		}
+		for _, client := range names {
+			for _, r := range c.ClientRoles[client] {
+				out = append(out, clients[client][r]...)
+			}
+		}
+		return out
+	}
+}
