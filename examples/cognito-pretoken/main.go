@@ -1,0 +1,53 @@
+// Command cognito-pretoken is a deployable Cognito Pre Token Generation
+// trigger (configure the user pool with LambdaVersion V2_0, or V3_0 to also
+// customise client-credentials tokens). It copies custom:fhirUser and
+// custom:patient into access tokens and adds SMART scopes from tables.
+//
+// Environment:
+//
+//	FHIRUSER_ATTRIBUTE   default custom:fhirUser
+//	PATIENT_ATTRIBUTE    default custom:patient
+//	ID_TOKEN_FHIRUSER    "true" to also add fhirUser to ID tokens
+//	GROUP_SCOPES         JSON object: group -> [scopes], e.g. {"practitioners":["user/*.rs"]}
+//	CLIENT_SCOPES        JSON object: app client ID -> [scopes]
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/healthlake-smart/smartauth-go/providers/cognito/pretoken"
+)
+
+func main() {
+	cfg, err := configFromEnv(os.Getenv)
+	if err == nil {
+		var t *pretoken.Trigger
+		if t, err = pretoken.New(cfg); err == nil {
+			lambda.Start(t.Handle)
+			return
+		}
+	}
+	slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("configuration", "error", err.Error())
+	os.Exit(1)
+}
+
+func configFromEnv(getenv func(string) string) (pretoken.Config, error) {
+	cfg := pretoken.Config{
+		FHIRUserAttribute: getenv("FHIRUSER_ATTRIBUTE"),
+		PatientAttribute:  getenv("PATIENT_ATTRIBUTE"),
+		IDToken:           getenv("ID_TOKEN_FHIRUSER") == "true",
+	}
+	for name, dst := range map[string]*map[string][]string{"GROUP_SCOPES": &cfg.GroupScopes, "CLIENT_SCOPES": &cfg.ClientScopes} {
+		if v := getenv(name); v != "" {
+			if err := json.Unmarshal([]byte(v), dst); err != nil {
+				return cfg, fmt.Errorf("%s: want a JSON object of string arrays: %w", name, err)
+			}
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	const role = "arn:aws:iam::123456789012:role/stack-healthlake-smart"
+	tests := []struct {
+		name    string
+		env     map[string]string
+		issuers []string
+		wantErr string
+	}{
+		{name: "cognito", env: map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": role,
+			"COGNITO_REGION": "us-east-1", "COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc, def"},
+			issuers: []string{"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"}},
+		{name: "cognito multi-region", env: map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": role,
+			"COGNITO_REGION": "eu-west-1", "COGNITO_USER_POOL_ID": "eu-west-1_Example", "COGNITO_CLIENT_IDS": "abc",
+			"COGNITO_MULTI_REGION": "true"},
+			issuers: []string{"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example",
+				"https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"}},
+		{name: "keycloak", env: map[string]string{"SMARTAUTH_PROVIDER": "keycloak", "SERVICE_ROLE_ARN": role,
+			"KEYCLOAK_URL": "https://kc.example.com", "KEYCLOAK_REALM": "fhir", "SCOPE_FORMAT": "v1"},
+			issuers: []string{"https://kc.example.com/realms/fhir"}},
+		{name: "generic", env: map[string]string{"SMARTAUTH_PROVIDER": "generic", "SERVICE_ROLE_ARN": role,
+			"ISSUER": "https://idp.example.com", "JWKS_URL": "https://idp.example.com/jwks"},
+			issuers: []string{"https://idp.example.com"}},
+		{name: "cognito without clients", env: map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": role,
+			"COGNITO_REGION": "us-east-1", "COGNITO_USER_POOL_ID": "us-east-1_Example"}, wantErr: "client"},
+		{name: "unknown provider", env: map[string]string{"SMARTAUTH_PROVIDER": "okta"}, wantErr: "SMARTAUTH_PROVIDER"},
+		{name: "bad scope format", env: map[string]string{"SMARTAUTH_PROVIDER": "generic", "SCOPE_FORMAT": "v3"}, wantErr: "SCOPE_FORMAT"},
+		{name: "timeout over budget", env: map[string]string{"SMARTAUTH_PROVIDER": "generic", "JWKS_TIMEOUT": "2s"}, wantErr: "JWKS_TIMEOUT"},
+		{name: "generic without JWKS", env: map[string]string{"SMARTAUTH_PROVIDER": "generic", "ISSUER": "https://x"}, wantErr: "JWKS_URL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := configFromEnv(env(tc.env))
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			var got []string
+			for _, ic := range cfg.Issuers {
+				got = append(got, ic.Issuer)
+			}
+			assert.Equal(t, tc.issuers, got)
+			_, err = smartauth.NewValidator(cfg)
+			require.NoError(t, err, "the environment must yield a valid validator configuration")
+		})
+	}
+}
+
+func TestConfigFromEnvMissingRole(t *testing.T) {
+	cfg, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "generic",
+		"ISSUER": "https://idp.example.com", "JWKS_URL": "https://idp.example.com/jwks"}))
+	require.NoError(t, err)
+	_, err = smartauth.NewValidator(cfg)
+	require.ErrorIs(t, err, smartauth.ErrConfig, "a missing SERVICE_ROLE_ARN must fail closed")
+}

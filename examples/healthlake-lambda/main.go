@@ -1,0 +1,54 @@
+// Command healthlake-lambda is a deployable HealthLake SMART on FHIR IdP
+// Lambda (runtime provided.al2023, handler "bootstrap"). It reads its
+// configuration from environment variables at cold start, builds the
+// validator once, fetches the JWKS (Hydrate) before the first request and
+// then answers each HealthLake invocation through lambdaadapter.
+//
+// Build:
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap ./examples/healthlake-lambda
+//
+// Environment (see config.go for the full list):
+//
+//	SMARTAUTH_PROVIDER   cognito | keycloak | generic
+//	SERVICE_ROLE_ARN     IAM role HealthLake assumes (iamRoleARN), required
+//	COGNITO_REGION, COGNITO_USER_POOL_ID, COGNITO_CLIENT_IDS, COGNITO_SCOPE_PREFIXES
+//	KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES, KEYCLOAK_CLIENTS
+//	ISSUER, JWKS_URL, AUDIENCES (generic)
+//	SCOPE_FORMAT         "v1" for SMART_ON_FHIR_V1 data stores
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := configFromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	v, err := smartauth.NewValidator(cfg)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	// Cold start: fetch every JWKS now, outside the 1 s request budget. A
+	// failure is logged, not fatal: the key set retries on the first request.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := v.Hydrate(ctx); err != nil {
+		logger.Warn("jwks hydrate failed", "error", err.Error())
+	}
+	cancel()
+	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
+	lambda.Start(h.Handle)
+}
