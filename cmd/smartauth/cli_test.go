@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	testEndpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+	testRole     = "arn:aws:iam::123456789012:role/stack-healthlake-smart"
+	testNow      = int64(1700000100)
+)
+
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// writeJWKS writes the test key's public JWKS and returns its path.
+func writeJWKS(t *testing.T) string {
+	t.Helper()
+	pub, err := jwk.Import(testKey().Public())
+	require.NoError(t, err)
+	require.NoError(t, pub.Set(jwk.KeyIDKey, "k1"))
+	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.RS256()))
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	b, err := json.Marshal(set)
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "jwks.json")
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+	return p
+}
+
+func signToken(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	payload, err := json.Marshal(claims)
+	require.NoError(t, err)
+	hdr := jws.NewHeaders()
+	require.NoError(t, hdr.Set(jws.KeyIDKey, "k1"))
+	tok, err := jws.Sign(payload, jws.WithKey(jwa.RS256(), testKey(), jws.WithProtectedHeaders(hdr)))
+	require.NoError(t, err)
+	return string(tok)
+}
+
+func writeEvent(t *testing.T, token string) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]string{"datastoreEndpoint": testEndpoint, "bearerToken": token,
+		"operationName": "SearchWithGet", "datastoreId": "0123456789abcdef0123456789abcdef"})
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "event.json")
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+	return p
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func claims(extra map[string]any) map[string]any {
+	c := map[string]any{"iat": testNow - 100, "exp": testNow + 300, "sub": "user-1"}
+	for k, v := range extra {
+		c[k] = v
+	}
+	return c
+}
+
+func TestValidate(t *testing.T) {
+	jwks := writeJWKS(t)
+	const kcIss = "https://kc.example.com/realms/fhir"
+	const cogIss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+	now := "--now=1700000100"
+	tests := []struct {
+		name       string
+		claims     map[string]any
+		args       []string
+		wantCode   int
+		wantAllow  bool
+		wantScope  string
+		wantStderr string
+	}{
+		{name: "generic allowed", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "openid patient/*.rs bogus", "patient": "456"}),
+			args: []string{"--issuer", kcIss}, wantAllow: true, wantScope: "openid patient/*.rs", wantStderr: "allowed"},
+		{name: "generic wrong audience", claims: claims(map[string]any{"iss": kcIss, "aud": "account", "scope": "patient/*.rs"}),
+			args: []string{"--issuer", kcIss}, wantStderr: "reason=aud"},
+		{name: "generic extra audience", claims: claims(map[string]any{"iss": kcIss, "aud": "account", "scope": "patient/*.rs"}),
+			args: []string{"--issuer", kcIss, "--audience", "account"}, wantAllow: true, wantScope: "patient/*.rs"},
+		{name: "expired as of --now", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "patient/*.rs", "exp": testNow - 60, "iat": testNow - 400}),
+			args: []string{"--issuer", kcIss}, wantStderr: "reason=exp"},
+		{name: "v1 scopes", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "user/Observation.rs user/Patient.r"}),
+			args: []string{"--issuer", kcIss, "--v1-scopes"}, wantAllow: true, wantScope: "user/Observation.read"},
+		{name: "keycloak requires typ Bearer", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "patient/*.rs", "typ": "ID"}),
+			args: []string{"--provider", "keycloak", "--keycloak-url", "https://kc.example.com", "--realm", "fhir"}, wantStderr: "reason=token_kind"},
+		{name: "keycloak access token", claims: claims(map[string]any{"iss": kcIss, "aud": []string{"account", testEndpoint}, "scope": "system/*.rs", "typ": "Bearer"}),
+			args: []string{"--provider", "keycloak", "--issuer", kcIss}, wantAllow: true, wantScope: "system/*.rs"},
+		{name: "cognito access token with prefix", claims: claims(map[string]any{"iss": cogIss, "token_use": "access", "client_id": "app1",
+			"scope": "https://fhir.example.com/system/*.read aws.cognito.signin.user.admin"}),
+			args: []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_Example", "--client-id", "app1", "--scope-prefix", "https://fhir.example.com"},
+			wantAllow: true, wantScope: "system/*.read"},
+		{name: "cognito id token", claims: claims(map[string]any{"iss": cogIss, "token_use": "id", "client_id": "app1", "scope": "system/*.read"}),
+			args: []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_Example", "--client-id", "app1"}, wantStderr: "reason=token_kind"},
+		{name: "cognito other client", claims: claims(map[string]any{"iss": cogIss, "token_use": "access", "client_id": "evil", "scope": "system/*.read"}),
+			args: []string{"--provider", "cognito", "--issuer", cogIss, "--client-id", "app1"}, wantStderr: "reason=client_id"},
+		{name: "unknown issuer", claims: claims(map[string]any{"iss": "https://evil.example.com", "aud": testEndpoint, "scope": "system/*.rs"}),
+			args: []string{"--issuer", kcIss}, wantStderr: "reason=iss_unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := writeEvent(t, signToken(t, tc.claims))
+			args := append([]string{"validate", "--jwks-file", jwks, "--role-arn", testRole, now}, tc.args...)
+			code, stdout, stderr := runCLI(t, "", append(args, ev)...)
+			require.Equal(t, tc.wantCode, code, stderr)
+			assert.Contains(t, stderr, tc.wantStderr)
+			var resp struct {
+				AuthPayload map[string]any `json:"authPayload"`
+				IAMRoleARN  string         `json:"iamRoleARN"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &resp), stdout)
+			assert.Equal(t, tc.wantAllow, resp.AuthPayload["isAuthorized"])
+			if tc.wantAllow {
+				assert.Equal(t, tc.wantScope, resp.AuthPayload["scope"])
+				assert.Equal(t, testEndpoint, resp.AuthPayload["aud"])
+				assert.Equal(t, testRole, resp.IAMRoleARN)
+			} else {
+				assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
+			}
+		})
+	}
+}
+
+func TestValidateStdinAndBearerPrefix(t *testing.T) {
+	jwks := writeJWKS(t)
+	const iss = "https://idp.example.com"
+	tok := signToken(t, claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "user/*.rs"}))
+	ev, err := json.Marshal(map[string]string{"datastoreEndpoint": testEndpoint, "bearerToken": "Bearer " + tok})
+	require.NoError(t, err)
+	code, stdout, stderr := runCLI(t, string(ev), "validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now", "2023-11-14T22:15:00Z")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"isAuthorized": true`)
+	assert.NotContains(t, stderr+stdout, tok, "the token must never be echoed")
+}
+
+func TestValidateMalformedEvent(t *testing.T) {
+	jwks := writeJWKS(t)
+	code, stdout, stderr := runCLI(t, `{"bearerToken": 42}`, "validate", "--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole)
+	require.Equal(t, 0, code)
+	assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
+	assert.Contains(t, stderr, "reason=event")
+}
+
+func TestValidateUsageErrors(t *testing.T) {
+	jwks := writeJWKS(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no role", []string{"--jwks-file", jwks, "--issuer", "https://idp.example.com"}, "--role-arn"},
+		{"no issuer", []string{"--jwks-file", jwks, "--role-arn", testRole}, "--issuer"},
+		{"bad provider", []string{"--provider", "okta", "--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole}, "--provider"},
+		{"cognito without client", []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_X", "--jwks-file", jwks, "--role-arn", testRole}, "client"},
+		{"both key sources", []string{"--jwks-file", jwks, "--jwks-url", "https://idp.example.com/jwks", "--issuer", "https://idp.example.com", "--role-arn", testRole}, "not both"},
+		{"bad now", []string{"--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole, "--now", "yesterday"}, "--now"},
+		{"http issuer", []string{"--jwks-file", jwks, "--issuer", "http://idp.example.com", "--role-arn", testRole}, "https"},
+		{"unknown flag", []string{"--frobnicate"}, "frobnicate"},
+		{"two files", []string{"--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole, "a.json", "b.json"}, "usage"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", append([]string{"validate"}, tc.args...)...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
+func TestDecode(t *testing.T) {
+	tok := signToken(t, map[string]any{"iss": "https://idp.example.com", "sub": "abc"})
+	code, stdout, _ := runCLI(t, "", "decode", tok)
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "NOT VERIFIED")
+	assert.Contains(t, stdout, `"sub": "abc"`)
+	assert.Contains(t, stdout, `"kid": "k1"`)
+	assert.NotContains(t, stdout, strings.Split(tok, ".")[2], "the signature is not printed")
+
+	code, _, stderr := runCLI(t, "", "decode", "not-a-token")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "want 3")
+	code, _, _ = runCLI(t, "", "decode")
+	assert.Equal(t, 2, code)
+}
+
+func TestDemo(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "demo")
+	require.Equal(t, 0, code, stderr)
+	for _, want := range []string{"backend service", "patient standalone launch", "practitioner", "expired token",
+		"forged signature", "wrong audience", `"isAuthorized": true`, `"isAuthorized": false`, "JWKS requests in total: 1"} {
+		assert.Contains(t, stdout, want)
+	}
+	assert.NotContains(t, stdout, "UNEXPECTED")
+	assert.NotContains(t, stdout, "eyJ", "no token text in the demo output")
+}
+
+func TestUsage(t *testing.T) {
+	code, _, stderr := runCLI(t, "")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "Usage")
+	code, _, stderr = runCLI(t, "", "frob")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "unknown command")
+	code, stdout, _ := runCLI(t, "", "help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "smartauth demo")
+}
