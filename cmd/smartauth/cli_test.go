@@ -115,7 +115,7 @@ func TestValidate(t *testing.T) {
 			args: []string{"--provider", "keycloak", "--issuer", kcIss}, wantAllow: true, wantScope: "system/*.rs"},
 		{name: "cognito access token with prefix", claims: claims(map[string]any{"iss": cogIss, "token_use": "access", "client_id": "app1",
 			"scope": "https://fhir.example.com/system/*.read aws.cognito.signin.user.admin"}),
-			args: []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_Example", "--client-id", "app1", "--scope-prefix", "https://fhir.example.com"},
+			args:      []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_Example", "--client-id", "app1", "--scope-prefix", "https://fhir.example.com"},
 			wantAllow: true, wantScope: "system/*.read"},
 		{name: "cognito id token", claims: claims(map[string]any{"iss": cogIss, "token_use": "id", "client_id": "app1", "scope": "system/*.read"}),
 			args: []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_Example", "--client-id", "app1"}, wantStderr: "reason=token_kind"},

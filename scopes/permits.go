@@ -1,0 +1,458 @@
+package scopes
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// PermitOption configures Permits.
+type PermitOption func(*permitOptions)
+
+// OperationPolicy decides whether a FHIR operation request ($export,
+// $everything, ...) is allowed. op includes the "$". granted holds the
+// scopes passed to Permits, minus patient/ scopes when no patient is in
+// context (WithPatient).
+type OperationPolicy func(op string, granted []Scope, req Request) bool
+
+type permitOptions struct {
+	patient      string
+	opPolicy     OperationPolicy
+	experimental bool
+}
+
+// WithPatient sets the id of the patient in context (the token's "patient"
+// claim or launch context). Without it (or with ""), patient/ scopes grant nothing
+// (smart-scopes.md §7, §10, §12 #10). Permits does NOT check that the
+// requested resource belongs to that patient's compartment; the server
+// (HealthLake) does.
+func WithPatient(id string) PermitOption {
+	return func(o *permitOptions) { o.patient = id }
+}
+
+// WithOperationPolicy lets policy decide operation requests, which no scope
+// grants on their own. A nil policy keeps the default (deny). See
+// ExportPolicy for the usual $export rule.
+func WithOperationPolicy(policy func(op string, granted []Scope, req Request) bool) PermitOption {
+	return func(o *permitOptions) { o.opPolicy = policy }
+}
+
+// AllowExperimentalFilters makes Permits honour granular scopes whose
+// parameters use features the SMART v2.2 IG marks experimental: modifiers
+// ("code:in="), chaining ("patient.birthdate="), _filter, _include,
+// _revinclude, _has and _query. By default such a scope grants nothing (fail
+// closed, smart-scopes.md §6), because the caller would have to enforce a
+// filter it probably cannot evaluate.
+func AllowExperimentalFilters() PermitOption {
+	return func(o *permitOptions) { o.experimental = true }
+}
+
+// ExportPolicy is an OperationPolicy implementing the common rule for FHIR
+// Bulk Data $export (smart-scopes.md §5, §12 #9): $export, at system, type or
+// instance (Group) level, is allowed only when an unfiltered system/* scope
+// grants r and s ("system/*.rs", "system/*.cruds" or v1 "system/*.read").
+// Every other operation is denied.
+//
+//	d := scopes.Permits(granted, req, scopes.WithOperationPolicy(scopes.ExportPolicy))
+func ExportPolicy(op string, granted []Scope, _ Request) bool {
+	if op != "$export" {
+		return false
+	}
+	for _, s := range granted {
+		if s.Kind == KindResource && s.Context == ContextSystem && s.Resource == "*" &&
+			!isGranular(s) && s.Permissions.Has(PermRead|PermSearch) {
+			return true
+		}
+	}
+	return false
+}
+
+// Filter is a granular scope's query that the caller MUST enforce for
+// resources of ResourceType: AND across Params, OR across the Filters of the
+// same ResourceType.
+type Filter struct {
+	// ResourceType is the type the filter applies to.
+	ResourceType string
+	// Scope is the granular scope the filter comes from.
+	Scope string
+	// Params are the scope's parameters, raw. The slice shares memory with
+	// the scope's Query; do not modify its elements.
+	Params []Param
+}
+
+// Decision is the result of Permits.
+type Decision struct {
+	// Allowed reports whether the granted scopes allow the request. When
+	// Filters is not empty the permission is conditional: see Filters.
+	Allowed bool
+	// Filters is set when, for some resource type involved, only granular
+	// (v2.2) scopes grant the request. The caller MUST enforce them:
+	//   - search: AND each filter's Params into the query, OR-ing the filters
+	//     of the same type (see CombinedFilter), or drop non-matching results;
+	//   - read, vread, history: the returned resource must match at least one
+	//     filter of its type, otherwise treat the request as denied
+	//     (smart-scopes.md §12 #6);
+	//   - create, update, patch, delete: the resource written (and, for
+	//     update/patch/delete, the stored one) must match at least one filter.
+	// Types without filters in the list are unrestricted. Filters is empty
+	// when unfiltered scopes grant everything: a wildcard or unfiltered scope
+	// makes granular scopes of the same type redundant (§12 #8).
+	Filters []Filter
+	// Reason says why the request is allowed or denied, for logs and the CLI.
+	Reason string
+	// Scope is the first scope that grants the request (an unfiltered scope
+	// when there is one), "" when none does.
+	Scope string
+	// NeedsEntryCheck is set for batch/transaction requests: they are never
+	// allowed on their own; evaluate each Bundle entry with Permits and deny
+	// the Bundle if any entry is denied (smart-scopes.md §5, §10).
+	NeedsEntryCheck bool
+}
+
+// CombinedFilter merges the filters for resourceType into one list of search
+// parameters to AND into a search (smart-scopes.md §6, §12 #7):
+//   - no filter for the type: (nil, true), the search is unrestricted;
+//   - one filter: its Params, true;
+//   - several filters that each hold exactly one parameter with the same
+//     name and no modifier or chaining: that parameter with the values
+//     joined by "," (FHIR OR), true, e.g. category=health-concern,encounter-diagnosis;
+//   - otherwise (nil, false): the OR cannot be written as one query; run one
+//     search per filter or filter the results.
+func (d Decision) CombinedFilter(resourceType string) ([]Param, bool) {
+	var fs []Filter
+	for _, f := range d.Filters {
+		if f.ResourceType == resourceType {
+			fs = append(fs, f)
+		}
+	}
+	switch len(fs) {
+	case 0:
+		return nil, true
+	case 1:
+		return slices.Clone(fs[0].Params), true
+	}
+	name := ""
+	values := make([]string, 0, len(fs))
+	for i, f := range fs {
+		if len(f.Params) != 1 || strings.ContainsAny(f.Params[0].Name, ":.") {
+			return nil, false
+		}
+		if i == 0 {
+			name = f.Params[0].Name
+		} else if f.Params[0].Name != name {
+			return nil, false
+		}
+		if !slices.Contains(values, f.Params[0].Value) {
+			values = append(values, f.Params[0].Value)
+		}
+	}
+	return []Param{{Name: name, Value: strings.Join(values, ",")}}, true
+}
+
+// Permits evaluates one request against the granted scopes
+// (smart-scopes.md §10, §12):
+//
+//   - access is the union of all resource scopes; other kinds grant nothing;
+//   - the request's type must equal the scope's type or the scope's type is
+//     "*"; the interaction's letter (Interaction.Permission) must be in the
+//     scope's permissions;
+//   - system-level search and history need s on "*", except a system search
+//     with _type, which needs s on every listed type;
+//   - a search's _include, _revinclude and _has parameters need s on the
+//     types they pull in; an _include without a target type
+//     ("Observation:patient") needs s on "*" (name the target:
+//     "Observation:patient:Patient");
+//   - patient/ scopes grant nothing without WithPatient;
+//   - GET metadata is allowed without scopes;
+//   - batch/transaction is never allowed on its own (NeedsEntryCheck);
+//   - operations are never allowed on their own unless WithOperationPolicy
+//     says so;
+//   - granular scopes grant conditionally, see Decision.Filters.
+//
+// Permits does NOT check compartment membership for patient/ scopes, the
+// user's own permissions for user/ scopes, chained search parameters
+// ("subject:Patient.name=") or the body of POST _search unless the caller
+// merged it into req.Query. A Request not produced by ParseRequest is
+// evaluated as is; an unknown interaction is denied.
+func Permits(granted []Scope, req Request, opts ...PermitOption) Decision {
+	var o permitOptions
+	if len(opts) > 0 {
+		o = applyPermitOptions(opts)
+	}
+	switch req.Interaction {
+	case Capabilities:
+		return Decision{Allowed: true, Reason: "capabilities (GET metadata) need no scope"}
+	case Batch:
+		return Decision{NeedsEntryCheck: true, Reason: "batch/transaction requests are not granted by any scope on their own: evaluate each entry"}
+	case Operation:
+		return permitOperation(granted, req, &o)
+	}
+	letter := req.Interaction.Permission()
+	if letter == 0 {
+		return Decision{Reason: fmt.Sprintf("unknown interaction %q: denied", req.Interaction.String())}
+	}
+
+	var checks []check
+	if req.Interaction.SystemLevel() {
+		if req.ResourceType != "" {
+			return Decision{Reason: fmt.Sprintf("system-level %s with resource type %q: denied", req.Interaction, req.ResourceType)}
+		}
+		types, reason := typeParam(req)
+		if reason != "" {
+			return Decision{Reason: reason}
+		}
+		if len(types) == 0 {
+			checks = append(checks, check{typ: "*"})
+		}
+		for _, t := range types {
+			checks = addCheck(checks, t, "_type="+t)
+		}
+	} else {
+		if !isTypeName(req.ResourceType) {
+			return Decision{Reason: fmt.Sprintf("%s request without a valid resource type (%q): denied", req.Interaction, req.ResourceType)}
+		}
+		checks = append(checks, check{typ: req.ResourceType})
+	}
+	if req.Interaction == SearchType || req.Interaction == SearchSystem {
+		var reason string
+		checks, reason = includeChecks(checks, req)
+		if reason != "" {
+			return Decision{Reason: reason}
+		}
+	}
+
+	var d Decision
+	var reasons []string
+	for i, c := range checks {
+		l := letter
+		if c.why != "" {
+			l = PermSearch
+		}
+		g := grantFor(granted, c.typ, l, &o)
+		if g.scope == "" {
+			msg := "no scope grants " + l.String() + " on " + c.typ
+			if c.why != "" {
+				msg += " (needed by " + c.why + ")"
+			} else if c.typ == "*" {
+				msg += ` (system-level search and history need s on "*")`
+			}
+			return Decision{Reason: msg + g.hint}
+		}
+		if i == 0 {
+			d.Scope = g.scope
+		}
+		d.Filters = append(d.Filters, g.filters...)
+		reasons = append(reasons, g.reason(c))
+	}
+	d.Allowed = true
+	d.Reason = strings.Join(reasons, "; ")
+	return d
+}
+
+func applyPermitOptions(opts []PermitOption) permitOptions {
+	var o permitOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// check is one resource type a request needs; why is "" for the request's
+// own type, else the parameter that pulls the type in (needs s).
+type check struct {
+	typ, why string
+}
+
+func addCheck(checks []check, typ, why string) []check {
+	for _, c := range checks {
+		if c.typ == typ {
+			return checks
+		}
+	}
+	return append(checks, check{typ: typ, why: why})
+}
+
+// typeParam returns the types listed in _type (system search only).
+func typeParam(req Request) ([]string, string) {
+	if req.Interaction != SearchSystem {
+		return nil, ""
+	}
+	vals, ok := req.Query["_type"]
+	if !ok {
+		return nil, ""
+	}
+	var types []string
+	for _, v := range vals {
+		for t := range strings.SplitSeq(v, ",") {
+			if !isTypeName(t) {
+				return nil, fmt.Sprintf("_type value %q is not a resource type: denied", t)
+			}
+			if !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
+	}
+	if len(types) == 0 {
+		return nil, "empty _type: denied"
+	}
+	return types, ""
+}
+
+// includeChecks adds the types pulled in by _include, _revinclude and _has
+// (smart-scopes.md §10: they must be limited to types with s).
+func includeChecks(checks []check, req Request) ([]check, string) {
+	if len(req.Query) == 0 {
+		return checks, ""
+	}
+	for _, key := range slices.Sorted(maps.Keys(req.Query)) {
+		base, _, _ := strings.Cut(key, ":")
+		switch base {
+		case "_include", "_revinclude":
+			for _, v := range req.Query[key] {
+				why := key + "=" + v
+				if v == "*" {
+					checks = addCheck(checks, "*", why)
+					continue
+				}
+				parts := strings.Split(v, ":")
+				if len(parts) < 2 || len(parts) > 3 || !isTypeName(parts[0]) || parts[1] == "" ||
+					(len(parts) == 3 && !isTypeName(parts[2])) {
+					return nil, fmt.Sprintf("malformed %s: denied", why)
+				}
+				checks = addCheck(checks, parts[0], why)
+				if base == "_include" {
+					if len(parts) == 3 {
+						checks = addCheck(checks, parts[2], why)
+					} else {
+						checks = addCheck(checks, "*", why+` (no target type: name it, e.g. "Observation:patient:Patient")`)
+					}
+				}
+			}
+		case "_has":
+			segs := strings.Split(key, ":")
+			for i := 0; i < len(segs); i++ {
+				if segs[i] != "_has" {
+					continue
+				}
+				if i+1 >= len(segs) || !isTypeName(segs[i+1]) {
+					return nil, fmt.Sprintf("malformed %s: denied", key)
+				}
+				checks = addCheck(checks, segs[i+1], key)
+			}
+		}
+	}
+	return checks, ""
+}
+
+type grant struct {
+	scope      string // first unfiltered scope, else first granular scope
+	unfiltered bool
+	filters    []Filter
+	hint       string // set when nothing grants
+}
+
+func (g grant) reason(c check) string {
+	prefix := ""
+	if c.why != "" {
+		prefix = c.why + ": "
+	}
+	switch {
+	case g.unfiltered:
+		return prefix + "granted by " + g.scope
+	case len(g.filters) == 1:
+		return prefix + "granted by granular scope " + g.scope + " only: the caller MUST enforce its filter"
+	}
+	return prefix + "granted by " + strconv.Itoa(len(g.filters)) + " granular scopes on " + c.typ +
+		" only: the caller MUST enforce their filters (OR across scopes)"
+}
+
+func isGranular(s Scope) bool { return s.RawQuery != "" || len(s.Query) > 0 }
+
+// grantFor finds the scopes granting letter on typ ("*" for system level:
+// only "*" scopes match).
+func grantFor(granted []Scope, typ string, letter Permissions, o *permitOptions) grant {
+	var g grant
+	skippedPatient, skippedExperimental, badParam := "", "", ""
+	for i := range granted {
+		s := &granted[i]
+		if s.Kind != KindResource || letter == 0 || !s.Permissions.Has(letter) {
+			continue
+		}
+		if s.Resource != "*" && s.Resource != typ {
+			continue
+		}
+		if s.Context == ContextPatient && o.patient == "" {
+			if skippedPatient == "" {
+				skippedPatient = s.Raw
+			}
+			continue
+		}
+		if !isGranular(*s) {
+			return grant{scope: s.Raw, unfiltered: true}
+		}
+		if !o.experimental {
+			if p, bad := experimentalParam(s.Query); bad {
+				if skippedExperimental == "" {
+					skippedExperimental, badParam = s.Raw, p
+				}
+				continue
+			}
+		}
+		if g.scope == "" {
+			g.scope = s.Raw
+		}
+		g.filters = append(g.filters, Filter{ResourceType: typ, Scope: s.Raw, Params: s.Query})
+	}
+	if g.scope == "" {
+		if skippedPatient != "" {
+			g.hint += fmt.Sprintf("; %s grants nothing without a patient in context", skippedPatient)
+		}
+		if skippedExperimental != "" {
+			g.hint += fmt.Sprintf("; granular scope %s is ignored: parameter %q uses a modifier, chaining or an experimental parameter (see AllowExperimentalFilters)", skippedExperimental, badParam)
+		}
+	}
+	return g
+}
+
+// experimentalParam reports the first parameter using a modifier (":"),
+// chaining ("."), or a parameter the SMART v2.2 IG does not expect in
+// scopes.
+func experimentalParam(params []Param) (string, bool) {
+	for _, p := range params {
+		if strings.ContainsAny(p.Name, ":.") {
+			return p.Name, true
+		}
+		switch p.Name {
+		case "_filter", "_include", "_revinclude", "_has", "_query":
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
+func permitOperation(granted []Scope, req Request, o *permitOptions) Decision {
+	op := req.Operation
+	if o.opPolicy != nil {
+		eff := granted
+		if o.patient == "" {
+			eff = slices.DeleteFunc(slices.Clone(granted), func(s Scope) bool {
+				return s.Kind == KindResource && s.Context == ContextPatient
+			})
+		}
+		if o.opPolicy(op, eff, req) {
+			return Decision{Allowed: true, Reason: "operation " + op + " allowed by the operation policy"}
+		}
+		return Decision{Reason: "operation " + op + " denied by the operation policy"}
+	}
+	reason := "operations (" + op + ") are not granted by any scope on their own"
+	if op == "$export" {
+		reason += "; $export usually requires system/*.rs (v1 system/*.read): set WithOperationPolicy(ExportPolicy)"
+	} else {
+		reason += ": set WithOperationPolicy to allow it"
+	}
+	return Decision{Reason: reason}
+}
