@@ -9,7 +9,7 @@
 //	v, err := smartauth.NewValidator(cfg)   // at init, outside the handler
 //	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
 //	_ = v.Hydrate(ctx)                        // fetch JWKS at cold start
-//	lambda.Start(h.Handle)
+//	lambda.Start(h)                           // h implements lambda.Handler
 //
 // HealthLake reference:
 // https://docs.aws.amazon.com/healthlake/latest/devguide/reference-smart-on-fhir-token-validation.html
@@ -99,9 +99,25 @@ func New(auth Authorizer, opts ...Option) *Handler {
 	return h
 }
 
-// Handle is the Lambda entry point (for lambda.Start or lambda.NewHandler).
-// It takes the raw event so that a malformed event still gets a
-// well-formed deny instead of a runtime decode error.
+// Invoke implements the aws-lambda-go lambda.Handler interface, so that
+// lambda.Start(h) hands the payload bytes to the handler unparsed: a
+// payload that is not JSON at all, or is empty, still gets a well-formed
+// deny. The response is Handle's, JSON-encoded.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	resp, err := h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
+}
+
+// Handle is the Lambda entry point for a typed handler
+// (lambda.Start(h.Handle) or lambda.NewHandler(h.Handle)). It takes the raw
+// event so that an event with wrong-typed or missing fields still gets a
+// well-formed deny instead of a runtime decode error. The runtime itself
+// decodes the payload into json.RawMessage first, so a payload that is not
+// valid JSON (or is empty) fails there, as a function error, before Handle
+// runs; use lambda.Start(h) (see Invoke) to deny those too.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*smartauth.Response, error) {
 	ev, err := smartauth.DecodeEvent(raw)
 	if err != nil {

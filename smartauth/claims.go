@@ -22,7 +22,7 @@ type Claims struct {
 	IssuedAt        int64
 	NotBefore       int64
 	HasNotBefore    bool
-	Scope           string              // "scope" string, or "scp"/"scope" array joined with single spaces
+	Scope           string              // "scope" string, or "scp" (string or array joined with single spaces)
 	TokenUse        string              // Cognito token_use
 	Type            string              // payload typ (Keycloak: Bearer, ID, Refresh, Offline)
 	ClientID        string              // client_id
@@ -167,7 +167,7 @@ type wireClaims struct {
 // everything else is trusted only after the signature check). The payload
 // must be a JSON object with unique member names and well-typed claims.
 func decodeClaims(payload []byte) (*Claims, error) {
-	if err := checkObject(payload, nil); err != nil {
+	if err := checkObject(payload, checkClaimName); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPayload, err)
 	}
 	var w wireClaims
@@ -223,10 +223,30 @@ func decodeClaims(payload []byte) (*Claims, error) {
 	return c, nil
 }
 
-// joinScope returns the scope claim as one space-separated string. A string
-// is used as is; an array (Okta's scp) is joined with single spaces. Array
-// elements must be non-empty and contain no space.
+// checkClaimName refuses a member whose name differs from one of the claims
+// decoded into wireClaims only by case (or Unicode case folding, e.g. "EXP",
+// "Patient", "\u017fub"). encoding/json matches names case-insensitively, so
+// such a member would otherwise feed the same field as the real claim (last
+// one wins): one payload with two meanings (token-security.md §4 row 27).
+func checkClaimName(name string, _ []byte) error {
+	for _, n := range [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "scope", "scp",
+		"token_use", "typ", "client_id", "azp", "username", "preferred_username", "fhirUser",
+		"patient", "jti", "cognito:groups", "realm_access", "resource_access"} {
+		if name != n && strings.EqualFold(name, n) {
+			return fmt.Errorf("member %s differs from claim %q only in case", quoteName(name), n)
+		}
+	}
+	return nil
+}
+
+// joinScope returns the scope claim as one space-separated string. "scope"
+// must be a string (token-security.md §2 step 8, §4 row 20); "scp" may be a
+// string or an array (Okta), joined with single spaces. Array elements must
+// be non-empty and contain no space.
 func joinScope(scope, scp stringList) (string, error) {
+	if scope.isArray {
+		return "", fmt.Errorf("%w: scope is not a string", ErrClaimType)
+	}
 	l := scope
 	if !l.set {
 		l = scp

@@ -90,7 +90,8 @@ type IssuerConfig struct {
 	TokenKind TokenKindRule
 	// ScopePrefixes are stripped (exact prefix match followed by "/") from
 	// each scope before SMART parsing, e.g. a Cognito resource-server
-	// identifier "https://fhir.example.com".
+	// identifier "https://fhir.example.com". When set, an absolute-URI scope
+	// left after stripping (another resource server's scope) is dropped.
 	ScopePrefixes []string
 	// ExtraScopes, when set, derives additional scope strings from the
 	// verified claims (for example from groups or roles). They are parsed

@@ -198,7 +198,10 @@ func (v *Validator) collectScopes(t *Token, st *issuerState) {
 			}
 		}
 		sc, err := scopes.Parse(s, v.scopeOptions...)
-		if err != nil {
+		// With resource-server prefixes configured, an absolute-URI scope
+		// left after the exact prefix strip names another resource server
+		// ("https://fhir.example.com.evil/patient/*.read"): never kept.
+		if err != nil || (len(st.prefixes) > 0 && sc.Kind == scopes.KindExtension && !strings.HasPrefix(s, "__")) {
 			t.DroppedScopes++
 			return
 		}

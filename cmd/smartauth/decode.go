@@ -18,7 +18,7 @@ func runDecode(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: smartauth decode TOKEN\n\nPrints the header and claims of a compact JWS. NOTHING IS VERIFIED.")
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return helpOrUsage(err)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

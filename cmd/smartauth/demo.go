@@ -137,7 +137,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: smartauth demo\n\nStarts an in-process identity provider (fresh RSA key, JWKS over HTTPS on\n127.0.0.1), mints tokens for typical SMART clients and attacks, and runs each\nthrough the HealthLake Lambda handler. Needs no network and no setup.")
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return helpOrUsage(err)
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()

@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,4 +66,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "smartauth: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+}
+
+// helpOrUsage maps a flag parse error to an exit status: 0 for -h/--help,
+// 2 for any other usage error.
+func helpOrUsage(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }

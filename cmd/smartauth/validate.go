@@ -237,7 +237,7 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return helpOrUsage(err)
 	}
 	if fs.NArg() > 1 {
 		fs.Usage()

@@ -6,8 +6,8 @@
 // Cognito access tokens:
 // https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html
 //
-// The package also contains the Pre Token Generation trigger that puts
-// fhirUser, patient and SMART scopes into access tokens (see trigger.go).
+// The subpackage pretoken contains the Pre Token Generation trigger that puts
+// fhirUser, patient and SMART scopes into access tokens.
 package cognito
 
 import (
@@ -121,6 +121,18 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			issuers = append(issuers, mr)
 		}
 	}
+	// The token kind is checked inside the audience policy, before the
+	// client_id allow-list: a Cognito ID token has no client_id (its aud is
+	// the client), so without this it would be reported as ErrClientID
+	// instead of the more precise ErrTokenUse. TokenKind repeats the check.
+	tokenUse := smartauth.RequireTokenUse("access")
+	clients := smartauth.ClientIDs(cfg.ClientIDs...)
+	audience := smartauth.AudienceFunc(func(c *smartauth.Claims, endpoint string) error {
+		if err := tokenUse(c); err != nil {
+			return err
+		}
+		return clients.CheckAudience(c, endpoint)
+	})
 	out := make([]smartauth.IssuerConfig, 0, len(issuers))
 	for _, iss := range issuers {
 		ks := cfg.KeySet
@@ -135,8 +147,8 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			Issuer:        iss,
 			KeySet:        ks,
 			Algorithms:    []string{"RS256"},
-			Audience:      smartauth.ClientIDs(cfg.ClientIDs...),
-			TokenKind:     smartauth.RequireTokenUse("access"),
+			Audience:      audience,
+			TokenKind:     tokenUse,
 			ScopePrefixes: cfg.ScopePrefixes,
 			Check:         cfg.Check,
 		}

@@ -61,20 +61,24 @@ type Config struct {
 // IssuerURL returns <base><prefix>/realms/<realm>.
 func IssuerURL(baseURL, realm, pathPrefix string) (string, error) {
 	u, err := url.Parse(baseURL)
+	if err == nil && u.User != nil {
+		// Not quoted: it may hold a password.
+		return "", fmt.Errorf("%w: base URL has user information", ErrConfig)
+	}
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", fmt.Errorf("%w: base URL %q is not an absolute http(s) URL", ErrConfig, baseURL)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if strings.ContainsAny(baseURL, "?#") {
 		return "", fmt.Errorf("%w: base URL %q has a query or fragment", ErrConfig, baseURL)
 	}
-	if realm == "" || strings.ContainsAny(realm, "/?#% ") {
+	if realm == "" || realm == "." || realm == ".." || strings.ContainsAny(realm, "/?#% ") {
 		return "", fmt.Errorf("%w: realm %q is empty or not a plain name", ErrConfig, realm)
 	}
 	prefix := strings.Trim(pathPrefix, "/")
 	if strings.ContainsAny(prefix, "?#% ") || strings.Contains(prefix, "..") {
 		return "", fmt.Errorf("%w: path prefix %q is not a plain relative path", ErrConfig, pathPrefix)
 	}
-	base := strings.TrimSuffix(baseURL, "/")
+	base := strings.TrimRight(baseURL, "/")
 	if prefix != "" {
 		base += "/" + prefix
 	}
@@ -121,13 +125,24 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		}
 		return nil
 	}
+	// The token kind is checked inside the audience policy, before aud: a
+	// Keycloak ID or refresh token has an aud of its own (the client, the
+	// issuer), so without this it would be reported as ErrAudience instead
+	// of the more precise ErrTokenUse. TokenKind repeats the check.
+	bearer := smartauth.RequirePayloadType("Bearer")
+	endpointAud := smartauth.EndpointAudience(cfg.Audiences...)
 	ic := smartauth.IssuerConfig{
 		Issuer:     iss,
 		KeySet:     ks,
 		Algorithms: cfg.Algorithms,
-		Audience:   smartauth.EndpointAudience(cfg.Audiences...),
-		TokenKind:  smartauth.RequirePayloadType("Bearer"),
-		Check:      check,
+		Audience: smartauth.AudienceFunc(func(c *smartauth.Claims, endpoint string) error {
+			if err := bearer(c); err != nil {
+				return err
+			}
+			return endpointAud.CheckAudience(c, endpoint)
+		}),
+		TokenKind: bearer,
+		Check:     check,
 	}
 	if len(cfg.RealmRoleScopes) > 0 || len(cfg.ClientRoleScopes) > 0 {
 		ic.ExtraScopes = roleScopes(cfg.RealmRoleScopes, cfg.ClientRoleScopes)
