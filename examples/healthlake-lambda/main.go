@@ -50,5 +50,5 @@ func main() {
 	}
 	cancel()
 	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
-	lambda.Start(h.Handle)
+	lambda.Start(h) // Handler.Invoke: malformed payloads get a deny, not a runtime error
 }

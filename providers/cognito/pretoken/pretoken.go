@@ -30,6 +30,10 @@ import (
 // ErrConfig is wrapped by configuration errors.
 var ErrConfig = errors.New("pretoken: invalid configuration")
 
+// TriggerClientCredentials is the trigger source of client-credentials
+// token generation (event version V3_0).
+const TriggerClientCredentials = "TokenGeneration_ClientCredentials"
+
 // Default user attribute names.
 const (
 	DefaultFHIRUserAttribute = "custom:fhirUser"
@@ -51,7 +55,9 @@ type Config struct {
 	// token. Only valid SMART scopes are accepted; nil adds none.
 	GroupScopes map[string][]string
 	// ClientScopes maps app client IDs to SMART scopes added to the access
-	// token, for machine clients (client_credentials, event version V3_0).
+	// token of client-credentials grants only (event version V3_0, trigger
+	// source TokenGeneration_ClientCredentials); user sign-ins through the
+	// same client never receive them.
 	ClientScopes map[string][]string
 }
 
@@ -121,7 +127,11 @@ func (t *Trigger) Handle(_ context.Context, ev events.CognitoEventUserPoolsPreTo
 	for _, g := range ev.Request.GroupConfiguration.GroupsToOverride {
 		add = append(add, t.groupScopes[g]...)
 	}
-	add = append(add, t.clientScopes[ev.CallerContext.ClientID]...)
+	// Client scopes are for machine clients only: a user signing in through
+	// the same app client must not inherit them.
+	if ev.TriggerSource == TriggerClientCredentials {
+		add = append(add, t.clientScopes[ev.CallerContext.ClientID]...)
+	}
 	for _, s := range add {
 		if !slices.Contains(access.ScopesToAdd, s) && !slices.Contains(ev.Request.Scopes, s) {
 			access.ScopesToAdd = append(access.ScopesToAdd, s)
