@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Real-server integration tests: installs (cached under .cache/), starts, tests and stops
+#   - Keycloak (keycloak-quarkus-dist from Maven Central, realm testdata/keycloak/fhir-realm.json)
+#   - cognito-local (npm) with a user pool, client, user and group made through its JSON API
+#   - aws-jwt-verify (npm) for the differential oracle scripts/differential/oracle.mjs
+# then runs `go test -tags integration -count=1 -race ./integration/...` against them.
+#
+# Usage: scripts/integration.sh [extra go test flags, e.g. -run Keycloak -v]
+# Env:   KC_VER=26.x.y (pin one Keycloak version; default tries 26.7.3, 26.5.6, 26.4.7)
+#        KC_JAVA_HOME (default /usr/lib/jvm/java-17-openjdk-amd64), KC_READY_TIMEOUT (s, default 180)
+# Every server binds 127.0.0.1 on a free port and is stopped by process group in the EXIT trap.
+# Exits non-zero on any failure, including a server that did not come up. The exported variables
+# are also written to .cache/run/integration.env (for reading; the servers are gone after the run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE="$ROOT/.cache"
+RUN_DIR="$CACHE/run"
+SCRIPT_START=$(date +%s)
+
+# shellcheck source=scripts/lib/common.sh
+. "$ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/keycloak.sh
+. "$ROOT/scripts/lib/keycloak.sh"
+# shellcheck source=scripts/lib/cognito-local.sh
+. "$ROOT/scripts/lib/cognito-local.sh"
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  stop_all
+  local elapsed=$(( $(date +%s) - SCRIPT_START ))
+  if [ "$rc" -eq 0 ]; then
+    log "PASS in ${elapsed} s"
+  else
+    log "FAILED (exit $rc) after ${elapsed} s; logs in $RUN_DIR"
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+need_cmd python3 curl unzip mvn node npm go setsid ps awk
+mkdir -p "$CACHE"
+# A previous run killed hard (SIGKILL of this script) may have left servers behind: stop them first.
+if [ -d "$RUN_DIR" ]; then stop_all; fi
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR"
+
+# --- install (cached) ---------------------------------------------------------------------------
+t0=$(date +%s)
+kc_install
+node_install
+log "install done in $(( $(date +%s) - t0 )) s"
+
+# --- start --------------------------------------------------------------------------------------
+t0=$(date +%s)
+# cognito-local first: it is up in about a second, and its setup overlaps nothing Keycloak needs.
+cognito_start
+cognito_setup
+kc_start
+log "servers up in $(( $(date +%s) - t0 )) s"
+
+# --- environment for the Go integration tests ---------------------------------------------------
+export SMARTAUTH_KC_BASE="$KC_BASE"
+export SMARTAUTH_KC_REALM="$KC_REALM"
+export SMARTAUTH_KC_ISSUER="$KC_BASE/realms/$KC_REALM"
+export SMARTAUTH_KC_VERSION="$KC_VER"
+export SMARTAUTH_KC_ADMIN_USER="$KC_ADMIN_USER"
+export SMARTAUTH_KC_ADMIN_PASSWORD="$KC_ADMIN_PASSWORD"
+export SMARTAUTH_KC_AUDIENCE="https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+export SMARTAUTH_KC_SVC_CLIENT_ID=svc
+export SMARTAUTH_KC_SVC_CLIENT_SECRET=svc-secret
+export SMARTAUTH_KC_NOAUD_CLIENT_ID=svc-noaud
+export SMARTAUTH_KC_NOAUD_CLIENT_SECRET=svc-noaud-secret
+export SMARTAUTH_KC_APP_CLIENT_ID=app
+export SMARTAUTH_KC_APP_CLIENT_SECRET=app-secret
+export SMARTAUTH_KC_USER=alice
+export SMARTAUTH_KC_PASSWORD=alice-password
+export SMARTAUTH_COGNITO_ENDPOINT="$COGNITO_ENDPOINT"
+export SMARTAUTH_COGNITO_POOL_ID="$COGNITO_POOL_ID"
+export SMARTAUTH_COGNITO_ISSUER="$COGNITO_ENDPOINT/$COGNITO_POOL_ID"
+export SMARTAUTH_COGNITO_CLIENT_ID="$COGNITO_CLIENT_ID"
+export SMARTAUTH_COGNITO_USER="$COGNITO_USER"
+export SMARTAUTH_COGNITO_PASSWORD="$COGNITO_PASSWORD"
+export SMARTAUTH_COGNITO_GROUP="$COGNITO_GROUP"
+export SMARTAUTH_NODE_PREFIX="$NODE_PREFIX"
+export SMARTAUTH_ORACLE="$ROOT/scripts/differential/oracle.mjs"
+env | grep '^SMARTAUTH_' | sort >"$RUN_DIR/integration.env"
+log "environment:"
+sed 's/^/    /' "$RUN_DIR/integration.env" >&2
+
+# --- test ---------------------------------------------------------------------------------------
+t0=$(date +%s)
+cd "$ROOT"
+log "go test -tags integration -count=1 -race${*:+ $*} ./integration/..."
+go test -tags integration -count=1 -race "$@" ./integration/...
+log "go test done in $(( $(date +%s) - t0 )) s"
