@@ -1,0 +1,819 @@
+package smartauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ksSafety bounds every wait on a channel, so a broken test fails instead of
+// hanging. It is never slept on.
+const ksSafety = 10 * time.Second
+
+// ksClock is a fake clock; tests move it with Advance.
+type ksClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newKSClock() *ksClock {
+	return &ksClock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *ksClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *ksClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// ksServer is a JWKS endpoint on 127.0.0.1 that counts requests.
+type ksServer struct {
+	*httptest.Server
+	hits atomic.Int64
+
+	mu            sync.Mutex
+	status        int
+	body          []byte
+	cacheControl  string
+	contentLength bool          // send an explicit Content-Length
+	gate          chan struct{} // if set, requests wait for it to close
+	hang          bool          // requests wait for the client to give up
+}
+
+func newKSServer(t *testing.T, body []byte) *ksServer {
+	t.Helper()
+	s := &ksServer{status: http.StatusOK, body: body}
+	s.Server = httptest.NewServer(s)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *ksServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.hits.Add(1)
+	s.mu.Lock()
+	status, body, cc, cl, gate, hang := s.status, s.body, s.cacheControl, s.contentLength, s.gate, s.hang
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	if cc != "" {
+		w.Header().Set("Cache-Control", cc)
+	}
+	if cl {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (s *ksServer) set(f func(s *ksServer)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+// ksRemote wraps a RemoteKeySet under test with channels fed by its hooks.
+type ksRemote struct {
+	*RemoteKeySet
+	clock   *ksClock
+	errs    chan error
+	dropped chan []DroppedKey
+	fetched chan struct{}
+}
+
+func newKSRemote(t *testing.T, s *ksServer, opts ...RemoteOption) *ksRemote {
+	t.Helper()
+	r := &ksRemote{
+		clock:   newKSClock(),
+		errs:    make(chan error, 100),
+		dropped: make(chan []DroppedKey, 100),
+		fetched: make(chan struct{}, 100),
+	}
+	base := []RemoteOption{
+		WithInsecureHTTP(),
+		WithHTTPClient(s.Client()),
+		WithClock(r.clock.Now),
+		WithErrorHook(func(err error) { r.errs <- err }),
+		WithDroppedKeysHook(func(d []DroppedKey) { r.dropped <- d }),
+	}
+	ks, err := NewRemoteKeySet(s.URL+"/jwks", append(base, opts...)...)
+	require.NoError(t, err)
+	ks.afterFetch = func() { r.fetched <- struct{}{} }
+	r.RemoteKeySet = ks
+	return r
+}
+
+// waitFetch waits until n more fetch goroutines have finished.
+func (r *ksRemote) waitFetch(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-r.fetched:
+		case <-time.After(ksSafety):
+			t.Fatal("fetch did not finish")
+		}
+	}
+}
+
+func (r *ksRemote) nextErr(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.errs:
+		return err
+	case <-time.After(ksSafety):
+		t.Fatal("error hook not called")
+		return nil
+	}
+}
+
+// assertIdle checks that no fetch is running or finished unobserved.
+func (r *ksRemote) assertIdle(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	inflight := r.inflight
+	r.mu.Unlock()
+	assert.Nil(t, inflight, "a fetch is in flight")
+	assert.Empty(t, r.fetched, "a fetch finished unobserved")
+}
+
+// ksJWKS is a JWKS document with the named fixture keys.
+func ksJWKS(t *testing.T, kids ...string) []byte {
+	t.Helper()
+	keys := ksTestKeys()
+	var entries []map[string]any
+	for _, kid := range kids {
+		switch kid {
+		case "rsa-a":
+			entries = append(entries, ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": kid, "alg": "RS256", "use": "sig"}))
+		case "rsa-b":
+			entries = append(entries, ksJWK(t, &keys.rsa2048b.PublicKey, map[string]any{"kid": kid, "alg": "RS256", "use": "sig"}))
+		case "ec":
+			entries = append(entries, ksJWK(t, &keys.p256.PublicKey, map[string]any{"kid": kid, "alg": "ES256"}))
+		case "enc":
+			entries = append(entries, ksJWK(t, &keys.rsa2048b.PublicKey, map[string]any{"kid": kid, "alg": "RSA-OAEP", "use": "enc"}))
+		default:
+			t.Fatalf("unknown fixture %q", kid)
+		}
+	}
+	return ksDoc(t, entries...)
+}
+
+func TestRemoteKeySetHydrate(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a", "ec"))
+	r := newKSRemote(t, s)
+	ctx := t.Context()
+
+	require.NoError(t, r.Hydrate(ctx))
+	assert.EqualValues(t, 1, s.hits.Load())
+	r.waitFetch(t, 1)
+
+	for range 10 {
+		k, err := r.Key(ctx, "rsa-a")
+		require.NoError(t, err)
+		assert.Equal(t, "RS256", k.Algorithm)
+	}
+	k, err := r.Key(ctx, "ec")
+	require.NoError(t, err)
+	assert.Equal(t, "ES256", k.Algorithm)
+
+	require.NoError(t, r.Hydrate(ctx), "second Hydrate is a no-op")
+	assert.EqualValues(t, 1, s.hits.Load())
+	r.assertIdle(t)
+
+	require.NoError(t, r.Refresh(ctx), "Refresh always fetches")
+	assert.EqualValues(t, 2, s.hits.Load())
+	r.waitFetch(t, 1)
+	assert.Empty(t, r.errs)
+}
+
+// TestRemoteKeySetConcurrentColdKey: 50 callers on a cold set, all waiting
+// at once, share one HTTP request.
+func TestRemoteKeySetConcurrentColdKey(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a", "ec"))
+	gate := make(chan struct{})
+	s.set(func(s *ksServer) { s.gate = gate })
+	r := newKSRemote(t, s)
+	const n = 50
+	waiting := make(chan struct{}, n)
+	r.beforeMissWait = func() { waiting <- struct{}{} }
+
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := range n {
+		kid := "rsa-a"
+		if i%2 == 1 {
+			kid = "ec"
+		}
+		wg.Go(func() {
+			k, err := r.Key(t.Context(), kid)
+			if err == nil && k.ID != kid {
+				err = fmt.Errorf("got kid %q", k.ID)
+			}
+			results[i] = err
+		})
+	}
+	for range n {
+		select {
+		case <-waiting:
+		case <-time.After(ksSafety):
+			t.Fatal("callers did not all wait")
+		}
+	}
+	close(gate)
+	wg.Wait()
+	for i, err := range results {
+		require.NoError(t, err, "caller %d", i)
+	}
+	assert.EqualValues(t, 1, s.hits.Load())
+	r.waitFetch(t, 1)
+}
+
+// TestRemoteKeySetRotation: the IdP rotates its keys; the new kid costs
+// exactly one refetch and verifies a signature.
+func TestRemoteKeySetRotation(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s)
+	ctx := t.Context()
+	require.NoError(t, r.Hydrate(ctx))
+	r.waitFetch(t, 1)
+
+	s.set(func(s *ksServer) { s.body = ksJWKS(t, "rsa-b", "ec") })
+	token := ksSign(t, ksTestKeys().rsa2048b, "RS256", "rsa-b")
+
+	k, err := r.Key(ctx, "rsa-b")
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, s.hits.Load())
+	r.waitFetch(t, 1)
+	require.NoError(t, ksVerify(t, k, token))
+	require.Error(t, ksVerify(t, k, ksSign(t, ksTestKeys().rsa2048, "RS256", "rsa-b")), "old key's signature")
+
+	k, err = r.Key(ctx, "ec")
+	require.NoError(t, err, "other new keys came with the same fetch")
+	assert.Equal(t, "ES256", k.Algorithm)
+	assert.EqualValues(t, 2, s.hits.Load())
+	r.assertIdle(t)
+}
+
+// TestRemoteKeySetMissPenalty: a flood of unknown kids (catalogue row 8)
+// costs one refetch per penalty window.
+func TestRemoteKeySetMissPenalty(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s)
+	ctx := t.Context()
+	require.NoError(t, r.Hydrate(ctx))
+	r.waitFetch(t, 1)
+
+	// Concurrent unknown kids share one refetch.
+	gate := make(chan struct{})
+	s.set(func(s *ksServer) { s.gate = gate })
+	const n = 20
+	waiting := make(chan struct{}, n)
+	r.beforeMissWait = func() { waiting <- struct{}{} }
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = r.Key(ctx, fmt.Sprintf("unknown-%d", i))
+		})
+	}
+	for range n {
+		select {
+		case <-waiting:
+		case <-time.After(ksSafety):
+			t.Fatal("callers did not all wait")
+		}
+	}
+	close(gate)
+	wg.Wait()
+	for _, err := range errs {
+		require.ErrorIs(t, err, ErrKidNotFound)
+	}
+	assert.EqualValues(t, 2, s.hits.Load())
+	r.waitFetch(t, 1)
+	r.beforeMissWait = nil
+
+	// Inside the window: fail at once, no fetch; cached kids still work.
+	for i := range 100 {
+		_, err := r.Key(ctx, fmt.Sprintf("flood-%d", i))
+		require.ErrorIs(t, err, ErrKidNotFound)
+	}
+	k, err := r.Key(ctx, "rsa-a")
+	require.NoError(t, err)
+	assert.Equal(t, "rsa-a", k.ID)
+	r.clock.Advance(defaultMissPenalty - time.Nanosecond)
+	_, err = r.Key(ctx, "late")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 2, s.hits.Load())
+	r.assertIdle(t)
+
+	// Past the window: one more refetch, then a new window.
+	r.clock.Advance(time.Nanosecond)
+	_, err = r.Key(ctx, "after-window")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 3, s.hits.Load())
+	r.waitFetch(t, 1)
+	_, err = r.Key(ctx, "after-window-2")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 3, s.hits.Load())
+
+	// Explicit Refresh ignores the window.
+	require.NoError(t, r.Refresh(ctx))
+	assert.EqualValues(t, 4, s.hits.Load())
+	r.waitFetch(t, 1)
+	assert.Empty(t, r.errs)
+}
+
+func TestRemoteKeySetMissPenaltyOption(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s, WithMissPenalty(time.Minute))
+	ctx := t.Context()
+	require.NoError(t, r.Hydrate(ctx))
+	_, err := r.Key(ctx, "x")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	r.waitFetch(t, 2)
+	r.clock.Advance(30 * time.Second)
+	_, err = r.Key(ctx, "y")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 2, s.hits.Load())
+	r.clock.Advance(30 * time.Second)
+	_, err = r.Key(ctx, "z")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 3, s.hits.Load())
+	r.waitFetch(t, 1)
+}
+
+// TestRemoteKeySetFailedRefreshKeepsLastGood covers catalogue row 31: a
+// broken endpoint never replaces the last good set.
+func TestRemoteKeySetFailedRefreshKeepsLastGood(t *testing.T) {
+	oversize := append(ksJWKS(t, "rsa-a"), bytes.Repeat([]byte(" "), defaultMaxBodySize)...)
+	tests := []struct {
+		name    string
+		breakIt func(*ksServer)
+		want    error
+		slow    bool // calls get a 200 ms deadline
+	}{
+		{"HTTP 500", func(s *ksServer) { s.status = http.StatusInternalServerError }, ErrJWKSFetch, false},
+		{"HTTP 404", func(s *ksServer) { s.status = http.StatusNotFound }, ErrJWKSFetch, false},
+		{"junk body", func(s *ksServer) { s.body = []byte("<html>maintenance</html>") }, ErrJWKSInvalid, false},
+		{"no keys member", func(s *ksServer) { s.body = []byte(`{"error":"x"}`) }, ErrJWKSInvalid, false},
+		{"empty set", func(s *ksServer) { s.body = []byte(`{"keys":[]}`) }, ErrNoUsableKeys, false},
+		{"only dropped keys", func(s *ksServer) { s.body = ksJWKS(t, "enc") }, ErrNoUsableKeys, false},
+		{"oversize streamed", func(s *ksServer) { s.body = oversize }, ErrJWKSFetch, false},
+		{"oversize declared", func(s *ksServer) { s.body, s.contentLength = oversize, true }, ErrJWKSFetch, false},
+		{"slow response", func(s *ksServer) { s.hang = true }, context.DeadlineExceeded, true},
+		{"server down", func(s *ksServer) { s.Close() }, ErrJWKSFetch, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newKSServer(t, ksJWKS(t, "rsa-a"))
+			r := newKSRemote(t, s, WithRequestTimeout(5*time.Second))
+			require.NoError(t, r.Hydrate(t.Context()))
+			r.waitFetch(t, 1)
+
+			ctx := t.Context()
+			if tc.slow {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+				defer cancel()
+			}
+			s.set(tc.breakIt)
+			err := r.Refresh(ctx)
+			require.ErrorIs(t, err, tc.want)
+			r.waitFetch(t, 1)
+			require.ErrorIs(t, r.nextErr(t), tc.want, "hook gets the refresh error")
+
+			k, err := r.Key(ctx, "rsa-a")
+			require.NoError(t, err, "last good set kept")
+			assert.Equal(t, "rsa-a", k.ID)
+
+			if tc.slow { // the first deadline has passed
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(t.Context(), 200*time.Millisecond)
+				defer cancel()
+			}
+			_, err = r.Key(ctx, "rotated")
+			require.ErrorIs(t, err, ErrKidNotFound)
+			require.ErrorIs(t, err, tc.want, "miss error carries the refresh failure")
+			r.waitFetch(t, 1)
+			require.ErrorIs(t, r.nextErr(t), tc.want)
+
+			_, err = r.Key(ctx, "rotated-2")
+			require.ErrorIs(t, err, ErrKidNotFound, "penalty applies after a failed refresh too")
+			r.assertIdle(t)
+		})
+	}
+}
+
+// TestRemoteKeySetNeverGood: without any good fetch, Key fails with
+// ErrKeySetUnavailable and each miss retries; the first success recovers.
+func TestRemoteKeySetNeverGood(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	s.set(func(s *ksServer) { s.status = http.StatusServiceUnavailable })
+	r := newKSRemote(t, s)
+	ctx := t.Context()
+
+	err := r.Hydrate(ctx)
+	require.ErrorIs(t, err, ErrJWKSFetch)
+	r.waitFetch(t, 1)
+	require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
+
+	for i := range 3 {
+		_, err = r.Key(ctx, "rsa-a")
+		require.ErrorIs(t, err, ErrKeySetUnavailable)
+		require.ErrorIs(t, err, ErrJWKSFetch)
+		assert.NotErrorIs(t, err, ErrKidNotFound)
+		assert.EqualValues(t, 2+i, s.hits.Load(), "no penalty before the first good set")
+		r.waitFetch(t, 1)
+		require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
+	}
+
+	s.set(func(s *ksServer) { s.body = []byte(`{"keys":[]}`); s.status = http.StatusOK })
+	_, err = r.Key(ctx, "rsa-a")
+	require.ErrorIs(t, err, ErrKeySetUnavailable)
+	require.ErrorIs(t, err, ErrNoUsableKeys)
+	r.waitFetch(t, 1)
+	require.ErrorIs(t, r.nextErr(t), ErrNoUsableKeys)
+
+	s.set(func(s *ksServer) { s.body = ksJWKS(t, "rsa-a") })
+	k, err := r.Key(ctx, "rsa-a")
+	require.NoError(t, err)
+	assert.Equal(t, "rsa-a", k.ID)
+	r.waitFetch(t, 1)
+	assert.Empty(t, r.errs)
+}
+
+// TestRemoteKeySetCacheControl: a hit after the refresh deadline starts one
+// background refresh; the deadline follows max-age within [floor, cap].
+func TestRemoteKeySetCacheControl(t *testing.T) {
+	tests := []struct {
+		name         string
+		cacheControl string
+		opts         []RemoteOption
+		want         time.Duration
+	}{
+		{"max-age", "public, max-age=300", nil, 300 * time.Second},
+		{"max-age under floor", "max-age=5", nil, defaultMinRefresh},
+		{"max-age zero", "max-age=0", nil, defaultMinRefresh},
+		{"no header", "", nil, defaultRefreshInterval},
+		{"no-store", "no-store", nil, defaultMinRefresh},
+		{"no-cache with max-age", "no-cache, max-age=3600", nil, defaultMinRefresh},
+		{"malformed max-age", "max-age=soon", nil, defaultRefreshInterval},
+		{"max-age over cap", "max-age=999999999999", nil, defaultMaxRefresh},
+		{"quoted max-age", `max-age="120"`, nil, 120 * time.Second},
+		{"custom bounds", "max-age=5", []RemoteOption{WithRefreshInterval(10*time.Second, time.Hour)}, 10 * time.Second},
+		{"custom cap", "max-age=7200", []RemoteOption{WithRefreshInterval(10*time.Second, time.Hour)}, time.Hour},
+		{"custom default", "", []RemoteOption{WithDefaultRefreshInterval(2 * time.Hour)}, 2 * time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newKSServer(t, ksJWKS(t, "rsa-a"))
+			s.set(func(s *ksServer) { s.cacheControl = tc.cacheControl })
+			r := newKSRemote(t, s, tc.opts...)
+			ctx := t.Context()
+			require.NoError(t, r.Hydrate(ctx))
+			r.waitFetch(t, 1)
+
+			r.clock.Advance(tc.want - time.Nanosecond)
+			_, err := r.Key(ctx, "rsa-a")
+			require.NoError(t, err)
+			r.assertIdle(t)
+			assert.EqualValues(t, 1, s.hits.Load())
+
+			r.clock.Advance(time.Nanosecond)
+			_, err = r.Key(ctx, "rsa-a")
+			require.NoError(t, err, "the hit is served at once")
+			_, err = r.Key(ctx, "rsa-a")
+			require.NoError(t, err)
+			r.waitFetch(t, 1)
+			assert.EqualValues(t, 2, s.hits.Load(), "one background refresh")
+			r.assertIdle(t)
+			assert.Empty(t, r.errs)
+		})
+	}
+}
+
+// TestRemoteKeySetBackgroundRefreshFailure: a failing background refresh
+// keeps the set, is reported, and is retried after the floor interval.
+func TestRemoteKeySetBackgroundRefreshFailure(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	s.set(func(s *ksServer) { s.cacheControl = "max-age=60" })
+	r := newKSRemote(t, s)
+	ctx := t.Context()
+	require.NoError(t, r.Hydrate(ctx))
+	r.waitFetch(t, 1)
+
+	s.set(func(s *ksServer) { s.status = http.StatusBadGateway })
+	r.clock.Advance(time.Minute)
+	_, err := r.Key(ctx, "rsa-a")
+	require.NoError(t, err)
+	r.waitFetch(t, 1)
+	require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
+	assert.EqualValues(t, 2, s.hits.Load())
+
+	r.clock.Advance(defaultMinRefresh - time.Nanosecond)
+	_, err = r.Key(ctx, "rsa-a")
+	require.NoError(t, err, "last good set kept")
+	r.assertIdle(t)
+	assert.EqualValues(t, 2, s.hits.Load(), "no retry before the floor interval")
+
+	s.set(func(s *ksServer) { s.status = http.StatusOK; s.body = ksJWKS(t, "rsa-b") })
+	r.clock.Advance(time.Nanosecond)
+	_, err = r.Key(ctx, "rsa-a")
+	require.NoError(t, err)
+	r.waitFetch(t, 1)
+	assert.EqualValues(t, 3, s.hits.Load())
+
+	_, err = r.Key(ctx, "rsa-b")
+	require.NoError(t, err, "background refresh published the new set")
+	_, err = r.Key(ctx, "rsa-a")
+	require.ErrorIs(t, err, ErrKidNotFound, "removed key is gone")
+	r.waitFetch(t, 1)
+}
+
+// TestRemoteKeySetWaiterCancel: a caller that gives up does not cancel the
+// fetch other callers wait for.
+func TestRemoteKeySetWaiterCancel(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	gate := make(chan struct{})
+	s.set(func(s *ksServer) { s.gate = gate })
+	r := newKSRemote(t, s)
+	waiting := make(chan struct{}, 2)
+	r.beforeMissWait = func() { waiting <- struct{}{} }
+
+	ctxA, cancelA := context.WithCancel(t.Context())
+	errA := make(chan error, 1)
+	go func() {
+		_, err := r.Key(ctxA, "rsa-a")
+		errA <- err
+	}()
+	<-waiting
+	type result struct {
+		k   *Key
+		err error
+	}
+	resB := make(chan result, 1)
+	go func() {
+		k, err := r.Key(t.Context(), "rsa-a")
+		resB <- result{k, err}
+	}()
+	<-waiting
+
+	cancelA()
+	select {
+	case err := <-errA:
+		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, err, ErrKeySetUnavailable)
+	case <-time.After(ksSafety):
+		t.Fatal("cancelled caller still waiting")
+	}
+	close(gate)
+	select {
+	case res := <-resB:
+		require.NoError(t, res.err)
+		assert.Equal(t, "rsa-a", res.k.ID)
+	case <-time.After(ksSafety):
+		t.Fatal("other caller hangs")
+	}
+	assert.EqualValues(t, 1, s.hits.Load())
+	r.waitFetch(t, 1)
+}
+
+// TestRemoteKeySetFetchDeadline: the fetch ends at the caller's deadline or
+// the request timeout, whichever comes first.
+func TestRemoteKeySetFetchDeadline(t *testing.T) {
+	t.Run("caller deadline", func(t *testing.T) {
+		s := newKSServer(t, nil)
+		s.set(func(s *ksServer) { s.hang = true })
+		r := newKSRemote(t, s, WithRequestTimeout(time.Hour))
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		_, err := r.Key(ctx, "rsa-a")
+		require.ErrorIs(t, err, ErrKeySetUnavailable)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		// The hook only fires when the fetch itself ends: proof that it
+		// did not run for the hour-long request timeout.
+		require.ErrorIs(t, r.nextErr(t), context.DeadlineExceeded)
+		r.waitFetch(t, 1)
+	})
+	t.Run("request timeout", func(t *testing.T) {
+		s := newKSServer(t, nil)
+		s.set(func(s *ksServer) { s.hang = true })
+		r := newKSRemote(t, s, WithRequestTimeout(100*time.Millisecond))
+		_, err := r.Key(t.Context(), "rsa-a")
+		require.ErrorIs(t, err, ErrKeySetUnavailable)
+		require.ErrorIs(t, err, ErrJWKSFetch)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		r.waitFetch(t, 1)
+	})
+	t.Run("caller already done", func(t *testing.T) {
+		s := newKSServer(t, ksJWKS(t, "rsa-a"))
+		r := newKSRemote(t, s)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := r.Key(ctx, "rsa-a")
+		require.ErrorIs(t, err, ErrKeySetUnavailable)
+		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, r.Refresh(ctx), context.Canceled)
+		assert.Zero(t, s.hits.Load(), "no fetch for a finished context")
+		r.assertIdle(t)
+	})
+}
+
+func TestRemoteKeySetInvalidKidNeverFetches(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s)
+	for _, kid := range []string{"", string(make([]byte, maxKidLen+1))} {
+		_, err := r.Key(t.Context(), kid)
+		require.ErrorIs(t, err, ErrKidNotFound)
+	}
+	assert.Zero(t, s.hits.Load())
+}
+
+func TestRemoteKeySetDroppedKeysHook(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a", "enc"))
+	r := newKSRemote(t, s)
+	require.NoError(t, r.Hydrate(t.Context()))
+	r.waitFetch(t, 1)
+	select {
+	case got := <-r.dropped:
+		want := []DroppedKey{{Index: 1, ID: "enc", Reason: dropUse}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("dropped (-want +got):\n%s", diff)
+		}
+	default:
+		t.Fatal("dropped-keys hook not called")
+	}
+	assert.Empty(t, r.errs, "dropped keys are not errors")
+}
+
+// ksFailingTransport fails every request: the tests that use it prove they
+// reach no real network.
+type ksFailingTransport struct{ calls atomic.Int64 }
+
+func (f *ksFailingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	f.calls.Add(1)
+	return nil, errors.New("ksFailingTransport: no network in tests")
+}
+
+func TestRemoteKeySetNoRealNetwork(t *testing.T) {
+	ft := &ksFailingTransport{}
+	var hookErrs atomic.Int64
+	r, err := NewRemoteKeySet("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example/.well-known/jwks.json",
+		WithHTTPClient(&http.Client{Transport: ft}),
+		WithErrorHook(func(error) { hookErrs.Add(1) }),
+	)
+	require.NoError(t, err)
+	fetched := make(chan struct{}, 10)
+	r.afterFetch = func() { fetched <- struct{}{} }
+
+	require.ErrorIs(t, r.Hydrate(t.Context()), ErrJWKSFetch)
+	<-fetched
+	_, err = r.Key(t.Context(), "kid")
+	require.ErrorIs(t, err, ErrKeySetUnavailable)
+	require.ErrorContains(t, err, "no network in tests")
+	<-fetched
+	assert.EqualValues(t, 2, ft.calls.Load())
+	assert.EqualValues(t, 2, hookErrs.Load())
+}
+
+func TestNewRemoteKeySetConfig(t *testing.T) {
+	client := &http.Client{Transport: &ksFailingTransport{}}
+	tests := []struct {
+		name string
+		url  string
+		opts []RemoteOption
+	}{
+		{"http without insecure option", "http://127.0.0.1:8080/jwks", nil},
+		{"other scheme", "ftp://idp.example/jwks", []RemoteOption{WithInsecureHTTP()}},
+		{"relative URL", "/jwks", nil},
+		{"no host", "https:///jwks", nil},
+		{"bad URL", "https://idp.example/%zz", nil},
+		{"nil client", "https://idp.example/jwks", []RemoteOption{WithHTTPClient(nil)}},
+		{"zero timeout", "https://idp.example/jwks", []RemoteOption{WithRequestTimeout(0)}},
+		{"zero body size", "https://idp.example/jwks", []RemoteOption{WithMaxBodySize(0)}},
+		{"zero penalty", "https://idp.example/jwks", []RemoteOption{WithMissPenalty(0)}},
+		{"refresh min over max", "https://idp.example/jwks", []RemoteOption{WithRefreshInterval(time.Hour, time.Minute)}},
+		{"refresh min zero", "https://idp.example/jwks", []RemoteOption{WithRefreshInterval(0, time.Minute)}},
+		{"zero default refresh", "https://idp.example/jwks", []RemoteOption{WithDefaultRefreshInterval(0)}},
+		{"nil clock", "https://idp.example/jwks", []RemoteOption{WithClock(nil)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewRemoteKeySet(tc.url, append([]RemoteOption{WithHTTPClient(client)}, tc.opts...)...)
+			require.ErrorIs(t, err, ErrConfig)
+			assert.Nil(t, r)
+		})
+	}
+
+	r, err := NewRemoteKeySet("https://idp.example/jwks", WithHTTPClient(client))
+	require.NoError(t, err)
+	assert.Same(t, client, r.client)
+	r, err = NewRemoteKeySet("http://127.0.0.1:1/jwks", WithInsecureHTTP(), WithHTTPClient(client))
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:1/jwks", r.url)
+}
+
+// TestRemoteKeySetDefaultClient: without WithHTTPClient the set builds its
+// own client with a timeout, and follows no redirect.
+func TestRemoteKeySetDefaultClient(t *testing.T) {
+	var jwksHits atomic.Int64
+	body := ksJWKS(t, "rsa-a")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		jwksHits.Add(1)
+		_, _ = w.Write(body)
+	})
+	mux.Handle("/moved", http.RedirectHandler("/jwks", http.StatusFound))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	r, err := NewRemoteKeySet(srv.URL+"/jwks", WithInsecureHTTP())
+	require.NoError(t, err)
+	assert.NotSame(t, http.DefaultClient, r.client)
+	assert.NotSame(t, http.DefaultTransport, r.client.Transport)
+	assert.Equal(t, defaultRequestTimeout, r.client.Timeout)
+	require.NoError(t, r.Hydrate(t.Context()))
+	assert.EqualValues(t, 1, jwksHits.Load())
+
+	r, err = NewRemoteKeySet(srv.URL+"/moved", WithInsecureHTTP(), WithRequestTimeout(2*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Second, r.client.Timeout)
+	err = r.Hydrate(t.Context())
+	require.ErrorIs(t, err, ErrJWKSFetch)
+	require.ErrorContains(t, err, "302")
+	assert.EqualValues(t, 1, jwksHits.Load(), "redirect not followed")
+}
+
+func TestRemoteKeySetKeyHitDoesNotAllocate(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a", "ec"))
+	r := newKSRemote(t, s)
+	ctx := t.Context()
+	require.NoError(t, r.Hydrate(ctx))
+	r.waitFetch(t, 1)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := r.Key(ctx, "ec"); err != nil {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs)
+
+	// The penalty path is allocation-free too: a flood costs nothing.
+	_, err := r.Key(ctx, "unknown")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	r.waitFetch(t, 1)
+	allocs = testing.AllocsPerRun(100, func() {
+		if _, err := r.Key(ctx, "unknown"); !errors.Is(err, ErrKidNotFound) {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+func BenchmarkRemoteKeySetKeyHit(b *testing.B) {
+	body := ksDoc(b,
+		ksJWK(b, &ksTestKeys().rsa2048.PublicKey, map[string]any{"kid": "rsa-a", "alg": "RS256"}),
+		ksJWK(b, &ksTestKeys().p256.PublicKey, map[string]any{"kid": "ec", "alg": "ES256"}),
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	r, err := NewRemoteKeySet(srv.URL, WithInsecureHTTP(), WithHTTPClient(srv.Client()))
+	require.NoError(b, err)
+	require.NoError(b, r.Hydrate(b.Context()))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := r.Key(ctx, "rsa-a"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
