@@ -61,6 +61,19 @@ t0=$(date +%s)
 cognito_start
 cognito_setup
 kc_start
+# >>> aws-lambda-rie block (scripts/lib/rie.sh; integration/rie_test.go) >>>
+# The example Lambda built as "bootstrap" under the runtime interface emulator, configured for the
+# Keycloak realm above (install cached, build, start in one block). It starts after Keycloak: the
+# Lambda hydrates its JWKS from the realm on its first (readiness) invocation.
+# shellcheck source=scripts/lib/rie.sh
+. "$ROOT/scripts/lib/rie.sh"
+rie_install
+rie_build
+rie_start
+export SMARTAUTH_RIE_URL="$RIE_URL"
+export SMARTAUTH_RIE_ROLE_ARN="$RIE_ROLE_ARN"
+export SMARTAUTH_RIE_LOG="$RIE_LOG"
+# <<< aws-lambda-rie block <<<
 log "servers up in $(( $(date +%s) - t0 )) s"
 
 # --- environment for the Go integration tests ---------------------------------------------------

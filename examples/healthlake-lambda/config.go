@@ -32,6 +32,9 @@ import (
 //	ISAUTHORIZED_AS_STRING    "true" to emit isAuthorized as a string
 //	DATASTORE_ENDPOINTS       optional comma-separated endpoint allow-list
 //	JWKS_TIMEOUT              request-path JWKS timeout (default 500ms)
+//	SMARTAUTH_INSECURE_HTTP   TEST ONLY: "true" accepts http:// issuers and JWKS URLs (a local
+//	                          Keycloak or cognito-local, e.g. under aws-lambda-rie in
+//	                          scripts/integration.sh). Never set it in a deployed Lambda.
 func configFromEnv(getenv func(string) string) (smartauth.Config, error) {
 	cfg := smartauth.Config{
 		RoleARN:            getenv("SERVICE_ROLE_ARN"),
@@ -54,6 +57,11 @@ func configFromEnv(getenv func(string) string) (smartauth.Config, error) {
 		timeout = d
 	}
 	ksOpts := []smartauth.RemoteOption{smartauth.WithRequestTimeout(timeout)}
+	// Test-only switch (see above): both the issuer check and the key set refuse http:// without it.
+	if getenv("SMARTAUTH_INSECURE_HTTP") == "true" {
+		cfg.InsecureAllowHTTPIssuers = true
+		ksOpts = append(ksOpts, smartauth.WithInsecureHTTP())
+	}
 	switch p := getenv("SMARTAUTH_PROVIDER"); p {
 	case "cognito":
 		ics, err := cognito.New(cognito.Config{

@@ -69,3 +69,36 @@ func TestConfigFromEnvMissingRole(t *testing.T) {
 	_, err = smartauth.NewValidator(cfg)
 	require.ErrorIs(t, err, smartauth.ErrConfig, "a missing SERVICE_ROLE_ARN must fail closed")
 }
+
+// TestConfigFromEnvInsecureHTTP: the test-only SMARTAUTH_INSECURE_HTTP switch (used by the
+// aws-lambda-rie integration test against a local http:// Keycloak) is off unless exactly "true".
+func TestConfigFromEnvInsecureHTTP(t *testing.T) {
+	base := map[string]string{"SMARTAUTH_PROVIDER": "keycloak", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/stack-healthlake-smart",
+		"KEYCLOAK_URL": "http://127.0.0.1:8080", "KEYCLOAK_REALM": "fhir"}
+	for _, v := range []string{"", "1", "yes", "TRUE"} {
+		m := map[string]string{"SMARTAUTH_INSECURE_HTTP": v}
+		for k, val := range base {
+			m[k] = val
+		}
+		_, err := configFromEnv(env(m))
+		require.Error(t, err, "SMARTAUTH_INSECURE_HTTP=%q must not allow http://", v)
+		assert.Contains(t, err.Error(), "https")
+	}
+	m := map[string]string{"SMARTAUTH_INSECURE_HTTP": "true"}
+	for k, val := range base {
+		m[k] = val
+	}
+	cfg, err := configFromEnv(env(m))
+	require.NoError(t, err)
+	assert.True(t, cfg.InsecureAllowHTTPIssuers)
+	require.Len(t, cfg.Issuers, 1)
+	assert.Equal(t, "http://127.0.0.1:8080/realms/fhir", cfg.Issuers[0].Issuer)
+	_, err = smartauth.NewValidator(cfg)
+	require.NoError(t, err)
+
+	// An https deployment is unaffected by the switch being absent.
+	cfg, err = configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "keycloak", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+		"KEYCLOAK_URL": "https://kc.example.com", "KEYCLOAK_REALM": "fhir"}))
+	require.NoError(t, err)
+	assert.False(t, cfg.InsecureAllowHTTPIssuers)
+}
