@@ -1,0 +1,104 @@
+package smartauth_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+// benchSetup is a Cognito user pool validator (RS256-2048, client_id
+// allow-list, token_use, resource-server prefix) over an in-memory
+// StaticKeySet, and a realistic access token for it (~1 KiB).
+func benchSetup(b *testing.B) (*smartauth.Validator, string) {
+	b.Helper()
+	ks, err := smartauth.NewStaticKeySetFromKeys(&smartauth.Key{ID: "rs256", Algorithm: "RS256", Public: &rsaKey().PublicKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := smartauth.NewValidator(smartauth.Config{
+		Issuers: []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, ks)},
+		RoleARN: testRoleARN,
+		Now:     fixedNow,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Cognito access tokens carry kid and alg only.
+	raw := signJWX(b, "RS256", rsaKey(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims())))
+	return v, raw
+}
+
+func BenchmarkValidate(b *testing.B) {
+	v, raw := benchSetup(b)
+	ctx := context.Background()
+	if _, err := v.Validate(ctx, raw, testEndpoint); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := v.Validate(ctx, raw, testEndpoint); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRawRSAVerify is the floor: hash the same signing input and
+// verify the same RS256-2048 signature with crypto/rsa, nothing else.
+func BenchmarkRawRSAVerify(b *testing.B) {
+	_, raw := benchSetup(b)
+	i := strings.LastIndexByte(raw, '.')
+	input := []byte(raw[:i])
+	sig, err := base64.RawURLEncoding.DecodeString(raw[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := &rsaKey().PublicKey
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		h := sha256.Sum256(input)
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthorize is the whole Lambda decision: validate plus the
+// HealthLake response mapping.
+func BenchmarkAuthorize(b *testing.B) {
+	v, raw := benchSetup(b)
+	ctx := context.Background()
+	ev := smartauth.Event{DatastoreEndpoint: testEndpoint, BearerToken: raw, OperationName: "SearchWithGet"}
+	if d := v.Authorize(ctx, ev); !d.Allowed {
+		b.Fatal(d.Err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if d := v.Authorize(ctx, ev); !d.Allowed {
+			b.Fatal(d.Err)
+		}
+	}
+}
+
+// BenchmarkValidateUnknownIssuer is the cost of refusing a well-formed token
+// from an unconfigured issuer (steps 1-5, no crypto): what a flood of
+// foreign tokens costs.
+func BenchmarkValidateUnknownIssuer(b *testing.B) {
+	v, _ := benchSetup(b)
+	raw := signJWX(b, "RS256", rsaKeyB(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims("iss", "https://evil.example.com"))))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Validate(ctx, raw, testEndpoint); err == nil {
+			b.Fatal("accepted")
+		}
+	}
+}
