@@ -1,6 +1,7 @@
 package smartauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -97,9 +98,17 @@ type IssuerConfig struct {
 	// verified claims (for example from groups or roles). They are parsed
 	// like scopes from the token; invalid ones are dropped.
 	ExtraScopes func(*Claims) []string
-	// Check is an optional custom check run last on verified claims; a
-	// non-nil error denies the token and is wrapped with ErrCustomCheck.
+	// Check is an optional custom check run on verified claims after every
+	// built-in check; a non-nil error denies the token and is wrapped with
+	// ErrCustomCheck. Its error text is logged by lambdaadapter: do not put
+	// claim values or token text in it.
 	Check func(*Claims) error
+	// RemoteCheck is an optional check that may do network I/O, run last,
+	// only for tokens that passed every local check (for example RFC 7662
+	// introspection, see the keycloak provider). It must honour ctx: the
+	// whole Lambda has less than 1 s. A non-nil error denies the token and is
+	// wrapped with ErrRemoteCheck.
+	RemoteCheck func(ctx context.Context, token string, c *Claims) error
 }
 
 // AudiencePolicy decides whether a verified token is meant for the data
@@ -278,6 +287,10 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 			p = strings.TrimSuffix(p, "/")
 			if p == "" || strings.ContainsAny(p, " \t") {
 				bad("issuer %q: empty or blank scope prefix", ic.Issuer)
+				continue
+			}
+			if slices.Contains([]string{"patient", "user", "system", "launch"}, p) {
+				bad("issuer %q: scope prefix %q would strip the SMART context itself", ic.Issuer, p)
 				continue
 			}
 			st.prefixes = append(st.prefixes, p+"/")

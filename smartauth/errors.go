@@ -40,6 +40,7 @@ var (
 	ErrTokenUse       = errors.New("smartauth: wrong token kind")
 	ErrScope          = errors.New("smartauth: no usable SMART resource scope")
 	ErrCustomCheck    = errors.New("smartauth: custom check failed")
+	ErrRemoteCheck    = errors.New("smartauth: remote check failed")
 
 	// Event errors (HealthLake mapping).
 	ErrEvent = errors.New("smartauth: invalid HealthLake event")

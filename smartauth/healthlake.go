@@ -179,10 +179,12 @@ type Decision struct {
 // ({"authPayload":{"isAuthorized":false}}); only internal faults set
 // Decision.Internal.
 func (v *Validator) Authorize(ctx context.Context, ev Event) Decision {
-	start := v.now()
+	// Latency is a measurement, not a validation input: it uses the real
+	// monotonic clock, not Config.Now.
+	start := time.Now()
 	d := v.authorize(ctx, ev)
 	d.Reason = Reason(d.Err)
-	d.Latency = v.now().Sub(start)
+	d.Latency = time.Since(start)
 	return d
 }
 

@@ -42,6 +42,10 @@ func reasonCodes() []struct {
 		{ErrTokenUse, "token_kind"},
 		{ErrScope, "scope"},
 		{ErrCustomCheck, "custom"},
+		{ErrRemoteCheck, "remote_check"},
+		{ErrJWKSInvalid, "jwks_invalid"},
+		{ErrNoUsableKeys, "jwks_no_keys"},
+		{ErrJWKSFetch, "jwks_fetch"},
 	}
 }
 

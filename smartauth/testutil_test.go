@@ -496,7 +496,8 @@ var sentinels = []error{
 	smartauth.ErrKeyMismatch, smartauth.ErrKeySetUnavailable, smartauth.ErrSignature, smartauth.ErrExpired,
 	smartauth.ErrExpMissing, smartauth.ErrNotYetValid, smartauth.ErrIssuedInFuture, smartauth.ErrIatMissing,
 	smartauth.ErrClaimType, smartauth.ErrIssuer, smartauth.ErrAudience, smartauth.ErrClientID,
-	smartauth.ErrTokenUse, smartauth.ErrScope, smartauth.ErrCustomCheck, smartauth.ErrEvent,
+	smartauth.ErrTokenUse, smartauth.ErrScope, smartauth.ErrCustomCheck, smartauth.ErrRemoteCheck, smartauth.ErrEvent,
+	smartauth.ErrJWKSInvalid, smartauth.ErrNoUsableKeys, smartauth.ErrJWKSFetch,
 }
 
 // matchedSentinels returns the sentinels err wraps.

@@ -31,7 +31,7 @@ type Validator struct {
 	scopeFormat  ScopeFormat
 	asString     bool
 	endpoints    []string
-	scopeOptions []scopes.Option
+	scopeParser  scopes.Parser
 }
 
 // NewValidator checks cfg and builds a Validator. Every configuration
@@ -65,7 +65,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 		v.uidClaim = "sub"
 	}
 	if cfg.AnyResourceType {
-		v.scopeOptions = append(v.scopeOptions, scopes.AnyResourceType())
+		v.scopeParser = scopes.NewParser(scopes.AnyResourceType())
+	} else {
+		v.scopeParser = scopes.NewParser()
 	}
 	return v, nil
 }
@@ -157,10 +159,12 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := v.checkTimes(claims); err != nil {
 		return nil, err
 	}
-	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
+	// Token kind before audience: an ID or refresh token is reported as the
+	// wrong kind of token, not as a foreign one.
+	if err := st.tokenKind(claims); err != nil {
 		return nil, err
 	}
-	if err := st.tokenKind(claims); err != nil {
+	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
 		return nil, err
 	}
 	t := &Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg}
@@ -168,6 +172,11 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if st.cfg.Check != nil {
 		if err := st.cfg.Check(claims); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCustomCheck, err)
+		}
+	}
+	if st.cfg.RemoteCheck != nil {
+		if err := st.cfg.RemoteCheck(ctx, tok, claims); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRemoteCheck, err)
 		}
 	}
 	return t, nil
@@ -197,7 +206,7 @@ func (v *Validator) collectScopes(t *Token, st *issuerState) {
 				break
 			}
 		}
-		sc, err := scopes.Parse(s, v.scopeOptions...)
+		sc, err := v.scopeParser.Parse(s)
 		// With resource-server prefixes configured, an absolute-URI scope
 		// left after the exact prefix strip names another resource server
 		// ("https://fhir.example.com.evil/patient/*.read"): never kept.

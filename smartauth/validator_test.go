@@ -443,7 +443,7 @@ func catalogueCases() []vcase {
 			config: audienceA(smartauth.ExactAudience("https://api.example.com/fhir"))},
 		{name: "#11 Cognito client_id not on the allow-list", wantErr: smartauth.ErrClientID, token: cognitoToken("client_id", "other-client"), config: useCognito},
 		{name: "#11 Cognito client_id missing", wantErr: smartauth.ErrClientID, token: cognitoToken("client_id", omit), config: useCognito},
-		{name: "#11 Cognito ID token (aud = client id, no client_id)", wantErr: smartauth.ErrClientID, config: useCognito,
+		{name: "#12 Cognito ID token (aud = client id, no client_id): token kind is checked before audience", wantErr: smartauth.ErrTokenUse, config: useCognito,
 			token: cognitoToken("client_id", omit, "aud", testClientID, "token_use", "id")},
 
 		// #12 ID token as access token
@@ -1094,6 +1094,46 @@ func TestCustomCheck(t *testing.T) {
 	assert.Equal(t, int64(2), calls.Load())
 }
 
+// RemoteCheck (introspection) runs last, only for tokens that passed every
+// local check, receives the raw token without the Bearer prefix, and denies
+// with ErrRemoteCheck.
+func TestRemoteCheck(t *testing.T) {
+	errRevoked := errors.New("revoked at the IdP")
+	var calls atomic.Int64
+	var seen string
+	env := mustValidator(t, func(c *smartauth.Config) {
+		c.Issuers[0].RemoteCheck = func(ctx context.Context, token string, cl *smartauth.Claims) error {
+			calls.Add(1)
+			seen = token
+			if _, ok := ctx.Deadline(); !ok {
+				return errors.New("no deadline")
+			}
+			if cl.AuthorizedParty == "revoked" {
+				return errRevoked
+			}
+			return nil
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	good := mint(t, keycloakClaims())
+	_, err := env.Validate(ctx, "Bearer "+good, testEndpoint)
+	require.NoError(t, err)
+	assert.Equal(t, good, seen, "the hook gets the token without the Bearer prefix")
+
+	_, err = env.Validate(ctx, mint(t, keycloakClaims("azp", "revoked")), testEndpoint)
+	require.ErrorIs(t, err, smartauth.ErrRemoteCheck)
+	require.ErrorIs(t, err, errRevoked)
+	assert.Equal(t, "remote_check", smartauth.Reason(err))
+
+	before := calls.Load()
+	_, err = env.Validate(ctx, mint(t, keycloakClaims("aud", otherEndpoint)), testEndpoint)
+	require.ErrorIs(t, err, smartauth.ErrAudience)
+	_, err = env.Validate(ctx, good+"x", testEndpoint)
+	require.Error(t, err)
+	assert.Equal(t, before, calls.Load(), "tokens failing a local check never reach the remote check")
+}
+
 func TestNewValidatorConfigErrors(t *testing.T) {
 	ks := newTestKeySet(issuerAKeys())
 	issuer := func(mut func(*smartauth.IssuerConfig)) smartauth.IssuerConfig {
@@ -1137,6 +1177,8 @@ func TestNewValidatorConfigErrors(t *testing.T) {
 		{name: "alg in the wrong case in Algorithms", mutate: func(c *smartauth.Config) { c.Issuers[0].Algorithms = []string{"rs256"} }},
 		{name: "duplicate issuer", mutate: func(c *smartauth.Config) { c.Issuers = append(c.Issuers, issuer(nil)) }},
 		{name: "empty scope prefix", mutate: func(c *smartauth.Config) { c.Issuers[0].ScopePrefixes = []string{"/"} }},
+		{name: "scope prefix that is a SMART context", mutate: func(c *smartauth.Config) { c.Issuers[0].ScopePrefixes = []string{"patient"} }},
+		{name: "scope prefix launch/", mutate: func(c *smartauth.Config) { c.Issuers[0].ScopePrefixes = []string{"launch/"} }},
 		{name: "MaxTokenSize above the limit", mutate: func(c *smartauth.Config) { c.MaxTokenSize = smartauth.MaxTokenSizeLimit + 1 }},
 		{name: "negative MaxTokenSize", mutate: func(c *smartauth.Config) { c.MaxTokenSize = -1 }},
 		{name: "unknown ScopeFormat", mutate: func(c *smartauth.Config) { c.ScopeFormat = smartauth.ScopeFormat(7) }},
