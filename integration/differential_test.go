@@ -458,7 +458,7 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 	cg("cg-user-valid", compactJWS(cgh, cgUser.String(), cgs), "accept", nil)
 	cg("cg-no-scope", compactJWS(cgh, cgBase.without("scope").String(), cgs), "accept", nil)
 	cg("cg-id-token", compactJWS(cgh, cgUser.without("client_id", "scope").with("token_use", "id", "aud", diffCognitoClient).String(), cgs),
-		"reject", smartauth.ErrClientID)
+		"reject", smartauth.ErrTokenUse) // token kind is checked before audience
 	cg("cg-token-use-missing", compactJWS(cgh, cgBase.without("token_use").String(), cgs), "reject", smartauth.ErrTokenUse)
 	cg("cg-token-use-number", compactJWS(cgh, cgBase.with("token_use", 1).String(), cgs), "reject", smartauth.ErrClaimType)
 	cg("cg-wrong-client-id", compactJWS(cgh, cgBase.with("client_id", "another0client0id").String(), cgs), "reject", smartauth.ErrClientID)
@@ -488,7 +488,7 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 	real("kc-real-svc-access", svc, "accept", nil)
 	real("kc-real-alice-access", alice.AccessToken, "accept", nil)
 	real("kc-real-bob-access", bob.AccessToken, "accept", nil)
-	real("kc-real-alice-id", alice.IDToken, "reject", smartauth.ErrAudience)
+	real("kc-real-alice-id", alice.IDToken, "reject", smartauth.ErrTokenUse) // payload typ ID
 	real("kc-real-alice-refresh", alice.RefreshToken, "reject", smartauth.ErrAlgorithm)
 	real("kc-real-noaud-access", noaud, "reject", smartauth.ErrAudience)
 	real("kc-real-other-endpoint", svc, "reject", smartauth.ErrAudience, otherEndpoint)
@@ -519,7 +519,7 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 			ClientID: []string{clientID}}, want: want, ourErr: ourErr})
 	}
 	local("cg-real-access", login.AccessToken, "accept", nil, cid)
-	local("cg-real-id", login.IDToken, "reject", smartauth.ErrClientID, cid)
+	local("cg-real-id", login.IDToken, "reject", smartauth.ErrTokenUse, cid) // token_use id
 	local("cg-real-other-client", login.AccessToken, "reject", smartauth.ErrClientID, "1example23456789abcdefghij")
 	local("cg-real-refresh", login.RefreshToken, "reject", smartauth.ErrKidMissing, cid)
 	return cases
