@@ -206,23 +206,11 @@ func ParseRequest(method, path string) (Request, error) {
 	first := seg[0]
 	switch {
 	case first == "metadata":
-		if n != 1 || method != "GET" {
-			return Request{}, badRequest("only GET metadata is allowed")
-		}
-		req.Interaction = Capabilities
-		return req, nil
+		return fixedPath(req, n == 1 && method == "GET", Capabilities, "only GET metadata is allowed")
 	case first == "_history":
-		if n != 1 || method != "GET" {
-			return Request{}, badRequest("only GET _history is allowed at system level")
-		}
-		req.Interaction = HistorySystem
-		return req, nil
+		return fixedPath(req, n == 1 && method == "GET", HistorySystem, "only GET _history is allowed at system level")
 	case first == "_search":
-		if n != 1 || method != "POST" {
-			return Request{}, badRequest("only POST _search is allowed at system level")
-		}
-		req.Interaction = SearchSystem
-		return req, nil
+		return fixedPath(req, n == 1 && method == "POST", SearchSystem, "only POST _search is allowed at system level")
 	case first[0] == '$':
 		if n != 1 {
 			return Request{}, badRequest("unexpected segments after operation %q", first)
@@ -255,17 +243,9 @@ func ParseRequest(method, path string) (Request, error) {
 	second := seg[1]
 	switch {
 	case second == "_search":
-		if n != 2 || method != "POST" {
-			return Request{}, badRequest("only POST %s/_search is allowed", first)
-		}
-		req.Interaction = SearchType
-		return req, nil
+		return fixedPath(req, n == 2 && method == "POST", SearchType, "only POST "+first+"/_search is allowed")
 	case second == "_history":
-		if n != 2 || method != "GET" {
-			return Request{}, badRequest("only GET %s/_history is allowed", first)
-		}
-		req.Interaction = HistoryType
-		return req, nil
+		return fixedPath(req, n == 2 && method == "GET", HistoryType, "only GET "+first+"/_history is allowed")
 	case second[0] == '$':
 		if n != 2 {
 			return Request{}, badRequest("unexpected segments after operation %q", second)
@@ -318,6 +298,16 @@ func ParseRequest(method, path string) (Request, error) {
 		return req, nil
 	}
 	return Request{}, badRequest("unexpected path %q", p)
+}
+
+// fixedPath returns req as interaction in when ok (the path and method fit a
+// fixed-form interaction), else an ErrInvalidRequest with message.
+func fixedPath(req Request, ok bool, in Interaction, message string) (Request, error) {
+	if !ok {
+		return Request{}, badRequest("%s", message)
+	}
+	req.Interaction = in
+	return req, nil
 }
 
 func operation(req Request, op string) (Request, error) {

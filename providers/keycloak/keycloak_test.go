@@ -1,7 +1,6 @@
 package keycloak_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -25,11 +24,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -139,44 +138,18 @@ func staticKeys(t testing.TB) *smartauth.StaticKeySet {
 
 func fixture(t testing.TB, name string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	require.NoError(t, dec.Decode(&m))
-	return m
+	return testjwt.Claims(t, filepath.Join("testdata", name))
 }
 
 // with returns a copy of claims with the given members set (nil deletes).
 func with(claims map[string]any, set map[string]any) map[string]any {
-	out := make(map[string]any, len(claims)+len(set))
-	for k, v := range claims {
-		out[k] = v
-	}
-	for k, v := range set {
-		if v == nil {
-			delete(out, k)
-			continue
-		}
-		out[k] = v
-	}
-	return out
+	return testjwt.With(claims, set)
 }
 
 // sign returns a compact JWS over claims; typ is the header typ ("" omits it).
 func sign(t testing.TB, priv crypto.Signer, alg jwa.SignatureAlgorithm, kid, typ string, claims map[string]any) string {
 	t.Helper()
-	payload, err := json.Marshal(claims)
-	require.NoError(t, err)
-	hdr := jws.NewHeaders()
-	require.NoError(t, hdr.Set(jws.KeyIDKey, kid))
-	if typ != "" {
-		require.NoError(t, hdr.Set(jws.TypeKey, typ))
-	}
-	tok, err := jws.Sign(payload, jws.WithKey(alg, priv, jws.WithProtectedHeaders(hdr)))
-	require.NoError(t, err)
-	return string(tok)
+	return testjwt.Sign(t, priv, alg, kid, typ, claims)
 }
 
 // signKC signs like Keycloak: RS256, header {"alg","typ":"JWT","kid"}.
