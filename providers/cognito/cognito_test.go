@@ -23,8 +23,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
