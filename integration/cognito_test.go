@@ -35,6 +35,8 @@ func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientID
 		Issuer:      mustEnv(t, envCognitoIssuer),
 		ClientIDs:   clientIDs,
 		GroupScopes: groupScopes,
+		// Group scopes go to the first (the real) client only.
+		GroupScopeClients: clientIDs[:1],
 		KeySetOptions: []smartauth.RemoteOption{
 			smartauth.WithInsecureHTTP(), // test-only: cognito-local is http://
 			smartauth.WithHTTPClient(client),

@@ -5,11 +5,14 @@
 //
 // Environment:
 //
-//	FHIRUSER_ATTRIBUTE   default custom:fhirUser
-//	PATIENT_ATTRIBUTE    default custom:patient
-//	ID_TOKEN_FHIRUSER    "true" to also add fhirUser to ID tokens
-//	GROUP_SCOPES         JSON object: group -> [scopes], e.g. {"practitioners":["user/*.rs"]}
-//	CLIENT_SCOPES        JSON object: app client ID -> [scopes]
+//	ATTRIBUTES_ADMIN_CONTROLLED  "true" to copy the attributes: set it only when users cannot
+//	                             change them (Mutable: false, or in no app client's WriteAttributes)
+//	FHIRUSER_ATTRIBUTE           default custom:fhirUser
+//	PATIENT_ATTRIBUTE            default custom:patient
+//	ID_TOKEN_FHIRUSER            "true" to also add fhirUser to ID tokens
+//	GROUP_SCOPES                 JSON object: group -> [scopes], e.g. {"practitioners":["user/*.rs"]}
+//	GROUP_SCOPE_CLIENTS          comma-separated app client IDs that receive GROUP_SCOPES (required with it)
+//	CLIENT_SCOPES                JSON object: app client ID -> [scopes] (client credentials only)
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -38,9 +42,15 @@ func main() {
 
 func configFromEnv(getenv func(string) string) (pretoken.Config, error) {
 	cfg := pretoken.Config{
-		FHIRUserAttribute: getenv("FHIRUSER_ATTRIBUTE"),
-		PatientAttribute:  getenv("PATIENT_ATTRIBUTE"),
-		IDToken:           getenv("ID_TOKEN_FHIRUSER") == "true",
+		FHIRUserAttribute:         getenv("FHIRUSER_ATTRIBUTE"),
+		PatientAttribute:          getenv("PATIENT_ATTRIBUTE"),
+		IDToken:                   getenv("ID_TOKEN_FHIRUSER") == "true",
+		AttributesAdminControlled: getenv("ATTRIBUTES_ADMIN_CONTROLLED") == "true",
+	}
+	for _, id := range strings.Split(getenv("GROUP_SCOPE_CLIENTS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			cfg.GroupScopeClients = append(cfg.GroupScopeClients, id)
+		}
 	}
 	for name, dst := range map[string]*map[string][]string{"GROUP_SCOPES": &cfg.GroupScopes, "CLIENT_SCOPES": &cfg.ClientScopes} {
 		if v := getenv(name); v != "" {

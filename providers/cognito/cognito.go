@@ -54,6 +54,10 @@ type Config struct {
 	// GroupScopes maps cognito:groups names to SMART scopes added to the
 	// token's own (for pools that model permissions as groups). Off when nil.
 	GroupScopes map[string][]string
+	// GroupScopeClients lists the app client IDs (client_id) whose tokens
+	// receive GroupScopes. Required with GroupScopes: a practitioner signing
+	// in to a third-party patient app must not receive practitioner scopes.
+	GroupScopeClients []string
 	// KeySet replaces the remote JWKS key set (tests, offline use).
 	KeySet smartauth.KeySet
 	// KeySetOptions configure the remote key set (HTTP client, timeouts).
@@ -104,6 +108,9 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 	if len(cfg.ClientIDs) == 0 || slices.Contains(cfg.ClientIDs, "") {
 		return nil, fmt.Errorf("%w: at least one app client ID is required (Cognito access tokens have no aud)", ErrConfig)
 	}
+	if len(cfg.GroupScopes) > 0 && len(cfg.GroupScopeClients) == 0 {
+		return nil, fmt.Errorf("%w: GroupScopes needs GroupScopeClients (the app clients allowed to receive group scopes)", ErrConfig)
+	}
 	var issuers []string
 	if cfg.Issuer != "" {
 		if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" {
@@ -153,20 +160,25 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			Check:         cfg.Check,
 		}
 		if len(cfg.GroupScopes) > 0 {
-			ic.ExtraScopes = groupScopes(cfg.GroupScopes)
+			ic.ExtraScopes = groupScopes(cfg.GroupScopes, cfg.GroupScopeClients)
 		}
 		out = append(out, ic)
 	}
 	return out, nil
 }
 
-// groupScopes maps cognito:groups to scopes through an explicit table.
-func groupScopes(table map[string][]string) func(*smartauth.Claims) []string {
+// groupScopes maps cognito:groups to scopes through an explicit table, for
+// tokens of the listed app clients only.
+func groupScopes(table map[string][]string, clients []string) func(*smartauth.Claims) []string {
 	t := make(map[string][]string, len(table))
 	for g, s := range table {
 		t[g] = slices.Clone(s)
 	}
+	clients = slices.Clone(clients)
 	return func(c *smartauth.Claims) []string {
+		if !slices.Contains(clients, c.ClientID) {
+			return nil
+		}
 		var out []string
 		for _, g := range c.Groups {
 			out = append(out, t[g]...)

@@ -647,7 +647,7 @@ func TestGroupScopes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newValidator(t, cognito.Config{ClientIDs: []string{appClient}, GroupScopes: tc.table})
+			v := newValidator(t, cognito.Config{ClientIDs: []string{appClient}, GroupScopes: tc.table, GroupScopeClients: []string{appClient}})
 			claims := with(access, map[string]any{"cognito:groups": tc.groups, "scope": tc.scope})
 			d, out := authorize(t, v, signRS256(t, claims))
 			if tc.wantScope == "" {
@@ -662,7 +662,7 @@ func TestGroupScopes(t *testing.T) {
 
 	t.Run("later changes to the caller's table have no effect", func(t *testing.T) {
 		tbl := map[string][]string{"practitioners": {"user/*.read"}}
-		v := newValidator(t, cognito.Config{ClientIDs: []string{appClient}, GroupScopes: tbl})
+		v := newValidator(t, cognito.Config{ClientIDs: []string{appClient}, GroupScopes: tbl, GroupScopeClients: []string{appClient}})
 		tbl["practitioners"][0] = "system/*.*"
 		tbl["practitioners"] = append(tbl["practitioners"], "system/*.*")
 		d, _ := authorize(t, v, signRS256(t, with(access, map[string]any{"scope": "openid"})))
@@ -744,4 +744,26 @@ func TestRemoteKeySetDefault(t *testing.T) {
 	}
 	assert.Equal(t, int32(1), hits.Load(), "one fetch of "+path+", then cached")
 	assert.Zero(t, otherHits.Load(), "no request to any other path")
+}
+
+// Group scopes reach only the listed app clients: the same user signing in
+// to another allowed client (a third-party patient app) gets none.
+func TestGroupScopesOnlyForListedClients(t *testing.T) {
+	const thirdParty = "3rdparty0patient0app00000a"
+	access := fixture(t, "access-token.json")
+	v := newValidator(t, cognito.Config{ClientIDs: []string{appClient, thirdParty},
+		GroupScopes: map[string][]string{"practitioners": {"user/*.read"}}, GroupScopeClients: []string{appClient}})
+	token := with(access, map[string]any{"scope": "openid patient/Patient.rs", "cognito:groups": []string{"practitioners"}})
+
+	d, _ := authorize(t, v, signRS256(t, token))
+	require.NoError(t, d.Err)
+	assert.Equal(t, "openid patient/Patient.rs user/*.read", d.Response.AuthPayload.Scope)
+
+	d, _ = authorize(t, v, signRS256(t, with(token, map[string]any{"client_id": thirdParty})))
+	require.NoError(t, d.Err)
+	assert.Equal(t, "openid patient/Patient.rs", d.Response.AuthPayload.Scope, "no group scopes for an unlisted client")
+
+	_, err := cognito.New(cognito.Config{Region: "us-east-1", UserPoolID: "us-east-1_Example", ClientIDs: []string{appClient},
+		GroupScopes: map[string][]string{"practitioners": {"user/*.read"}}})
+	require.ErrorIs(t, err, cognito.ErrConfig, "GroupScopes without GroupScopeClients is refused")
 }

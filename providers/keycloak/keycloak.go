@@ -48,6 +48,11 @@ type Config struct {
 	RealmRoleScopes map[string][]string
 	// ClientRoleScopes maps resource_access.<client>.roles to SMART scopes.
 	ClientRoleScopes map[string]map[string][]string
+	// RoleScopeClients lists the requesting clients (azp) whose tokens
+	// receive role-mapped scopes. Required with either role table: a user
+	// signing in to a third-party app must not receive the scopes their
+	// roles grant in your own apps.
+	RoleScopeClients []string
 	// JWKSURL overrides the derived certs URL (for example from Discover).
 	JWKSURL string
 	// KeySet replaces the remote key set (tests, offline use).
@@ -107,6 +112,9 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 	if err != nil {
 		return smartauth.IssuerConfig{}, err
 	}
+	if (len(cfg.RealmRoleScopes) > 0 || len(cfg.ClientRoleScopes) > 0) && len(cfg.RoleScopeClients) == 0 {
+		return smartauth.IssuerConfig{}, fmt.Errorf("%w: role scope tables need RoleScopeClients (the azp values allowed to receive them)", ErrConfig)
+	}
 	ks := cfg.KeySet
 	if ks == nil {
 		jwks := cfg.JWKSURL
@@ -157,16 +165,21 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		ic.RemoteCheck = in.Check
 	}
 	if len(cfg.RealmRoleScopes) > 0 || len(cfg.ClientRoleScopes) > 0 {
-		ic.ExtraScopes = roleScopes(cfg.RealmRoleScopes, cfg.ClientRoleScopes)
+		ic.ExtraScopes = roleScopes(cfg.RealmRoleScopes, cfg.ClientRoleScopes, cfg.RoleScopeClients)
 	}
 	return ic, nil
 }
 
 // roleScopes maps realm and client roles to scopes through explicit tables.
 // Clients are visited in sorted order so the resulting scope order is stable.
-func roleScopes(realm map[string][]string, clients map[string]map[string][]string) func(*smartauth.Claims) []string {
+// Only tokens whose azp is in allowed receive them.
+func roleScopes(realm map[string][]string, clients map[string]map[string][]string, allowed []string) func(*smartauth.Claims) []string {
 	names := slices.Sorted(maps.Keys(clients))
+	allowed = slices.Clone(allowed)
 	return func(c *smartauth.Claims) []string {
+		if !slices.Contains(allowed, c.AuthorizedParty) {
+			return nil
+		}
 		var out []string
 		for _, r := range c.RealmRoles {
 			out = append(out, realm[r]...)

@@ -543,7 +543,7 @@ func TestRoleScopes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newValidator(t, keycloak.Config{RealmRoleScopes: tc.realm, ClientRoleScopes: tc.clients})
+			v := newValidator(t, keycloak.Config{RealmRoleScopes: tc.realm, ClientRoleScopes: tc.clients, RoleScopeClients: []string{"smart-app"}})
 			tok := signKC(t, tc.claims)
 			// Map iteration order is random: the result must not be.
 			for range 20 {
@@ -640,4 +640,24 @@ func TestAllowedResponse(t *testing.T) {
 		_, err = v.Validate(context.Background(), signKC(t, claims), endpoint)
 		require.NoError(t, err)
 	})
+}
+
+// Role-mapped scopes reach only the listed requesting clients (azp).
+func TestRoleScopesOnlyForListedClients(t *testing.T) {
+	access := fixture(t, "access-token.json")
+	cfg := keycloak.Config{RealmRoleScopes: map[string][]string{"clinician": {"user/*.rs"}}, RoleScopeClients: []string{"smart-app"}}
+	v := newValidator(t, cfg)
+	token := with(access, map[string]any{"scope": "openid patient/Patient.rs", "realm_access": map[string]any{"roles": []string{"clinician"}}})
+
+	d, _ := authorize(t, v, signKC(t, token))
+	require.NoError(t, d.Err)
+	assert.Equal(t, "openid patient/Patient.rs user/*.rs", d.Response.AuthPayload.Scope)
+
+	d, _ = authorize(t, v, signKC(t, with(token, map[string]any{"azp": "third-party-app"})))
+	require.NoError(t, d.Err)
+	assert.Equal(t, "openid patient/Patient.rs", d.Response.AuthPayload.Scope, "no role scopes for an unlisted azp")
+
+	_, err := keycloak.New(keycloak.Config{BaseURL: baseURL, Realm: realm, KeySet: staticKeys(t),
+		ClientRoleScopes: map[string]map[string][]string{"fhir": {"reader": {"user/*.rs"}}}})
+	require.ErrorIs(t, err, keycloak.ErrConfig, "role tables without RoleScopeClients are refused")
 }

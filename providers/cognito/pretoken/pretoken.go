@@ -48,12 +48,24 @@ type Config struct {
 	// PatientAttribute names the user attribute copied to the patient claim
 	// (default "custom:patient").
 	PatientAttribute string
+	// AttributesAdminControlled confirms that users cannot change the
+	// fhirUser and patient attributes themselves: the attributes were created
+	// with Mutable false, or no app client lists them in WriteAttributes.
+	// Cognito custom attributes are user-writable by default (a user can call
+	// UpdateUserAttributes with their own access token), and a user-chosen
+	// custom:patient would let them read another patient's records. Without
+	// this confirmation the trigger does not copy the attributes at all.
+	AttributesAdminControlled bool
 	// IDToken also adds fhirUser to the ID token (the SMART fhirUser claim of
 	// an OpenID Connect launch).
 	IDToken bool
 	// GroupScopes maps cognito groups to SMART scopes added to the access
 	// token. Only valid SMART scopes are accepted; nil adds none.
 	GroupScopes map[string][]string
+	// GroupScopeClients lists the app client IDs whose user tokens receive
+	// GroupScopes. Required when GroupScopes is set: a practitioner signing in
+	// to a third-party patient app must not receive practitioner scopes.
+	GroupScopeClients []string
 	// ClientScopes maps app client IDs to SMART scopes added to the access
 	// token of client-credentials grants only (event version V3_0, trigger
 	// source TokenGeneration_ClientCredentials); user sign-ins through the
@@ -65,7 +77,9 @@ type Config struct {
 type Trigger struct {
 	fhirUserAttr, patientAttr string
 	idToken                   bool
+	copyAttributes            bool
 	groupScopes               map[string][]string
+	groupScopeClients         []string
 	clientScopes              map[string][]string
 }
 
@@ -73,11 +87,13 @@ type Trigger struct {
 // returns a Trigger.
 func New(cfg Config) (*Trigger, error) {
 	t := &Trigger{
-		fhirUserAttr: cfg.FHIRUserAttribute,
-		patientAttr:  cfg.PatientAttribute,
-		idToken:      cfg.IDToken,
-		groupScopes:  map[string][]string{},
-		clientScopes: map[string][]string{},
+		fhirUserAttr:      cfg.FHIRUserAttribute,
+		patientAttr:       cfg.PatientAttribute,
+		idToken:           cfg.IDToken,
+		copyAttributes:    cfg.AttributesAdminControlled,
+		groupScopes:       map[string][]string{},
+		groupScopeClients: slices.Clone(cfg.GroupScopeClients),
+		clientScopes:      map[string][]string{},
 	}
 	if t.fhirUserAttr == "" {
 		t.fhirUserAttr = DefaultFHIRUserAttribute
@@ -97,6 +113,9 @@ func New(cfg Config) (*Trigger, error) {
 		}
 	}
 	copyTable("group", cfg.GroupScopes, t.groupScopes)
+	if len(cfg.GroupScopes) > 0 && len(cfg.GroupScopeClients) == 0 {
+		errs = append(errs, fmt.Errorf("%w: GroupScopes needs GroupScopeClients (the app clients allowed to receive group scopes)", ErrConfig))
+	}
 	copyTable("client", cfg.ClientScopes, t.clientScopes)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -114,6 +133,9 @@ func (t *Trigger) Handle(_ context.Context, ev events.CognitoEventUserPoolsPreTo
 	access := &ev.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration
 	id := &ev.Response.ClaimsAndScopeOverrideDetails.IDTokenGeneration
 	attrs := ev.Request.UserAttributes
+	if !t.copyAttributes {
+		attrs = nil
+	}
 	if v, ok := attrs[t.fhirUserAttr]; ok && validClaimValue(v) {
 		setClaim(&access.ClaimsToAddOrOverride, "fhirUser", v)
 		if t.idToken {
@@ -124,8 +146,10 @@ func (t *Trigger) Handle(_ context.Context, ev events.CognitoEventUserPoolsPreTo
 		setClaim(&access.ClaimsToAddOrOverride, "patient", v)
 	}
 	var add []string
-	for _, g := range ev.Request.GroupConfiguration.GroupsToOverride {
-		add = append(add, t.groupScopes[g]...)
+	if slices.Contains(t.groupScopeClients, ev.CallerContext.ClientID) {
+		for _, g := range ev.Request.GroupConfiguration.GroupsToOverride {
+			add = append(add, t.groupScopes[g]...)
+		}
 	}
 	// Client scopes are for machine clients only: a user signing in through
 	// the same app client must not inherit them.

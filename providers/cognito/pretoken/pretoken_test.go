@@ -24,6 +24,8 @@ const (
 // config is the trigger configuration most tests use.
 func config() pretoken.Config {
 	return pretoken.Config{
+		AttributesAdminControlled: true,
+		GroupScopeClients:         []string{appClient},
 		GroupScopes: map[string][]string{
 			"practitioners": {"user/*.read", "patient/*.read"},
 			"researchers":   {"user/*.read", "user/Observation.rs"},
@@ -129,7 +131,7 @@ func TestHandleEvents(t *testing.T) {
 		},
 		{
 			name:  "V2_0 without group tables: claims only",
-			cfg:   pretoken.Config{},
+			cfg:   pretoken.Config{AttributesAdminControlled: true},
 			event: loadEvent(t, "v2-authentication.json"),
 			want: `{
 				"idTokenGeneration": {"claimsToAddOrOverride": null, "claimsToSuppress": null},
@@ -179,8 +181,9 @@ func TestHandleEvents(t *testing.T) {
 		{
 			name: "custom attribute names",
 			cfg: pretoken.Config{
-				FHIRUserAttribute: "custom:fhir_user",
-				PatientAttribute:  "custom:patient_id",
+				AttributesAdminControlled: true,
+				FHIRUserAttribute:         "custom:fhir_user",
+				PatientAttribute:          "custom:patient_id",
 			},
 			event: editEvent(t, "v2-authentication.json", func(ev map[string]any) {
 				attrs := ev["request"].(map[string]any)["userAttributes"].(map[string]any)
@@ -263,7 +266,7 @@ func TestAttributeValuesSkipped(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			trigger, err := pretoken.New(pretoken.Config{IDToken: true})
+			trigger, err := pretoken.New(pretoken.Config{IDToken: true, AttributesAdminControlled: true})
 			require.NoError(t, err)
 			event := editEvent(t, "v2-authentication.json", func(ev map[string]any) {
 				attrs := ev["request"].(map[string]any)["userAttributes"].(map[string]any)
@@ -312,12 +315,12 @@ func TestNewConfigErrors(t *testing.T) {
 	}{
 		{
 			name:     "invalid group scope",
-			cfg:      pretoken.Config{GroupScopes: map[string][]string{"broken": {"patient/*.read", "patient/*.bogus"}}},
+			cfg:      pretoken.Config{GroupScopeClients: []string{appClient}, GroupScopes: map[string][]string{"broken": {"patient/*.read", "patient/*.bogus"}}},
 			contains: []string{`group "broken"`},
 		},
 		{
 			name:     "scope with a space",
-			cfg:      pretoken.Config{GroupScopes: map[string][]string{"spaced": {"patient/*.read user/*.read"}}},
+			cfg:      pretoken.Config{GroupScopeClients: []string{appClient}, GroupScopes: map[string][]string{"spaced": {"patient/*.read user/*.read"}}},
 			contains: []string{`group "spaced"`},
 		},
 		{
@@ -328,8 +331,9 @@ func TestNewConfigErrors(t *testing.T) {
 		{
 			name: "every invalid table entry is reported",
 			cfg: pretoken.Config{
-				GroupScopes:  map[string][]string{"g1": {"Patient/*.read"}, "ok": {"user/*.read"}},
-				ClientScopes: map[string][]string{"c1": {"system/*.read", "system"}},
+				GroupScopeClients: []string{appClient},
+				GroupScopes:       map[string][]string{"g1": {"Patient/*.read"}, "ok": {"user/*.read"}},
+				ClientScopes:      map[string][]string{"c1": {"system/*.read", "system"}},
 			},
 			contains: []string{`group "g1"`, `client "c1"`},
 		},
@@ -345,8 +349,14 @@ func TestNewConfigErrors(t *testing.T) {
 		})
 	}
 
+	t.Run("group scopes without the clients allowed to receive them", func(t *testing.T) {
+		_, err := pretoken.New(pretoken.Config{GroupScopes: map[string][]string{"g": {"user/*.rs"}}})
+		require.ErrorIs(t, err, pretoken.ErrConfig)
+		assert.Contains(t, err.Error(), "GroupScopeClients")
+	})
+
 	t.Run("non-R4 resource types are accepted in tables", func(t *testing.T) {
-		_, err := pretoken.New(pretoken.Config{GroupScopes: map[string][]string{"g": {"patient/MyCustomType.rs"}}})
+		_, err := pretoken.New(pretoken.Config{GroupScopeClients: []string{appClient}, GroupScopes: map[string][]string{"g": {"patient/MyCustomType.rs"}}})
 		require.NoError(t, err)
 	})
 }
@@ -376,4 +386,36 @@ func TestClientScopesOnlyForClientCredentials(t *testing.T) {
 	event = editEvent(t, "v3-client-credentials.json", func(map[string]any) {})
 	out = overrides(t, invoke(t, trigger, event))
 	assert.Contains(t, out, "system/Patient.rs")
+}
+
+// Cognito custom attributes are user-writable by default: without the
+// explicit confirmation that they are admin-controlled, a user-chosen
+// custom:patient must never reach the access token.
+func TestAttributesCopiedOnlyWhenAdminControlled(t *testing.T) {
+	cfg := config()
+	cfg.AttributesAdminControlled = false
+	trigger, err := pretoken.New(cfg)
+	require.NoError(t, err)
+	event := editEvent(t, "v2-authentication.json", func(ev map[string]any) {
+		attrs := ev["request"].(map[string]any)["userAttributes"].(map[string]any)
+		attrs["custom:patient"] = "victim-999"
+	})
+	out := overrides(t, invoke(t, trigger, event))
+	assert.NotContains(t, out, "victim-999")
+	assert.NotContains(t, out, "fhirUser")
+	assert.Contains(t, out, "user/*.read", "scopes are still added")
+}
+
+// Group scopes go only to the app clients listed in GroupScopeClients: a
+// practitioner signing in to a third-party patient app gets no
+// practitioner scopes.
+func TestGroupScopesOnlyForListedClients(t *testing.T) {
+	trigger, err := pretoken.New(config())
+	require.NoError(t, err)
+	event := editEvent(t, "v2-authentication.json", func(ev map[string]any) {
+		ev["callerContext"].(map[string]any)["clientId"] = "third-party-patient-app"
+	})
+	out := overrides(t, invoke(t, trigger, event))
+	assert.NotContains(t, out, "user/*.read")
+	assert.Contains(t, out, "Practitioner/123", "attributes are not client-specific")
 }
