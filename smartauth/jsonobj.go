@@ -3,80 +3,70 @@ package smartauth
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-var errJSONShape = errors.New("not a JSON object")
+// The helpers in this file walk JSON text that has already passed
+// utf8.Valid and json.Valid: they rely on that and never re-check syntax.
+// Positions are byte offsets into the walked text. Nothing here allocates,
+// except appendUnquoted when its destination has to grow.
 
 // maxObjectMembers bounds the duplicate-name scan of a header or payload.
 const maxObjectMembers = 256
 
-// checkObject reports whether data is one valid UTF-8 JSON object whose
-// top-level member names are unique (compared after unescaping). It calls fn
-// for each member with the unescaped name and the raw value. fn may be nil.
-func checkObject(data []byte, fn func(name string, value []byte) error) error {
-	if !utf8.Valid(data) {
-		return errors.New("invalid UTF-8")
-	}
-	if !json.Valid(data) {
-		return errors.New("invalid JSON")
-	}
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return errJSONShape
-	}
-	var seen [maxObjectMembers]string
-	n := 0
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return nil
-	}
-	for i < len(data) {
-		// data is valid JSON, so a member name string starts here.
-		end := skipString(data, i)
-		rawName := data[i:end]
-		var name string
-		if bytes.IndexByte(rawName, '\\') >= 0 {
-			if err := json.Unmarshal(rawName, &name); err != nil {
-				return err
-			}
-		} else {
-			name = string(rawName[1 : len(rawName)-1])
-		}
-		for _, s := range seen[:n] {
-			if s == name {
-				return errors.New("duplicate member " + quoteName(name))
-			}
-		}
-		if n == len(seen) {
-			return errors.New("too many members")
-		}
-		seen[n] = name
-		n++
-		i = skipSpace(data, end)
-		i = skipSpace(data, i+1) // ':'
-		vEnd := skipValue(data, i)
-		if fn != nil {
-			if err := fn(name, data[i:vEnd]); err != nil {
-				return err
-			}
-		}
-		i = skipSpace(data, vEnd)
-		if i < len(data) && data[i] == '}' {
-			return nil
-		}
-		i = skipSpace(data, i+1) // ','
-	}
-	return errJSONShape
+// objectIter walks the members of one validated JSON object.
+type objectIter struct {
+	data []byte
+	i    int
 }
 
-func quoteName(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
+// objectAt starts a walk of the object whose '{' is at data[i].
+func objectAt(data []byte, i int) objectIter { return objectIter{data: data, i: i + 1} }
+
+// next returns the next member: name is the raw string literal (quotes
+// included) at data[ns:ne], the raw value is data[vs:ve]. ok is false after
+// the closing brace.
+func (it *objectIter) next() (ns, ne, vs, ve int, ok bool) {
+	d := it.data
+	i := skipSpace(d, it.i)
+	if i < len(d) && d[i] == ',' {
+		i = skipSpace(d, i+1)
 	}
-	b, _ := json.Marshal(s)
-	return string(b)
+	if i >= len(d) || d[i] != '"' {
+		return 0, 0, 0, 0, false // '}'
+	}
+	ns, ne = i, skipString(d, i)
+	i = skipSpace(d, ne)   // ':'
+	vs = skipSpace(d, i+1) // value
+	ve = skipValue(d, vs)
+	it.i = ve
+	return ns, ne, vs, ve, true
+}
+
+// arrayIter walks the elements of one validated JSON array.
+type arrayIter struct {
+	data []byte
+	i    int
+}
+
+// arrayAt starts a walk of the array whose '[' is at data[i].
+func arrayAt(data []byte, i int) arrayIter { return arrayIter{data: data, i: i + 1} }
+
+// next returns the next element, data[vs:ve]; ok is false after ']'.
+func (it *arrayIter) next() (vs, ve int, ok bool) {
+	d := it.data
+	i := skipSpace(d, it.i)
+	if i < len(d) && d[i] == ',' {
+		i = skipSpace(d, i+1)
+	}
+	if i >= len(d) || d[i] == ']' {
+		return 0, 0, false
+	}
+	ve = skipValue(d, i)
+	it.i = ve
+	return i, ve, true
 }
 
 func skipSpace(data []byte, i int) int {
@@ -92,7 +82,6 @@ func skipSpace(data []byte, i int) int {
 }
 
 // skipString returns the index just past the JSON string starting at i.
-// The input is known to be valid JSON.
 func skipString(data []byte, i int) int {
 	i++ // opening quote
 	for i < len(data) {
@@ -109,7 +98,6 @@ func skipString(data []byte, i int) int {
 }
 
 // skipValue returns the index just past the JSON value starting at i.
-// The input is known to be valid JSON.
 func skipValue(data []byte, i int) int {
 	if i >= len(data) {
 		return i
@@ -145,4 +133,154 @@ func skipValue(data []byte, i int) int {
 		}
 		return i
 	}
+}
+
+// stringBody returns the text between the quotes of the raw string literal
+// data[s:e] and whether it contains escapes.
+func stringBody(data []byte, s, e int) (body []byte, escaped bool) {
+	body = data[s+1 : e-1]
+	return body, bytes.IndexByte(body, '\\') >= 0
+}
+
+// appendUnquoted appends the decoded form of a validated JSON string body
+// (the text between the quotes) to dst. It decodes exactly as
+// encoding/json does: an unpaired UTF-16 surrogate in a \u escape becomes
+// U+FFFD, and a valid surrogate pair becomes one rune.
+func appendUnquoted(dst, body []byte) []byte {
+	for i := 0; i < len(body); {
+		if body[i] != '\\' {
+			j := bytes.IndexByte(body[i:], '\\')
+			if j < 0 {
+				return append(dst, body[i:]...)
+			}
+			dst = append(dst, body[i:i+j]...)
+			i += j
+			continue
+		}
+		if body[i+1] != 'u' {
+			dst = append(dst, escapeByte(body[i+1]))
+			i += 2
+			continue
+		}
+		r := hex4(body[i+2 : i+6])
+		i += 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if i+6 <= len(body) && body[i] == '\\' && body[i+1] == 'u' {
+				r2 = hex4(body[i+2 : i+6])
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+				dst = utf8.AppendRune(dst, dec)
+				i += 6
+				continue
+			}
+			r = unicode.ReplacementChar
+		}
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst
+}
+
+// escapeByte maps the letter of a one-character JSON escape to its byte;
+// '"', '\\' and '/' stand for themselves.
+func escapeByte(c byte) byte {
+	switch c {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return c
+}
+
+// hex4 decodes four validated hex digits.
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// nameSet detects duplicate member names (compared after unescaping) in one
+// object, up to maxObjectMembers names, without allocating for names that
+// carry no escape.
+type nameSet struct {
+	n int
+	// ref[k] locates name k: data[off:end] when off >= 0, otherwise
+	// esc[-off-1:end] (names that needed unescaping).
+	ref [maxObjectMembers]struct{ off, end int32 }
+	esc []byte
+}
+
+// Results of nameSet.add.
+const (
+	addOK = iota
+	addDuplicate
+	addTooMany
+)
+
+// add records the member name whose raw literal is data[s:e] and returns
+// its unescaped form (valid until the next add).
+func (ns *nameSet) add(data []byte, s, e int) (name []byte, status int) {
+	body, escaped := stringBody(data, s, e)
+	off, end := int32(s+1), int32(e-1)
+	if escaped {
+		start := len(ns.esc)
+		ns.esc = appendUnquoted(ns.esc, body)
+		body = ns.esc[start:]
+		off, end = -int32(start)-1, int32(len(ns.esc))
+	}
+	for k := 0; k < ns.n; k++ {
+		r := ns.ref[k]
+		var prev []byte
+		if r.off >= 0 {
+			prev = data[r.off:r.end]
+		} else {
+			prev = ns.esc[-r.off-1 : r.end]
+		}
+		if bytes.Equal(prev, body) {
+			return body, addDuplicate
+		}
+	}
+	if ns.n == len(ns.ref) {
+		return body, addTooMany
+	}
+	ns.ref[ns.n].off, ns.ref[ns.n].end = off, end
+	ns.n++
+	return body, addOK
+}
+
+// isASCII reports whether b has no byte >= 0x80.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteName quotes a (decoded) member name or value for an error message,
+// cut to 64 bytes.
+func quoteName(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
 }

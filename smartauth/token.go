@@ -1,11 +1,12 @@
 package smartauth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits applied before any allocation-heavy work.
@@ -21,20 +22,69 @@ const (
 // b64 is strict unpadded base64url: one token has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
-// header is the decoded JOSE header. Only alg, kid and typ are allowed.
-type header struct {
-	Alg string
-	Kid string
-	Typ string
-	typ bool // typ present
+// checkError wraps exactly one sentinel with a fixed detail that never
+// carries token text. Reject paths that need no dynamic detail return
+// pre-built checkErrors, so refusing a token costs no allocation.
+type checkError struct {
+	sentinel error
+	detail   string
 }
 
-// parts is a token split at its two dots, with decoded header and payload.
+func (e *checkError) Error() string { return e.sentinel.Error() + ": " + e.detail }
+func (e *checkError) Unwrap() error { return e.sentinel }
+
+// Pre-built errors of the pre-parse (steps 2-5).
+var (
+	errTooManyParts    = &checkError{ErrMalformed, "more than three parts"}
+	errEmptyPart       = &checkError{ErrMalformed, "empty part"}
+	errHeaderTooLarge  = &checkError{ErrHeader, "header larger than 1024 bytes"} // maxHeaderSize
+	errHeaderBase64    = &checkError{ErrMalformed, "header: non-canonical base64url"}
+	errPayloadBase64   = &checkError{ErrMalformed, "payload: non-canonical base64url"}
+	errSignatureBase64 = &checkError{ErrMalformed, "signature: non-canonical base64url"}
+	errHeaderUTF8      = &checkError{ErrHeader, "invalid UTF-8"}
+	errHeaderJSON      = &checkError{ErrHeader, "invalid JSON"}
+	errHeaderShape     = &checkError{ErrHeader, "not a JSON object"}
+	errAlgMissing      = &checkError{ErrAlgorithm, "alg missing"}
+	errAlgDuplicate    = &checkError{ErrHeader, `duplicate member "alg"`}
+	errKidDuplicate    = &checkError{ErrHeader, `duplicate member "kid"`}
+	errTypDuplicate    = &checkError{ErrHeader, `duplicate member "typ"`}
+	errAlgNotString    = &checkError{ErrHeader, `"alg" is not a string`}
+	errKidNotString    = &checkError{ErrHeader, `"kid" is not a string`}
+	errTypNotString    = &checkError{ErrHeader, `"typ" is not a string`}
+)
+
+// header is the decoded JOSE header. Only alg, kid and typ are allowed.
+type header struct {
+	// Alg is one of the constants knownAlgorithm accepts (never token
+	// memory).
+	Alg string
+	// kid locates the raw "kid" string literal (quotes included) in the
+	// decoded header; see parts.kid.
+	kid span
+}
+
+// parts is a token split at its two dots, with decoded header, payload and
+// signature. All byte slices share one allocation.
 type parts struct {
-	raw       string // the compact token
-	header    header
-	payload   []byte // decoded payload JSON
+	raw          string // the compact token
+	header       header
+	signingInput []byte // ASCII(BASE64URL(header) "." BASE64URL(payload))
+	// decoded is the header JSON immediately followed by the payload JSON.
+	decoded   []byte
+	headerLen int
+	payload   []byte // decoded[headerLen:]
 	signature []byte // decoded signature
+}
+
+// kid returns the decoded kid. text must be string(p.decoded): an
+// unescaped kid is a substring of it.
+func (p *parts) kid(text string) string {
+	sp := p.header.kid
+	body, escaped := stringBody(p.decoded, sp.s, sp.e)
+	if escaped {
+		return string(appendUnquoted(nil, body))
+	}
+	return text[sp.s+1 : sp.e-1]
 }
 
 // stripBearer removes one optional "Bearer " prefix (case-insensitive scheme,
@@ -48,7 +98,11 @@ func stripBearer(s string) string {
 }
 
 // splitToken runs pipeline steps 2-4: size, compact shape, strict base64url,
-// header policy. allowed reports whether an alg is acceptable at all.
+// header policy.
+//
+// It makes one allocation: a buffer holding a copy of the token (the signing
+// input is its prefix) followed by the decoded header, payload and
+// signature.
 func splitToken(tok string, maxSize int) (parts, error) {
 	var p parts
 	if tok == "" {
@@ -68,7 +122,7 @@ func splitToken(tok string, maxSize int) (parts, error) {
 			} else if dots == 2 {
 				second = i
 			} else {
-				return p, fmt.Errorf("%w: more than three parts", ErrMalformed)
+				return p, errTooManyParts
 			}
 		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 		default:
@@ -78,98 +132,174 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	if dots != 2 {
 		return p, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, dots+1)
 	}
-	h, pl, sig := tok[:first], tok[first+1:second], tok[second+1:]
-	if h == "" || pl == "" || sig == "" {
-		return p, fmt.Errorf("%w: empty part", ErrMalformed)
+	if first == 0 || second == first+1 || second == len(tok)-1 {
+		return p, errEmptyPart
 	}
-	if b64.DecodedLen(len(h)) > maxHeaderSize {
-		return p, fmt.Errorf("%w: header larger than %d bytes", ErrHeader, maxHeaderSize)
+	hLen := b64.DecodedLen(first)
+	if hLen > maxHeaderSize {
+		return p, errHeaderTooLarge
 	}
-	hb, err := b64.DecodeString(h)
-	if err != nil {
-		return p, fmt.Errorf("%w: header: non-canonical base64url", ErrMalformed)
+	pLen := b64.DecodedLen(second - first - 1)
+	sLen := b64.DecodedLen(len(tok) - second - 1)
+	buf := make([]byte, len(tok)+hLen+pLen+sLen)
+	copy(buf, tok)
+	src, dst := buf[:len(tok)], buf[len(tok):]
+
+	// Unpadded base64url decodes to exactly DecodedLen bytes or fails, so
+	// header, payload and signature are contiguous.
+	if _, err := b64.Decode(dst[:hLen], src[:first]); err != nil {
+		return p, errHeaderBase64
 	}
-	p.payload, err = b64.DecodeString(pl)
-	if err != nil {
-		return p, fmt.Errorf("%w: payload: non-canonical base64url", ErrMalformed)
+	if _, err := b64.Decode(dst[hLen:hLen+pLen], src[first+1:second]); err != nil {
+		return p, errPayloadBase64
 	}
-	p.signature, err = b64.DecodeString(sig)
-	if err != nil {
-		return p, fmt.Errorf("%w: signature: non-canonical base64url", ErrMalformed)
+	if _, err := b64.Decode(dst[hLen+pLen:], src[second+1:]); err != nil {
+		return p, errSignatureBase64
 	}
-	if p.header, err = parseHeader(hb); err != nil {
+	p.decoded = dst[: hLen+pLen : hLen+pLen]
+	p.headerLen = hLen
+	p.payload = p.decoded[hLen:]
+	p.signature = dst[hLen+pLen:]
+	var err error
+	if p.header, err = parseHeader(p.decoded[:hLen:hLen]); err != nil {
 		return p, err
 	}
+	p.signingInput = src[:second:second]
 	p.raw = tok
 	return p, nil
 }
 
 // parseHeader enforces step 4: a JSON object without duplicate names whose
-// members are limited to alg, kid and typ, all strings.
+// members are limited to alg, kid and typ, all strings. It allocates only
+// on error paths that quote the offending text.
 func parseHeader(hb []byte) (header, error) {
 	var h header
-	var hasAlg, hasKid bool
-	err := checkObject(hb, func(name string, value []byte) error {
-		var dst *string
-		switch name {
+	if !utf8.Valid(hb) {
+		return h, errHeaderUTF8
+	}
+	if !json.Valid(hb) {
+		return h, errHeaderJSON
+	}
+	i := skipSpace(hb, 0)
+	if i >= len(hb) || hb[i] != '{' {
+		return h, errHeaderShape
+	}
+	// Decoded names and values are at most as long as their literals, and
+	// the header is at most maxHeaderSize bytes.
+	var scratch [maxHeaderSize]byte
+	var alg, typ []byte
+	var hasAlg, hasKid, hasTyp bool
+	it := objectAt(hb, i)
+	for {
+		ns, ne, vs, ve, ok := it.next()
+		if !ok {
+			break
+		}
+		name, escaped := stringBody(hb, ns, ne)
+		if escaped {
+			name = appendUnquoted(scratch[:0], name)
+		}
+		// Every member other than alg, kid and typ is refused at once, so a
+		// duplicate can only be one of these three.
+		value := hb[vs:ve]
+		switch string(name) {
 		case "alg":
-			dst, hasAlg = &h.Alg, true
+			if hasAlg {
+				return h, errAlgDuplicate
+			}
+			if value[0] != '"' {
+				return h, errAlgNotString
+			}
+			alg, hasAlg = value, true
 		case "kid":
-			dst, hasKid = &h.Kid, true
+			if hasKid {
+				return h, errKidDuplicate
+			}
+			if value[0] != '"' {
+				return h, errKidNotString
+			}
+			h.kid, hasKid = span{vs, ve}, true
 		case "typ":
-			dst, h.typ = &h.Typ, true
+			if hasTyp {
+				return h, errTypDuplicate
+			}
+			if value[0] != '"' {
+				return h, errTypNotString
+			}
+			typ, hasTyp = value, true
 		default:
-			return fmt.Errorf("%w: %s", ErrHeaderParameter, quoteName(name))
+			return h, fmt.Errorf("%w: %s", ErrHeaderParameter, quoteName(string(name)))
 		}
-		if len(value) == 0 || value[0] != '"' {
-			return fmt.Errorf("%w: %q is not a string", ErrHeader, name)
-		}
-		return json.Unmarshal(value, dst)
-	})
-	if err != nil {
-		if isSentinel(err) {
-			return h, err
-		}
-		return h, fmt.Errorf("%w: %v", ErrHeader, err)
 	}
 	if !hasAlg {
-		return h, fmt.Errorf("%w: alg missing", ErrAlgorithm)
+		return h, errAlgMissing
 	}
-	if !knownAlgorithm(h.Alg) {
-		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(h.Alg))
+	algText := decodedString(alg, scratch[:0])
+	if h.Alg = canonicalAlgorithm(algText); h.Alg == "" {
+		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(algText)))
 	}
-	if !hasKid || h.Kid == "" || len(h.Kid) > maxKidLength {
+	if !hasKid || !kidLengthOK(hb[h.kid.s:h.kid.e], scratch[:0]) {
 		return h, ErrKidMissing
 	}
-	if h.typ && !allowedHeaderType(h.Typ) {
-		return h, fmt.Errorf("%w: %s", ErrType, quoteName(h.Typ))
+	if hasTyp {
+		if t := decodedString(typ, scratch[:0]); !allowedHeaderType(t) {
+			return h, fmt.Errorf("%w: %s", ErrType, quoteName(string(t)))
+		}
 	}
 	return h, nil
 }
 
+// decodedString returns the decoded text of the raw string literal lit,
+// using scratch only when lit has escapes.
+func decodedString(lit, scratch []byte) []byte {
+	body, escaped := stringBody(lit, 0, len(lit))
+	if escaped {
+		return appendUnquoted(scratch, body)
+	}
+	return body
+}
+
+// kidLengthOK: the decoded kid is non-empty and at most maxKidLength bytes.
+func kidLengthOK(lit, scratch []byte) bool {
+	n := len(decodedString(lit, scratch))
+	return n > 0 && n <= maxKidLength
+}
+
 // allowedHeaderType accepts JWT and RFC 9068 access-token media types.
 // Media type names are case-insensitive (RFC 7515 §4.1.9).
-func allowedHeaderType(t string) bool {
-	return strings.EqualFold(t, "JWT") || strings.EqualFold(t, "at+jwt") ||
-		strings.EqualFold(t, "application/at+jwt")
+func allowedHeaderType(t []byte) bool {
+	return bytes.EqualFold(t, []byte("JWT")) || bytes.EqualFold(t, []byte("at+jwt")) ||
+		bytes.EqualFold(t, []byte("application/at+jwt"))
 }
 
-// asymmetricAlgorithms is the closed allow-list; HS*, none and anything
-// else are never accepted.
-func knownAlgorithm(alg string) bool {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-		"ES256", "ES384", "ES512", "EdDSA":
-		return true
-	}
-	return false
-}
+// knownAlgorithm reports whether alg is on the closed asymmetric
+// allow-list; HS*, none and anything else are never accepted.
+func knownAlgorithm(alg string) bool { return canonicalAlgorithm([]byte(alg)) != "" }
 
-func isSentinel(err error) bool {
-	for _, s := range []error{ErrHeaderParameter, ErrHeader, ErrAlgorithm, ErrKidMissing, ErrType, ErrPayload, ErrClaimType} {
-		if errors.Is(err, s) {
-			return true
-		}
+// canonicalAlgorithm returns the allow-listed algorithm name equal to alg
+// (a constant, so no token memory is retained), or "".
+func canonicalAlgorithm(alg []byte) string {
+	switch string(alg) {
+	case "RS256":
+		return "RS256"
+	case "RS384":
+		return "RS384"
+	case "RS512":
+		return "RS512"
+	case "PS256":
+		return "PS256"
+	case "PS384":
+		return "PS384"
+	case "PS512":
+		return "PS512"
+	case "ES256":
+		return "ES256"
+	case "ES384":
+		return "ES384"
+	case "ES512":
+		return "ES512"
+	case "EdDSA":
+		return "EdDSA"
 	}
-	return false
+	return ""
 }

@@ -32,6 +32,9 @@ type Validator struct {
 	asString     bool
 	endpoints    []string
 	scopeParser  scopes.Parser
+	// verifiers holds jwx's signature verifier per allow-listed algorithm,
+	// resolved once with jws.VerifierFor (see NewValidator).
+	verifiers map[string]jws.Verifier2
 }
 
 // NewValidator checks cfg and builds a Validator. Every configuration
@@ -68,6 +71,19 @@ func NewValidator(cfg Config) (*Validator, error) {
 		v.scopeParser = scopes.NewParser(scopes.AnyResourceType())
 	} else {
 		v.scopeParser = scopes.NewParser()
+	}
+	// jws.VerifierFor is jwx's public lookup of the verifier for an
+	// algorithm (a registered one, else jwx's built-in). Resolving it here
+	// keeps the registry locks and error allocations of a miss out of
+	// Validate; verifiers registered with jws.RegisterVerifier after
+	// NewValidator are not seen (this module never registers any).
+	v.verifiers = make(map[string]jws.Verifier2, 10)
+	for _, alg := range [...]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
+		vf, err := jws.VerifierFor(signatureAlgorithm(alg))
+		if err != nil {
+			return nil, fmt.Errorf("%w: no jwx verifier for %s: %w", ErrConfig, alg, err)
+		}
+		v.verifiers[alg] = vf
 	}
 	return v, nil
 }
@@ -135,26 +151,39 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	claims, err := decodeClaims(p.payload)
-	if err != nil {
+	// Step 5: the whole payload is checked (shape, duplicates, claim types,
+	// iss/exp/iat present) before the unverified iss selects an issuer.
+	var sc claimScan
+	if err := sc.scan(p.payload); err != nil {
 		return nil, err
 	}
-	st, ok := v.issuers[claims.Issuer]
+	var issBuf [256]byte
+	st, ok := v.issuers[string(sc.issuer(issBuf[:0]))]
 	if !ok {
 		return nil, ErrUnknownIssuer
 	}
 	if !slices.Contains(st.algs, p.header.Alg) {
-		return nil, fmt.Errorf("%w: %s not allowed for this issuer", ErrAlgorithm, p.header.Alg)
+		return nil, &checkError{ErrAlgorithm, p.header.Alg + " not allowed for this issuer"}
 	}
-	key, err := st.cfg.KeySet.Key(ctx, p.header.Kid)
+	// One copy of the decoded header and payload text backs the kid and
+	// every string claim.
+	text := string(p.decoded)
+	key, err := st.cfg.KeySet.Key(ctx, p.kid(text))
 	if err != nil {
 		return nil, err
 	}
 	if err := checkKey(key, p.header.Alg, len(p.signature)); err != nil {
 		return nil, err
 	}
-	if _, err := jws.VerifyCompactFast(key.Public, []byte(tok), signatureAlgorithm(p.header.Alg)); err != nil {
+	if err := v.verify(key, &p); err != nil {
 		return nil, ErrSignature
+	}
+	// The payload is verified: decode the claims. Token and Claims share
+	// one allocation.
+	vt := new(verifiedToken)
+	claims := &vt.claims
+	if err := sc.build(claims, text[p.headerLen:]); err != nil {
+		return nil, err
 	}
 	if err := v.checkTimes(claims); err != nil {
 		return nil, err
@@ -167,7 +196,8 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
 		return nil, err
 	}
-	t := &Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg}
+	t := &vt.token
+	*t = Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg, Scopes: vt.scopes[:0]}
 	v.collectScopes(t, st)
 	if st.cfg.Check != nil {
 		if err := st.cfg.Check(claims); err != nil {
@@ -180,6 +210,33 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 		}
 	}
 	return t, nil
+}
+
+// verifiedToken lets Validate allocate a Token, its Claims and room for a
+// few scopes together.
+type verifiedToken struct {
+	token  Token
+	claims Claims
+	scopes [inlineScopes]scopes.Scope
+}
+
+// inlineScopes is how many scopes fit in a verifiedToken; collectScopes
+// allocates Token.Scopes separately only for tokens with more.
+const inlineScopes = 4
+
+// verify is pipeline step 7: jwx checks the signature over the signing
+// input with exactly the looked-up key and the header alg (which checkKey
+// has matched to the key's pinned alg and type). The checks that jws.Verify
+// options would add are done earlier and more strictly: compact
+// serialization only (step 3), no crit, b64 or other extra header member
+// (step 4), header alg == JWK alg (step 6). Header and payload are decoded
+// once, by splitToken.
+func (v *Validator) verify(key *Key, p *parts) error {
+	vf, ok := v.verifiers[p.header.Alg]
+	if !ok {
+		return ErrSignature
+	}
+	return vf.Verify(key.Public, p.signingInput, p.signature)
 }
 
 func (v *Validator) checkTimes(c *Claims) error {
@@ -196,64 +253,86 @@ func (v *Validator) checkTimes(c *Claims) error {
 	return nil
 }
 
+// maxScopePrealloc bounds the initial capacity of Token.Scopes.
+const maxScopePrealloc = 16
+
 // collectScopes splits the scope claim on single spaces, strips a configured
-// prefix (exact match), parses each token and keeps the valid ones.
+// prefix (exact match), parses each token and keeps the valid ones. t.Scopes
+// may come with spare capacity; it is grown to fit the claim when needed.
 func (v *Validator) collectScopes(t *Token, st *issuerState) {
-	add := func(s string) {
-		for _, p := range st.prefixes {
-			if strings.HasPrefix(s, p) {
-				s = s[len(p):]
-				break
-			}
-		}
-		sc, err := v.scopeParser.Parse(s)
-		// With resource-server prefixes configured, an absolute-URI scope
-		// left after the exact prefix strip names another resource server
-		// ("https://fhir.example.com.evil/patient/*.read"): never kept.
-		if err != nil || (len(st.prefixes) > 0 && sc.Kind == scopes.KindExtension && !strings.HasPrefix(s, "__")) {
-			t.DroppedScopes++
-			return
-		}
-		for i := range t.Scopes {
-			if t.Scopes[i].String() == sc.String() {
-				return
-			}
-		}
-		t.Scopes = append(t.Scopes, sc)
+	claim := t.Claims.Scope
+	if n := min(strings.Count(claim, " ")+1, maxScopePrealloc); claim != "" && n > cap(t.Scopes) {
+		t.Scopes = make([]scopes.Scope, 0, n)
 	}
-	rest := t.Claims.Scope
-	for rest != "" {
+	for rest := claim; rest != ""; {
 		s, after, _ := strings.Cut(rest, " ")
 		rest = after
 		if s == "" {
 			t.DroppedScopes++
 			continue
 		}
-		add(s)
+		v.addScope(t, st, s)
 	}
 	if st.cfg.ExtraScopes != nil {
 		for _, s := range st.cfg.ExtraScopes(t.Claims) {
-			add(s)
+			v.addScope(t, st, s)
 		}
 	}
 }
+
+// addScope parses one scope token for collectScopes.
+func (v *Validator) addScope(t *Token, st *issuerState, s string) {
+	for _, p := range st.prefixes {
+		if strings.HasPrefix(s, p) {
+			s = s[len(p):]
+			break
+		}
+	}
+	sc, err := v.scopeParser.Parse(s)
+	// With resource-server prefixes configured, an absolute-URI scope
+	// left after the exact prefix strip names another resource server
+	// ("https://fhir.example.com.evil/patient/*.read"): never kept.
+	if err != nil || (len(st.prefixes) > 0 && sc.Kind == scopes.KindExtension && !strings.HasPrefix(s, "__")) {
+		t.DroppedScopes++
+		return
+	}
+	for i := range t.Scopes {
+		if t.Scopes[i].String() == sc.String() {
+			return
+		}
+	}
+	t.Scopes = append(t.Scopes, sc)
+}
+
+// Pre-built errors of step 6.
+var (
+	errKeyAlg      = &checkError{ErrKeyMismatch, "key alg differs from header alg"}
+	errKeyRSAAlg   = &checkError{ErrKeyMismatch, "RSA key for a non-RSA alg"}
+	errKeyRSASize  = &checkError{ErrKeyMismatch, "RSA key under 2048 bits"}
+	errSigRSALen   = &checkError{ErrSignature, "RSA signature length"}
+	errKeyECAlg    = &checkError{ErrKeyMismatch, "EC key for a non-ECDSA alg"}
+	errKeyECCurve  = &checkError{ErrKeyMismatch, "EC curve does not match alg"}
+	errSigECDSALen = &checkError{ErrSignature, "ECDSA signature must be raw R||S (64, 96, 132 bytes for ES256, ES384, ES512)"}
+	errKeyEd25519  = &checkError{ErrKeyMismatch, "Ed25519 key for a non-EdDSA alg"}
+	errSigEd25519  = &checkError{ErrSignature, "Ed25519 signature length"}
+)
 
 // checkKey is pipeline step 6 after lookup: the key's pinned alg must equal
 // the header alg and the key material must fit it.
 func checkKey(k *Key, alg string, sigLen int) error {
 	if k == nil || k.Algorithm != alg {
-		return fmt.Errorf("%w: key alg differs from header alg", ErrKeyMismatch)
+		return errKeyAlg
 	}
 	switch pub := k.Public.(type) {
 	case *rsa.PublicKey:
 		if alg[0] != 'R' && alg[0] != 'P' {
-			return fmt.Errorf("%w: RSA key for %s", ErrKeyMismatch, alg)
+			return errKeyRSAAlg
 		}
 		if pub.N == nil || pub.N.BitLen() < 2048 {
-			return fmt.Errorf("%w: RSA key under 2048 bits", ErrKeyMismatch)
+			return errKeyRSASize
 		}
 		if sigLen != pub.Size() {
-			return fmt.Errorf("%w: RSA signature length", ErrSignature)
+			return errSigRSALen
 		}
 	case *ecdsa.PublicKey:
 		var curve elliptic.Curve
@@ -266,20 +345,20 @@ func checkKey(k *Key, alg string, sigLen int) error {
 		case "ES512":
 			curve, size = elliptic.P521(), 132
 		default:
-			return fmt.Errorf("%w: EC key for %s", ErrKeyMismatch, alg)
+			return errKeyECAlg
 		}
 		if pub.Curve != curve {
-			return fmt.Errorf("%w: EC curve does not match %s", ErrKeyMismatch, alg)
+			return errKeyECCurve
 		}
 		if sigLen != size {
-			return fmt.Errorf("%w: ECDSA signature must be raw R||S of %d bytes", ErrSignature, size)
+			return errSigECDSALen
 		}
 	case ed25519.PublicKey:
 		if alg != "EdDSA" || len(pub) != ed25519.PublicKeySize {
-			return fmt.Errorf("%w: Ed25519 key for %s", ErrKeyMismatch, alg)
+			return errKeyEd25519
 		}
 		if sigLen != ed25519.SignatureSize {
-			return fmt.Errorf("%w: Ed25519 signature length", ErrSignature)
+			return errSigEd25519
 		}
 	default:
 		return fmt.Errorf("%w: unsupported key type %T", ErrKeyMismatch, k.Public)

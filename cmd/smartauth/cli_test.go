@@ -183,6 +183,13 @@ func TestValidateUsageErrors(t *testing.T) {
 		{"bad now", []string{"--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole, "--now", "yesterday"}, "--now"},
 		{"http issuer", []string{"--jwks-file", jwks, "--issuer", "http://idp.example.com", "--role-arn", testRole}, "https"},
 		{"unknown flag", []string{"--frobnicate"}, "frobnicate"},
+		{"cognito issuer and pool", []string{"--provider", "cognito", "--issuer", "https://evil.example.com", "--region", "us-east-1",
+			"--user-pool-id", "us-east-1_X", "--client-id", "c", "--role-arn", testRole}, "not both"},
+		{"keycloak issuer and realm", []string{"--provider", "keycloak", "--issuer", "https://evil.example.com/realms/x",
+			"--keycloak-url", "https://kc.example.com", "--realm", "fhir", "--role-arn", testRole}, "not both"},
+		{"cognito audience", []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_X",
+			"--client-id", "c", "--audience", "x", "--role-arn", testRole}, "--client-id"},
+		{"pool flags without provider", []string{"--issuer", "https://idp.example.com", "--region", "us-east-1", "--role-arn", testRole}, "--provider"},
 		{"two files", []string{"--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole, "a.json", "b.json"}, "usage"},
 	}
 	for _, tc := range tests {

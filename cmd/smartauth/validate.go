@@ -102,6 +102,9 @@ func (f *validateFlags) buildValidator() (*smartauth.Validator, error) {
 		}
 		cfg.Now = func() time.Time { return t }
 	}
+	if err := f.checkCombination(); err != nil {
+		return nil, err
+	}
 	issuer, jwksDefault, err := f.resolveIssuer()
 	if err != nil {
 		return nil, err
@@ -159,6 +162,29 @@ func (f *validateFlags) buildValidator() (*smartauth.Validator, error) {
 		return nil, fmt.Errorf("--provider %q: want generic, cognito or keycloak", f.provider)
 	}
 	return smartauth.NewValidator(cfg)
+}
+
+// checkCombination refuses flag sets where one flag would decide the
+// trusted issuer and another the key URL, and flags a provider ignores.
+func (f *validateFlags) checkCombination() error {
+	switch f.provider {
+	case "cognito":
+		if f.issuer != "" && (f.region != "" || f.userPoolID != "") {
+			return errors.New("give --issuer or --region/--user-pool-id, not both")
+		}
+		if len(f.audiences) > 0 {
+			return errors.New("--audience does not apply to cognito (access tokens have no aud): use --client-id")
+		}
+	case "keycloak":
+		if f.issuer != "" && (f.keycloakURL != "" || f.realm != "") {
+			return errors.New("give --issuer or --keycloak-url/--realm, not both")
+		}
+	default:
+		if f.region != "" || f.userPoolID != "" || f.keycloakURL != "" || f.realm != "" {
+			return fmt.Errorf("--region, --user-pool-id, --keycloak-url and --realm need --provider cognito or keycloak")
+		}
+	}
+	return nil
 }
 
 func (f *validateFlags) issuerOverride() string {

@@ -24,7 +24,7 @@ import (
 //	KEYCLOAK_URL              keycloak: server base URL, e.g. https://abc.us-east-1.awsapprunner.com
 //	KEYCLOAK_REALM            keycloak: realm
 //	KEYCLOAK_PATH_PREFIX      keycloak: "/auth" for legacy servers
-//	KEYCLOAK_AUDIENCES        keycloak/generic: extra accepted aud values (comma-separated)
+//	KEYCLOAK_AUDIENCES        keycloak: extra accepted aud values (comma-separated)
 //	KEYCLOAK_CLIENTS          keycloak: azp allow-list (comma-separated, optional)
 //	ISSUER, JWKS_URL          generic: issuer and its JWKS URL
 //	AUDIENCES                 generic: extra accepted aud values
