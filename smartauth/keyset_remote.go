@@ -20,6 +20,7 @@ const (
 	defaultRequestTimeout  = 500 * time.Millisecond // WithRequestTimeout
 	defaultMaxBodySize     = 64 << 10               // WithMaxBodySize
 	defaultMissPenalty     = 10 * time.Second       // WithMissPenalty
+	defaultColdBackoff     = time.Second            // WithColdStartBackoff
 	defaultMinRefresh      = time.Minute            // WithRefreshInterval
 	defaultMaxRefresh      = 24 * time.Hour         // WithRefreshInterval
 	defaultRefreshInterval = 15 * time.Minute       // WithDefaultRefreshInterval
@@ -35,6 +36,7 @@ type remoteOptions struct {
 	requestTimeout time.Duration
 	maxBody        int64
 	missPenalty    time.Duration
+	coldBackoff    time.Duration
 	minRefresh     time.Duration
 	maxRefresh     time.Duration
 	defaultRefresh time.Duration
@@ -84,6 +86,15 @@ func WithMaxBodySize(n int64) RemoteOption {
 // not recommended (RFC 8725 §2.9, refetch storms).
 func WithMissPenalty(d time.Duration) RemoteOption {
 	return func(o *remoteOptions) { o.missPenalty = d }
+}
+
+// WithColdStartBackoff sets how long lookups fail at once with
+// ErrKeySetUnavailable after a fetch failed while the set has never loaded
+// (default 1 s). It keeps a JWKS outage at cold start from turning every
+// request into a fetch that eats the Lambda budget. Hydrate and Refresh are
+// not affected. Must be positive.
+func WithColdStartBackoff(d time.Duration) RemoteOption {
+	return func(o *remoteOptions) { o.coldBackoff = d }
 }
 
 // WithRefreshInterval sets the floor and the cap of the periodic refresh
@@ -178,6 +189,7 @@ type RemoteKeySet struct {
 	requestTimeout time.Duration
 	maxBody        int64
 	missPenalty    time.Duration
+	coldBackoff    time.Duration
 	minRefresh     time.Duration
 	maxRefresh     time.Duration
 	defaultRefresh time.Duration
@@ -192,6 +204,7 @@ type RemoteKeySet struct {
 	mu           sync.Mutex
 	inflight     *fetchCall // the fetch all callers currently share, if any
 	penaltyUntil time.Time  // injected clock
+	coldUntil    time.Time  // no fetch on a miss before this while the set never loaded
 	lastErr      error      // cause of the last failed fetch, for ErrKeySetUnavailable
 
 	// Test hooks, set by tests before first use. afterFetch runs at the
@@ -228,6 +241,7 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 		requestTimeout: defaultRequestTimeout,
 		maxBody:        defaultMaxBodySize,
 		missPenalty:    defaultMissPenalty,
+		coldBackoff:    defaultColdBackoff,
 		minRefresh:     defaultMinRefresh,
 		maxRefresh:     defaultMaxRefresh,
 		defaultRefresh: defaultRefreshInterval,
@@ -260,6 +274,9 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 	if o.missPenalty <= 0 {
 		errs = append(errs, errors.New("miss penalty must be positive"))
 	}
+	if o.coldBackoff <= 0 {
+		errs = append(errs, errors.New("cold-start backoff must be positive"))
+	}
 	if o.minRefresh <= 0 || o.maxRefresh < o.minRefresh {
 		errs = append(errs, errors.New("refresh interval needs 0 < min <= max"))
 	}
@@ -279,6 +296,7 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 		requestTimeout: o.requestTimeout,
 		maxBody:        o.maxBody,
 		missPenalty:    o.missPenalty,
+		coldBackoff:    o.coldBackoff,
 		minRefresh:     o.minRefresh,
 		maxRefresh:     o.maxRefresh,
 		defaultRefresh: o.defaultRefresh,
@@ -386,6 +404,10 @@ func (r *RemoteKeySet) keyMiss(ctx context.Context, kid string) (*Key, error) {
 			r.mu.Unlock()
 			return nil, r.errPenalty
 		}
+	} else if r.now().Before(r.coldUntil) {
+		cause := r.lastErr
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%w: inside the cold-start backoff after a failed fetch: %w", ErrKeySetUnavailable, cause)
 	}
 	if err := ctx.Err(); err != nil {
 		r.mu.Unlock()
@@ -402,6 +424,11 @@ func (r *RemoteKeySet) keyMiss(ctx context.Context, kid string) (*Key, error) {
 	}
 	s = r.snap.Load()
 	if s == nil {
+		r.mu.Lock()
+		if until := r.now().Add(r.coldBackoff); until.After(r.coldUntil) {
+			r.coldUntil = until
+		}
+		r.mu.Unlock()
 		return nil, fmt.Errorf("%w: %w", ErrKeySetUnavailable, c.err)
 	}
 	if k, ok := s.keys[kid]; ok {

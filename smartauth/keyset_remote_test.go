@@ -449,9 +449,21 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 		require.ErrorIs(t, err, ErrKeySetUnavailable)
 		require.ErrorIs(t, err, ErrJWKSFetch)
 		assert.NotErrorIs(t, err, ErrKidNotFound)
-		assert.EqualValues(t, 2+i, s.hits.Load(), "no penalty before the first good set")
+		assert.EqualValues(t, 2+i, s.hits.Load(), "one fetch per cold-start backoff window")
 		r.waitFetch(t, 1)
 		require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
+
+		// Inside the backoff: fail at once with the last cause, no fetch.
+		for range 20 {
+			_, err = r.Key(ctx, "any-kid")
+			require.ErrorIs(t, err, ErrKeySetUnavailable)
+			require.ErrorIs(t, err, ErrJWKSFetch, "the last fetch error is kept as the cause")
+		}
+		r.clock.Advance(defaultColdBackoff - time.Nanosecond)
+		_, err = r.Key(ctx, "rsa-a")
+		require.ErrorIs(t, err, ErrKeySetUnavailable)
+		assert.EqualValues(t, 2+i, s.hits.Load(), "no fetch inside the cold-start backoff")
+		r.clock.Advance(time.Nanosecond)
 	}
 
 	s.set(func(s *ksServer) { s.body = []byte(`{"keys":[]}`); s.status = http.StatusOK })
@@ -462,6 +474,9 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 	require.ErrorIs(t, r.nextErr(t), ErrNoUsableKeys)
 
 	s.set(func(s *ksServer) { s.body = ksJWKS(t, "rsa-a") })
+	_, err = r.Key(ctx, "rsa-a")
+	require.ErrorIs(t, err, ErrNoUsableKeys, "still inside the backoff: no fetch yet")
+	r.clock.Advance(defaultColdBackoff)
 	k, err := r.Key(ctx, "rsa-a")
 	require.NoError(t, err)
 	assert.Equal(t, "rsa-a", k.ID)
