@@ -50,6 +50,8 @@ func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientID
 		Issuers:                  ics,
 		RoleARN:                  itRoleARN,
 		InsecureAllowHTTPIssuers: true, // test-only: the cognito-local issuer is http://
+		// Cognito access tokens have no aud: the Lambda pins its data store.
+		Endpoints: []string{mustEnv(t, envKCAudience)},
 	})
 	require.NoError(t, err)
 	hydrate(t, v)
@@ -58,7 +60,7 @@ func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientID
 }
 
 func TestCognitoLocalLambdaAllowedThroughGroupScopes(t *testing.T) {
-	aud := mustEnv(t, envKCAudience) // any data store: Cognito access tokens have no aud
+	aud := mustEnv(t, envKCAudience) // the pinned data store: Cognito access tokens have no aud
 	v, ct := newCognitoValidator(t, practitionerScopes, mustEnv(t, envCognitoClientID))
 	tok := cognitoLogin(t).AccessToken
 	_, p := decodeJWT(t, tok)
@@ -110,6 +112,10 @@ func TestCognitoLocalLambdaDenied(t *testing.T) {
 		assert.False(t, d.Allowed)
 		require.ErrorIs(t, d.Err, smartauth.ErrScope)
 		assert.Equal(t, cid, d.ClientID)
+	})
+	t.Run("valid token presented to another data store", func(t *testing.T) {
+		v, _ := newCognitoValidator(t, practitionerScopes, cid)
+		requireDenied(t, invokeLambda(t, v, otherEndpoint, tokens.AccessToken), "event")
 	})
 	t.Run("ID token", func(t *testing.T) {
 		v, _ := newCognitoValidator(t, practitionerScopes, cid)

@@ -66,8 +66,17 @@ type Config struct {
 	AnyResourceType bool
 	// Endpoints, when non-empty, restricts the data store endpoints this
 	// validator answers for: an event whose datastoreEndpoint is not listed
-	// (one trailing "/" ignored) is denied.
+	// (one trailing "/" ignored) is denied. Required when an issuer's
+	// audience policy does not tie tokens to the event's endpoint (ClientIDs,
+	// ExactAudience, EndpointAudience with extra audiences, custom policies):
+	// otherwise a token would be accepted for every data store that trusts
+	// the issuer.
 	Endpoints []string
+	// InsecureSkipEndpointCheck allows issuers whose audience policy does not
+	// tie tokens to a data store without setting Endpoints. It MUST NOT be set
+	// for a Lambda in front of a data store: tokens would be accepted for any
+	// data store endpoint. For offline tools and tests only.
+	InsecureSkipEndpointCheck bool
 	// InsecureAllowHTTPIssuers accepts http:// issuers (local test IdPs).
 	// It MUST NOT be set in production.
 	InsecureAllowHTTPIssuers bool
@@ -125,19 +134,37 @@ func (f AudienceFunc) CheckAudience(c *Claims, endpoint string) error { return f
 
 // EndpointAudience is the default policy: the token's aud (string or array)
 // must contain the data store endpoint or one of extra. One trailing "/" is
-// ignored on both sides; comparison is otherwise exact.
+// ignored on both sides; comparison is otherwise exact. With extra
+// audiences a token need not name the data store, so Config.Endpoints
+// becomes required.
 func EndpointAudience(extra ...string) AudiencePolicy {
-	allowed := normaliseAll(extra)
-	return AudienceFunc(func(c *Claims, endpoint string) error {
-		ep := trimSlash(endpoint)
-		for _, a := range c.Audience {
-			a = trimSlash(a)
-			if (ep != "" && a == ep) || slices.Contains(allowed, a) {
-				return nil
-			}
+	return endpointAudience{allowed: normaliseAll(extra)}
+}
+
+type endpointAudience struct{ allowed []string }
+
+func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
+	ep := trimSlash(endpoint)
+	for _, a := range c.Audience {
+		a = trimSlash(a)
+		if (ep != "" && a == ep) || slices.Contains(p.allowed, a) {
+			return nil
 		}
-		return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
-	})
+	}
+	return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
+}
+
+// bindsEndpoint reports whether every accepted token names the event's
+// data store endpoint.
+func (p endpointAudience) bindsEndpoint() bool { return len(p.allowed) == 0 }
+
+// endpointBinder is implemented by audience policies that can tell whether
+// they tie tokens to the event's data store endpoint.
+type endpointBinder interface{ bindsEndpoint() bool }
+
+func bindsEndpoint(p AudiencePolicy) bool {
+	b, ok := p.(endpointBinder)
+	return ok && b.bindsEndpoint()
 }
 
 // ExactAudience requires the token's aud to contain one of auds; the event
@@ -270,6 +297,8 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 		}
 		if ic.Audience == nil {
 			bad("issuer %q has no audience policy", ic.Issuer)
+		} else if !bindsEndpoint(ic.Audience) && len(c.Endpoints) == 0 && !c.InsecureSkipEndpointCheck {
+			bad("issuer %q: its audience policy does not tie tokens to a data store (client_id or fixed audiences): set Endpoints to the data store endpoint(s) this Lambda serves", ic.Issuer)
 		}
 		st := &issuerState{cfg: ic, algs: ic.Algorithms, tokenKind: ic.TokenKind}
 		if len(st.algs) == 0 {

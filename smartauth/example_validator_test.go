@@ -58,8 +58,10 @@ func ExampleValidator_Authorize() {
 			TokenKind:     smartauth.RequireTokenUse("access"),
 			ScopePrefixes: []string{"https://fhir.example.com"},
 		}},
-		RoleARN: "arn:aws:iam::123456789012:role/healthlake-smart",
-		Now:     func() time.Time { return now },
+		// Cognito access tokens carry no aud: pin the data store.
+		Endpoints: []string{"https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"},
+		RoleARN:   "arn:aws:iam::123456789012:role/healthlake-smart",
+		Now:       func() time.Time { return now },
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -170,8 +172,11 @@ func ExampleValidator_Validate() {
 			Audience:  smartauth.ExactAudience("https://fhir.example.com/r4"),
 			TokenKind: smartauth.RequirePayloadType("Bearer"),
 		}},
-		RoleARN: "arn:aws:iam::123456789012:role/healthlake-smart",
-		Now:     func() time.Time { return time.Unix(1700000000, 0) },
+		// ExactAudience does not look at a data store endpoint; Validate is
+		// used here outside HealthLake, where there is none.
+		InsecureSkipEndpointCheck: true,
+		RoleARN:                   "arn:aws:iam::123456789012:role/healthlake-smart",
+		Now:                       func() time.Time { return time.Unix(1700000000, 0) },
 	})
 	if err != nil {
 		fmt.Println(err)

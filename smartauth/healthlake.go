@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/healthlake-smart/smartauth-go/scopes"
 )
 
 // Event is the request HealthLake sends to the IdP Lambda of a data store
@@ -66,6 +68,13 @@ func (e Event) LogValue() slog.Value {
 	)
 }
 
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
 func redacted(tok string) string {
 	if tok == "" {
 		return "(none)"
@@ -99,9 +108,9 @@ type AuthPayload struct {
 type wirePayload struct {
 	Iss          string          `json:"iss,omitempty"`
 	Aud          string          `json:"aud,omitempty"`
-	Iat          int64           `json:"iat,omitempty"`
-	Nbf          int64           `json:"nbf,omitempty"`
-	Exp          int64           `json:"exp,omitempty"`
+	Iat          *int64          `json:"iat,omitempty"`
+	Nbf          *int64          `json:"nbf,omitempty"`
+	Exp          *int64          `json:"exp,omitempty"`
 	IsAuthorized json.RawMessage `json:"isAuthorized"`
 	UID          string          `json:"uid,omitempty"`
 	Scope        string          `json:"scope,omitempty"`
@@ -109,11 +118,18 @@ type wirePayload struct {
 	Patient      string          `json:"patient,omitempty"`
 }
 
-// MarshalJSON writes the HealthLake field names; zero optional fields are
+// MarshalJSON writes the HealthLake field names. An allowed payload always
+// carries nbf and exp (HealthLake requires both); other zero fields are
 // omitted.
 func (p AuthPayload) MarshalJSON() ([]byte, error) {
-	w := wirePayload{Iss: p.Issuer, Aud: p.Audience, Iat: p.IssuedAt, Nbf: p.NotBefore,
-		Exp: p.ExpiresAt, UID: p.UID, Scope: p.Scope, FHIRUser: p.FHIRUser, Patient: p.Patient}
+	w := wirePayload{Iss: p.Issuer, Aud: p.Audience,
+		UID: p.UID, Scope: p.Scope, FHIRUser: p.FHIRUser, Patient: p.Patient}
+	if p.IssuedAt != 0 {
+		w.Iat = &p.IssuedAt
+	}
+	if p.IsAuthorized || p.NotBefore != 0 || p.ExpiresAt != 0 {
+		w.Nbf, w.Exp = &p.NotBefore, &p.ExpiresAt
+	}
 	switch {
 	case p.AuthorizedAsString && p.IsAuthorized:
 		w.IsAuthorized = json.RawMessage(`"true"`)
@@ -134,8 +150,8 @@ func (p *AuthPayload) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*p = AuthPayload{Issuer: w.Iss, Audience: w.Aud, IssuedAt: w.Iat, NotBefore: w.Nbf,
-		ExpiresAt: w.Exp, UID: w.UID, Scope: w.Scope, FHIRUser: w.FHIRUser, Patient: w.Patient}
+	*p = AuthPayload{Issuer: w.Iss, Audience: w.Aud, IssuedAt: deref(w.Iat), NotBefore: deref(w.Nbf),
+		ExpiresAt: deref(w.Exp), UID: w.UID, Scope: w.Scope, FHIRUser: w.FHIRUser, Patient: w.Patient}
 	switch string(w.IsAuthorized) {
 	case "true":
 		p.IsAuthorized = true
@@ -212,7 +228,11 @@ func (v *Validator) authorize(ctx context.Context, ev Event) Decision {
 	}
 	scope := v.formatScopes(t)
 	if scope == "" {
-		d := v.deny(ErrScope)
+		err := error(ErrScope)
+		if t.Claims.Patient == "" && hasPatientScope(t) {
+			err = fmt.Errorf("%w: patient/ scopes need a patient claim (launch context)", ErrScope)
+		}
+		d := v.deny(err)
 		d.Issuer, d.ClientID, d.Subject = t.Issuer, clientOf(t.Claims), t.Claims.Subject
 		return d
 	}
@@ -255,6 +275,16 @@ func (v *Validator) formatScopes(t *Token) string {
 	for i := range t.Scopes {
 		s := &t.Scopes[i]
 		text := s.String()
+		switch {
+		case s.Kind == scopes.KindExtension:
+			// Extension scopes grant nothing in FHIR terms and may name
+			// another resource server: never forwarded.
+			continue
+		case s.IsResource() && s.Context == scopes.ContextPatient && t.Claims.Patient == "":
+			// patient/ scopes need a patient in context (SMART App Launch:
+			// the server SHALL establish one); without it they grant nothing.
+			continue
+		}
 		if v.scopeFormat == ScopesV1 && s.IsResource() {
 			v1, ok := s.V1()
 			if !ok {
@@ -293,6 +323,15 @@ func containsField(list, f string) bool {
 		var item string
 		item, list, _ = strings.Cut(list, " ")
 		if item == f {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPatientScope(t *Token) bool {
+	for i := range t.Scopes {
+		if t.Scopes[i].IsResource() && t.Scopes[i].Context == scopes.ContextPatient {
 			return true
 		}
 	}

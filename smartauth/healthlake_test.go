@@ -90,8 +90,12 @@ func TestAuthorizeAllowed(t *testing.T) {
 		{name: "uid from preferred_username via UIDClaim", token: kcToken(), config: func(c *smartauth.Config) { c.UIDClaim = "preferred_username" },
 			want: map[string]any{"uid": "dr.jones"}},
 		{name: "uid omitted when the UID claim is absent", token: kcToken("sub", omit), want: map[string]any{"uid": nil}},
-		{name: "fhirUser and patient omitted when absent", token: kcToken("fhirUser", omit, "patient", omit),
-			want: map[string]any{"fhirUser": nil, "patient": nil}},
+		{name: "fhirUser and patient omitted when absent", token: kcToken("fhirUser", omit, "patient", omit, "scope", "openid user/*.read"),
+			want: map[string]any{"fhirUser": nil, "patient": nil, "scope": "openid user/*.read"}},
+		{name: "patient/ scopes dropped without a patient claim, user/ scopes kept", token: kcToken("patient", omit, "scope", "patient/*.read user/Observation.rs"),
+			want: map[string]any{"patient": nil, "scope": "user/Observation.rs"}},
+		{name: "extension scopes are never forwarded", token: kcToken("scope", "__profilePhoto.manage https://other-rs.example/system/*.cruds patient/Observation.rs"),
+			want: map[string]any{"scope": "patient/Observation.rs"}},
 		{name: "fhirUser passed through unchanged (absolute URL)", token: kcToken("fhirUser", "https://ehr.example.com/fhir/Practitioner/123"),
 			want: map[string]any{"fhirUser": "https://ehr.example.com/fhir/Practitioner/123"}},
 		{name: "invalid and unknown scopes dropped", token: kcToken("scope", "aws.cognito.signin.user.admin email patient/observation.rs patient/Observation.rs openid"),
@@ -104,9 +108,9 @@ func TestAuthorizeAllowed(t *testing.T) {
 		{name: "Cognito token, prefix stripped, uid from username", config: func(c *smartauth.Config) {
 			useCognito(c)
 			c.UIDClaim = "username"
-		}, token: cognitoToken(), clientID: testClientID, want: map[string]any{
+		}, token: cognitoToken("patient", "456"), clientID: testClientID, want: map[string]any{
 			"iss": cognitoIssuer, "iat": at(-time.Minute), "nbf": at(-time.Minute), "exp": at(time.Hour),
-			"uid": "jdoe", "scope": "openid patient/*.read launch/patient", "fhirUser": nil, "patient": nil,
+			"uid": "jdoe", "scope": "openid patient/*.read launch/patient", "fhirUser": nil, "patient": "456",
 		}},
 		{name: "Cognito machine token, uid from client_id", config: func(c *smartauth.Config) {
 			useCognito(c)

@@ -263,6 +263,8 @@ func cognitoIssuerConfig(iss string, ks smartauth.KeySet) smartauth.IssuerConfig
 func useCognito(c *smartauth.Config) {
 	ks := c.Issuers[0].KeySet
 	c.Issuers = []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, ks), cognitoIssuerConfig(cognitoIssuerNew, ks)}
+	// Cognito access tokens carry no aud: the data store is pinned.
+	c.Endpoints = []string{testEndpoint}
 }
 
 // keycloakClaims is a Keycloak access token payload for testEndpoint.

@@ -224,7 +224,12 @@ func catalogueCases() []vcase {
 		return func(c *smartauth.Config) { c.Issuers[0].TokenKind = rule }
 	}
 	audienceA := func(p smartauth.AudiencePolicy) func(*smartauth.Config) {
-		return func(c *smartauth.Config) { c.Issuers[0].Audience = p }
+		return func(c *smartauth.Config) {
+			c.Issuers[0].Audience = p
+			// These rows test Validate's audience policy; the data store pin
+			// (Endpoints) is an Authorize concern with tests of its own.
+			c.Endpoints = []string{testEndpoint}
+		}
 	}
 	longKid := strings.Repeat("k", 256)
 
@@ -414,6 +419,7 @@ func catalogueCases() []vcase {
 		{name: "#9 Cognito issuer format not configured", wantErr: smartauth.ErrUnknownIssuer, token: cognitoToken("iss", cognitoIssuerNew),
 			config: func(c *smartauth.Config) {
 				c.Issuers = []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, c.Issuers[0].KeySet)}
+				c.Endpoints = []string{testEndpoint}
 			}},
 
 		// #10 right signature, wrong issuer

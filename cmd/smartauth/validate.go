@@ -30,6 +30,7 @@ type validateFlags struct {
 	jwksFile     string
 	jwksURL      string
 	audiences    stringList
+	endpoints    stringList
 	clientIDs    stringList
 	scopePrefix  stringList
 	roleARN      string
@@ -52,6 +53,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jwksFile, "jwks-file", "", "JWKS JSON file (offline validation)")
 	fs.StringVar(&f.jwksURL, "jwks-url", "", "JWKS URL (default derived from the issuer)")
 	fs.Var(&f.audiences, "audience", "accepted aud value besides the event's datastoreEndpoint (repeatable)")
+	fs.Var(&f.endpoints, "endpoint", "data store endpoint this validator answers for (repeatable; recommended with cognito or --audience)")
 	fs.Var(&f.clientIDs, "client-id", "allowed app client_id (repeatable; required for cognito)")
 	fs.Var(&f.scopePrefix, "scope-prefix", "resource-server prefix stripped from scopes, e.g. https://fhir.example.com (repeatable)")
 	fs.StringVar(&f.roleARN, "role-arn", "", "IAM role ARN returned as iamRoleARN (required)")
@@ -91,6 +93,11 @@ func (f *validateFlags) buildValidator() (*smartauth.Validator, error) {
 		AnyResourceType:          f.anyType,
 		UIDClaim:                 f.uidClaim,
 		InsecureAllowHTTPIssuers: f.insecureHTTP,
+		Endpoints:                f.endpoints,
+		// An offline check of one event: without --endpoint, tokens whose
+		// policy does not name the data store (Cognito client_id, extra
+		// audiences) are accepted for the event's endpoint; runValidate says so.
+		InsecureSkipEndpointCheck: len(f.endpoints) == 0,
 	}
 	if f.v1Scopes {
 		cfg.ScopeFormat = smartauth.ScopesV1
@@ -273,6 +280,9 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth validate: %v\n", err)
 		return 2
+	}
+	if len(f.endpoints) == 0 && (f.provider == "cognito" || len(f.audiences) > 0) {
+		fmt.Fprintln(stderr, "note: these tokens do not name the data store (client_id or --audience); pass --endpoint to check the event's datastoreEndpoint as the Lambda must")
 	}
 	var in io.Reader = stdin
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {

@@ -30,7 +30,8 @@ import (
 //	AUDIENCES                 generic: extra accepted aud values
 //	SCOPE_FORMAT              "v1" for SMART_ON_FHIR_V1 data stores, else as given
 //	ISAUTHORIZED_AS_STRING    "true" to emit isAuthorized as a string
-//	DATASTORE_ENDPOINTS       optional comma-separated endpoint allow-list
+//	DATASTORE_ENDPOINTS       comma-separated data store endpoint(s) this Lambda serves; required for
+//	                          cognito and with extra audiences (their tokens do not name the data store)
 //	JWKS_TIMEOUT              request-path JWKS timeout (default 500ms)
 //	SMARTAUTH_INSECURE_HTTP   TEST ONLY: "true" accepts http:// issuers and JWKS URLs (a local
 //	                          Keycloak or cognito-local, e.g. under aws-lambda-rie in

@@ -22,11 +22,12 @@ func TestConfigFromEnv(t *testing.T) {
 		wantErr string
 	}{
 		{name: "cognito", env: map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": role,
-			"COGNITO_REGION": "us-east-1", "COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc, def"},
+			"COGNITO_REGION": "us-east-1", "COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc, def",
+			"DATASTORE_ENDPOINTS": "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"},
 			issuers: []string{"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"}},
 		{name: "cognito multi-region", env: map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": role,
 			"COGNITO_REGION": "eu-west-1", "COGNITO_USER_POOL_ID": "eu-west-1_Example", "COGNITO_CLIENT_IDS": "abc",
-			"COGNITO_MULTI_REGION": "true"},
+			"COGNITO_MULTI_REGION": "true", "DATASTORE_ENDPOINTS": "https://healthlake.eu-west-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"},
 			issuers: []string{"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example",
 				"https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"}},
 		{name: "keycloak", env: map[string]string{"SMARTAUTH_PROVIDER": "keycloak", "SERVICE_ROLE_ARN": role,
@@ -60,6 +61,15 @@ func TestConfigFromEnv(t *testing.T) {
 			require.NoError(t, err, "the environment must yield a valid validator configuration")
 		})
 	}
+}
+
+func TestConfigFromEnvCognitoNeedsEndpoints(t *testing.T) {
+	cfg, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+		"COGNITO_REGION": "us-east-1", "COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc"}))
+	require.NoError(t, err)
+	_, err = smartauth.NewValidator(cfg)
+	require.ErrorIs(t, err, smartauth.ErrConfig, "Cognito tokens carry no aud: the data store must be pinned")
+	assert.Contains(t, err.Error(), "Endpoints")
 }
 
 func TestConfigFromEnvMissingRole(t *testing.T) {

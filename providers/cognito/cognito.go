@@ -128,18 +128,10 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			issuers = append(issuers, mr)
 		}
 	}
-	// The token kind is checked inside the audience policy, before the
-	// client_id allow-list: a Cognito ID token has no client_id (its aud is
-	// the client), so without this it would be reported as ErrClientID
-	// instead of the more precise ErrTokenUse. TokenKind repeats the check.
+	// smartauth checks the token kind (token_use) before the audience policy,
+	// so a Cognito ID token (no client_id) is reported as ErrTokenUse.
 	tokenUse := smartauth.RequireTokenUse("access")
-	clients := smartauth.ClientIDs(cfg.ClientIDs...)
-	audience := smartauth.AudienceFunc(func(c *smartauth.Claims, endpoint string) error {
-		if err := tokenUse(c); err != nil {
-			return err
-		}
-		return clients.CheckAudience(c, endpoint)
-	})
+	audience := smartauth.ClientIDs(cfg.ClientIDs...)
 	out := make([]smartauth.IssuerConfig, 0, len(issuers))
 	for _, iss := range issuers {
 		ks := cfg.KeySet

@@ -122,6 +122,8 @@ func newValidator(t testing.TB, cfg cognito.Config) *smartauth.Validator {
 		Issuers: ics,
 		RoleARN: roleARN,
 		Now:     func() time.Time { return now },
+		// Cognito access tokens carry no aud: pin the data store.
+		Endpoints: []string{endpoint},
 	})
 	require.NoError(t, err)
 	return v
@@ -730,7 +732,7 @@ func TestRemoteKeySetDefault(t *testing.T) {
 	assert.Equal(t, iss, ics[0].Issuer)
 
 	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: ics, RoleARN: roleARN, Now: func() time.Time { return now },
+		Issuers: ics, RoleARN: roleARN, Now: func() time.Time { return now }, Endpoints: []string{endpoint},
 	})
 	require.NoError(t, err)
 	assert.Zero(t, hits.Load(), "construction performs no I/O")

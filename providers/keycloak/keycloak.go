@@ -138,24 +138,16 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		}
 		return nil
 	}
-	// The token kind is checked inside the audience policy, before aud: a
-	// Keycloak ID or refresh token has an aud of its own (the client, the
-	// issuer), so without this it would be reported as ErrAudience instead
-	// of the more precise ErrTokenUse. TokenKind repeats the check.
+	// smartauth checks the token kind (payload typ) before the audience
+	// policy, so an ID or refresh token is reported as ErrTokenUse.
 	bearer := smartauth.RequirePayloadType("Bearer")
-	endpointAud := smartauth.EndpointAudience(cfg.Audiences...)
 	ic := smartauth.IssuerConfig{
 		Issuer:     iss,
 		KeySet:     ks,
 		Algorithms: cfg.Algorithms,
-		Audience: smartauth.AudienceFunc(func(c *smartauth.Claims, endpoint string) error {
-			if err := bearer(c); err != nil {
-				return err
-			}
-			return endpointAud.CheckAudience(c, endpoint)
-		}),
-		TokenKind: bearer,
-		Check:     check,
+		Audience:   smartauth.EndpointAudience(cfg.Audiences...),
+		TokenKind:  bearer,
+		Check:      check,
 	}
 	if cfg.Introspection != nil {
 		in, err := NewIntrospector(iss, *cfg.Introspection)

@@ -168,11 +168,16 @@ func newValidator(t testing.TB, cfg keycloak.Config) *smartauth.Validator {
 	}
 	ic, err := keycloak.New(cfg)
 	require.NoError(t, err)
-	v, err := smartauth.NewValidator(smartauth.Config{
+	sc := smartauth.Config{
 		Issuers: []smartauth.IssuerConfig{ic},
 		RoleARN: roleARN,
 		Now:     func() time.Time { return now },
-	})
+	}
+	if len(cfg.Audiences) > 0 {
+		// Extra audiences no longer tie a token to the data store.
+		sc.Endpoints = []string{endpoint}
+	}
+	v, err := smartauth.NewValidator(sc)
 	require.NoError(t, err)
 	return v
 }
@@ -660,4 +665,22 @@ func TestRoleScopesOnlyForListedClients(t *testing.T) {
 	_, err := keycloak.New(keycloak.Config{BaseURL: baseURL, Realm: realm, KeySet: staticKeys(t),
 		ClientRoleScopes: map[string]map[string][]string{"fhir": {"reader": {"user/*.rs"}}}})
 	require.ErrorIs(t, err, keycloak.ErrConfig, "role tables without RoleScopeClients are refused")
+}
+
+// With extra audiences a token need not name the data store, so the
+// validator requires the data store endpoints to be pinned.
+func TestExtraAudiencesNeedEndpoints(t *testing.T) {
+	ic, err := keycloak.New(keycloak.Config{BaseURL: baseURL, Realm: realm, KeySet: staticKeys(t), Audiences: []string{"account"}})
+	require.NoError(t, err)
+	_, err = smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}, RoleARN: roleARN})
+	require.ErrorIs(t, err, smartauth.ErrConfig)
+	assert.Contains(t, err.Error(), "Endpoints")
+
+	v := newValidator(t, keycloak.Config{Audiences: []string{"account"}})
+	access := fixture(t, "access-token.json")
+	d := v.Authorize(context.Background(), smartauth.Event{
+		DatastoreEndpoint: "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/",
+		BearerToken:       signKC(t, with(access, map[string]any{"aud": "account"})),
+	})
+	require.ErrorIs(t, d.Err, smartauth.ErrEvent, "another data store is refused by the Endpoints pin")
 }
