@@ -14,28 +14,82 @@ import (
 
 // benchSetup is a Cognito user pool validator (RS256-2048, client_id
 // allow-list, token_use, resource-server prefix) over an in-memory
-// StaticKeySet, and a realistic access token for it (~1 KiB).
-func benchSetup(b *testing.B) (*smartauth.Validator, string) {
+// StaticKeySet, and a realistic access token for it (~1.1 KiB).
+func benchSetup(b testing.TB) (*smartauth.Validator, string) {
 	b.Helper()
 	ks, err := smartauth.NewStaticKeySetFromKeys(&smartauth.Key{ID: "rs256", Algorithm: "RS256", Public: &rsaKey().PublicKey})
 	if err != nil {
 		b.Fatal(err)
 	}
 	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, ks)},
+		Issuers:   []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, ks)},
+		RoleARN:   testRoleARN,
+		Now:       fixedNow,
+		Endpoints: []string{testEndpoint}, // client_id does not bind tokens to a data store
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Cognito access tokens carry kid and alg only. The launch context
+	// (patient, fhirUser) comes from a pre-token-generation trigger: without
+	// a patient, patient/ scopes grant nothing.
+	claims := cognitoClaims("patient", "456", "fhirUser", "Practitioner/123")
+	raw := signJWX(b, "RS256", rsaKey(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, claims)))
+	return v, raw
+}
+
+// keycloakBenchSetup is a Keycloak realm validator (RS256-2048, aud must
+// name the data store, payload typ Bearer) and an access token for it with
+// an aud array, realm and client roles (~1.1 KiB).
+func keycloakBenchSetup(b testing.TB) (*smartauth.Validator, string) {
+	b.Helper()
+	ks, err := smartauth.NewStaticKeySetFromKeys(&smartauth.Key{ID: "rs256", Algorithm: "RS256", Public: &rsaKey().PublicKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := smartauth.NewValidator(smartauth.Config{
+		Issuers: []smartauth.IssuerConfig{{
+			Issuer:    testIssuer,
+			KeySet:    ks,
+			Audience:  smartauth.EndpointAudience(),
+			TokenKind: smartauth.RequirePayloadType("Bearer"),
+		}},
 		RoleARN: testRoleARN,
 		Now:     fixedNow,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Cognito access tokens carry kid and alg only.
-	raw := signJWX(b, "RS256", rsaKey(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims())))
+	raw := mintKid(b, "rs256", keycloakClaims("aud", []string{"account", testEndpoint}))
 	return v, raw
+}
+
+// unknownIssuerToken is a well-formed token, signed, from an issuer no
+// validator here trusts.
+func unknownIssuerToken(b testing.TB) string {
+	b.Helper()
+	return signJWX(b, "RS256", rsaKeyB(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims("iss", "https://evil.example.com"))))
 }
 
 func BenchmarkValidate(b *testing.B) {
 	v, raw := benchSetup(b)
+	ctx := context.Background()
+	if _, err := v.Validate(ctx, raw, testEndpoint); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := v.Validate(ctx, raw, testEndpoint); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateKeycloak is Validate on a Keycloak-shaped token: more
+// claims to decode (aud array, realm and client roles) than Cognito's.
+func BenchmarkValidateKeycloak(b *testing.B) {
+	v, raw := keycloakBenchSetup(b)
 	ctx := context.Background()
 	if _, err := v.Validate(ctx, raw, testEndpoint); err != nil {
 		b.Fatal(err)
@@ -93,9 +147,10 @@ func BenchmarkAuthorize(b *testing.B) {
 // foreign tokens costs.
 func BenchmarkValidateUnknownIssuer(b *testing.B) {
 	v, _ := benchSetup(b)
-	raw := signJWX(b, "RS256", rsaKeyB(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims("iss", "https://evil.example.com"))))
+	raw := unknownIssuerToken(b)
 	ctx := context.Background()
 	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		if _, err := v.Validate(ctx, raw, testEndpoint); err == nil {
 			b.Fatal("accepted")

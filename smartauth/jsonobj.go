@@ -3,6 +3,7 @@ package smartauth
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -11,9 +12,11 @@ import (
 // The helpers in this file walk JSON text that has already passed
 // utf8.Valid and json.Valid: they rely on that and never re-check syntax.
 // Positions are byte offsets into the walked text. Nothing here allocates,
-// except appendUnquoted when its destination has to grow.
+// except appendUnquoted when its destination has to grow and quoteName
+// (error messages).
 
-// maxObjectMembers bounds the duplicate-name scan of a header or payload.
+// maxObjectMembers bounds the members of a payload (the header has at most
+// three).
 const maxObjectMembers = 256
 
 // objectIter walks the members of one validated JSON object.
@@ -218,13 +221,19 @@ func hex4(h []byte) rune {
 
 // nameSet detects duplicate member names (compared after unescaping) in one
 // object, up to maxObjectMembers names, without allocating for names that
-// carry no escape.
+// carry no escape. Names are found through a hash table with a per-set
+// random seed, so even a payload crafted with the maximum number of members
+// costs a linear scan, not a quadratic one.
 type nameSet struct {
 	n int
 	// ref[k] locates name k: data[off:end] when off >= 0, otherwise
 	// esc[-off-1:end] (names that needed unescaping).
 	ref [maxObjectMembers]struct{ off, end int32 }
-	esc []byte
+	// table holds k+1 for name k at its hash slot (open addressing, linear
+	// probing; at most half full); 0 marks a free slot.
+	table [2 * maxObjectMembers]uint16
+	seed  maphash.Seed
+	esc   []byte
 }
 
 // Results of nameSet.add.
@@ -245,8 +254,13 @@ func (ns *nameSet) add(data []byte, s, e int) (name []byte, status int) {
 		body = ns.esc[start:]
 		off, end = -int32(start)-1, int32(len(ns.esc))
 	}
-	for k := 0; k < ns.n; k++ {
-		r := ns.ref[k]
+	if ns.n == 0 {
+		ns.seed = maphash.MakeSeed()
+	}
+	const mask = len(nameSet{}.table) - 1
+	h := int(maphash.Bytes(ns.seed, body)) & mask
+	for ; ns.table[h] != 0; h = (h + 1) & mask {
+		r := ns.ref[ns.table[h]-1]
 		var prev []byte
 		if r.off >= 0 {
 			prev = data[r.off:r.end]
@@ -262,6 +276,7 @@ func (ns *nameSet) add(data []byte, s, e int) (name []byte, status int) {
 	}
 	ns.ref[ns.n].off, ns.ref[ns.n].end = off, end
 	ns.n++
+	ns.table[h] = uint16(ns.n)
 	return body, addOK
 }
 

@@ -69,22 +69,20 @@ type parts struct {
 	raw          string // the compact token
 	header       header
 	signingInput []byte // ASCII(BASE64URL(header) "." BASE64URL(payload))
-	// decoded is the header JSON immediately followed by the payload JSON.
-	decoded   []byte
-	headerLen int
-	payload   []byte // decoded[headerLen:]
-	signature []byte // decoded signature
+	headerJSON   []byte // decoded header
+	payload      []byte // decoded payload JSON
+	signature    []byte // decoded signature
 }
 
-// kid returns the decoded kid. text must be string(p.decoded): an
-// unescaped kid is a substring of it.
-func (p *parts) kid(text string) string {
+// kid returns the decoded kid as a string of its own (a key set may keep
+// it). Validate calls it only once the issuer is known.
+func (p *parts) kid() string {
 	sp := p.header.kid
-	body, escaped := stringBody(p.decoded, sp.s, sp.e)
+	body, escaped := stringBody(p.headerJSON, sp.s, sp.e)
 	if escaped {
 		return string(appendUnquoted(nil, body))
 	}
-	return text[sp.s+1 : sp.e-1]
+	return string(body)
 }
 
 // stripBearer removes one optional "Bearer " prefix (case-insensitive scheme,
@@ -145,23 +143,22 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	copy(buf, tok)
 	src, dst := buf[:len(tok)], buf[len(tok):]
 
-	// Unpadded base64url decodes to exactly DecodedLen bytes or fails, so
-	// header, payload and signature are contiguous.
-	if _, err := b64.Decode(dst[:hLen], src[:first]); err != nil {
+	// Unpadded base64url without line breaks (refused above) decodes to
+	// exactly DecodedLen bytes or fails.
+	if n, err := b64.Decode(dst[:hLen], src[:first]); err != nil || n != hLen {
 		return p, errHeaderBase64
 	}
-	if _, err := b64.Decode(dst[hLen:hLen+pLen], src[first+1:second]); err != nil {
+	if n, err := b64.Decode(dst[hLen:hLen+pLen], src[first+1:second]); err != nil || n != pLen {
 		return p, errPayloadBase64
 	}
-	if _, err := b64.Decode(dst[hLen+pLen:], src[second+1:]); err != nil {
+	if n, err := b64.Decode(dst[hLen+pLen:], src[second+1:]); err != nil || n != sLen {
 		return p, errSignatureBase64
 	}
-	p.decoded = dst[: hLen+pLen : hLen+pLen]
-	p.headerLen = hLen
-	p.payload = p.decoded[hLen:]
+	p.headerJSON = dst[:hLen:hLen]
+	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
 	p.signature = dst[hLen+pLen:]
 	var err error
-	if p.header, err = parseHeader(p.decoded[:hLen:hLen]); err != nil {
+	if p.header, err = parseHeader(p.headerJSON); err != nil {
 		return p, err
 	}
 	p.signingInput = src[:second:second]

@@ -39,6 +39,10 @@ type Validator struct {
 
 // NewValidator checks cfg and builds a Validator. Every configuration
 // problem is reported (joined), each wrapping ErrConfig.
+//
+// NewValidator also looks up jwx's signature verifier for each allow-listed
+// algorithm (jws.VerifierFor) once; a verifier registered later with
+// jws.RegisterVerifier is not used by this Validator.
 func NewValidator(cfg Config) (*Validator, error) {
 	issuers, err := cfg.validate()
 	if err != nil {
@@ -72,11 +76,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	} else {
 		v.scopeParser = scopes.NewParser()
 	}
-	// jws.VerifierFor is jwx's public lookup of the verifier for an
-	// algorithm (a registered one, else jwx's built-in). Resolving it here
-	// keeps the registry locks and error allocations of a miss out of
-	// Validate; verifiers registered with jws.RegisterVerifier after
-	// NewValidator are not seen (this module never registers any).
+	// jws.VerifierFor returns a registered verifier or jwx's built-in one;
+	// resolving it here keeps its registry locks and the error allocations
+	// of its fallback path out of Validate. This module registers none.
 	v.verifiers = make(map[string]jws.Verifier2, 10)
 	for _, alg := range [...]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
 		vf, err := jws.VerifierFor(signatureAlgorithm(alg))
@@ -165,10 +167,7 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if !slices.Contains(st.algs, p.header.Alg) {
 		return nil, &checkError{ErrAlgorithm, p.header.Alg + " not allowed for this issuer"}
 	}
-	// One copy of the decoded header and payload text backs the kid and
-	// every string claim.
-	text := string(p.decoded)
-	key, err := st.cfg.KeySet.Key(ctx, p.kid(text))
+	key, err := st.cfg.KeySet.Key(ctx, p.kid())
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +177,12 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := v.verify(key, &p); err != nil {
 		return nil, ErrSignature
 	}
-	// The payload is verified: decode the claims. Token and Claims share
-	// one allocation.
+	// The payload is verified: decode the claims. Token, Claims and a few
+	// scopes share one allocation; string claims share one copy of the
+	// payload text.
 	vt := new(verifiedToken)
 	claims := &vt.claims
-	if err := sc.build(claims, text[p.headerLen:]); err != nil {
+	if err := sc.build(claims, string(p.payload)); err != nil {
 		return nil, err
 	}
 	if err := v.checkTimes(claims); err != nil {
@@ -199,6 +199,9 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	t := &vt.token
 	*t = Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg, Scopes: vt.scopes[:0]}
 	v.collectScopes(t, st)
+	if len(t.Scopes) == 0 {
+		t.Scopes = nil // as before: no scopes, nil slice
+	}
 	if st.cfg.Check != nil {
 		if err := st.cfg.Check(claims); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCustomCheck, err)

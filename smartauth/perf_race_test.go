@@ -1,0 +1,5 @@
+//go:build race
+
+package smartauth_test
+
+const raceEnabled = true
