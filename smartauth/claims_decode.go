@@ -158,23 +158,38 @@ func (sp span) present() bool { return sp.e != 0 }
 type claimScan struct {
 	payload []byte
 	val     [numClaims]span
-	// slowRealm / slowResource: realm_access / resource_access has an object
-	// with more than one member matching "roles". encoding/json then decodes
-	// each into the same slice (the last wins, reusing the earlier backing
-	// array); build leaves such rare values to encoding/json itself.
-	slowRealm, slowResource bool
+	// nested is an ambiguity inside realm_access or resource_access (two
+	// roles members, a client named twice); reported last.
+	nested error
+}
+
+// maxResourceAccessClients bounds the clients listed in resource_access.
+const maxResourceAccessClients = 128
+
+// sameJSONString reports whether two raw JSON string literals decode to the
+// same string.
+func sameJSONString(a, b []byte) bool {
+	if bytes.IndexByte(a, '\\') < 0 && bytes.IndexByte(b, '\\') < 0 {
+		return bytes.Equal(a, b)
+	}
+	var x, y string
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && x == y
 }
 
 // Pre-built errors of the payload scan.
 var (
-	errPayloadUTF8     = &checkError{ErrPayload, "invalid UTF-8"}
-	errPayloadJSON     = &checkError{ErrPayload, "invalid JSON"}
-	errPayloadShape    = &checkError{ErrPayload, "not a JSON object"}
-	errPayloadTooMany  = &checkError{ErrPayload, "too many members"}
-	errIssMissing      = &checkError{ErrIssuer, "iss missing"}
-	errScopeNotString  = &checkError{ErrClaimType, "scope is not a string"}
-	errScopeArrayElem  = &checkError{ErrClaimType, "scope array element is empty or contains whitespace"}
-	errClaimsUndecoded = &checkError{ErrClaimType, "nested claim could not be decoded"}
+	errRealmRolesAmbiguous     = &checkError{ErrPayload, "realm_access has more than one roles member"}
+	errResourceRolesAmbiguous  = &checkError{ErrPayload, "a resource_access entry has more than one roles member"}
+	errResourceAccessDuplicate = &checkError{ErrPayload, "resource_access names a client twice"}
+	errResourceAccessTooMany   = &checkError{ErrPayload, "resource_access lists too many clients"}
+	errPayloadUTF8             = &checkError{ErrPayload, "invalid UTF-8"}
+	errPayloadJSON             = &checkError{ErrPayload, "invalid JSON"}
+	errPayloadShape            = &checkError{ErrPayload, "not a JSON object"}
+	errPayloadTooMany          = &checkError{ErrPayload, "too many members"}
+	errIssMissing              = &checkError{ErrIssuer, "iss missing"}
+	errScopeNotString          = &checkError{ErrClaimType, "scope is not a string"}
+	errScopeArrayElem          = &checkError{ErrClaimType, "scope array element is empty or contains whitespace"}
+	errClaimsUndecoded         = &checkError{ErrClaimType, "nested claim could not be decoded"}
 )
 
 // claimTypeError names a known claim (never its value) and what is wrong.
@@ -245,7 +260,7 @@ func (sc *claimScan) scan(payload []byte) error {
 	case !sc.val[clIat].present():
 		return ErrIatMissing
 	}
-	return nil
+	return sc.nested
 }
 
 // checkType applies the type rule of claim c to its value.
@@ -276,7 +291,11 @@ func (sc *claimScan) checkType(c claim) error {
 		if !ok {
 			return &claimTypeError{c, "is not an object with a roles array"}
 		}
-		sc.slowRealm = multi
+		if multi {
+			// Role tables can grant scopes: an ambiguous roles list is
+			// refused (reported after the type and presence checks).
+			sc.nested = errRealmRolesAmbiguous
+		}
 	case clResourceAccess:
 		if v[0] == 'n' {
 			return nil
@@ -285,11 +304,26 @@ func (sc *claimScan) checkType(c claim) error {
 			return &claimTypeError{c, "is not an object"}
 		}
 		it := objectAt(d, sp.s)
+		var seen [maxResourceAccessClients]span
+		n := 0
 		for {
-			_, _, vs, _, ok := it.next()
+			ns, ne, vs, _, ok := it.next()
 			if !ok {
 				break
 			}
+			for _, p := range seen[:n] {
+				if sameJSONString(d[p.s:p.e], d[ns:ne]) && sc.nested == nil {
+					sc.nested = errResourceAccessDuplicate
+				}
+			}
+			if n == len(seen) {
+				if sc.nested == nil {
+					sc.nested = errResourceAccessTooMany
+				}
+				continue
+			}
+			seen[n] = span{ns, ne}
+			n++
 			if d[vs] == 'n' {
 				continue
 			}
@@ -297,7 +331,9 @@ func (sc *claimScan) checkType(c claim) error {
 			if !ok {
 				return &claimTypeError{c, "has an entry that is not an object with a roles array"}
 			}
-			sc.slowResource = sc.slowResource || multi
+			if multi && sc.nested == nil {
+				sc.nested = errResourceRolesAmbiguous
+			}
 		}
 	default: // string claims
 		if v[0] != '"' {
@@ -452,39 +488,12 @@ func (sc *claimScan) build(c *Claims, text string) error {
 	c.Groups = b.list(v[clGroups])
 	c.Raw = sc.payload
 	if sp := v[clRealmAccess]; sp.present() && b.d[sp.s] == '{' {
-		if sc.slowRealm {
-			var r roles
-			if json.Unmarshal(b.d[sp.s:sp.e], &r) != nil {
-				return errClaimsUndecoded
-			}
-			c.RealmRoles = r.Roles
-		} else {
-			c.RealmRoles = b.roles(sp.s)
-		}
+		c.RealmRoles = b.roles(sp.s)
 	}
 	if sp := v[clResourceAccess]; sp.present() && b.d[sp.s] == '{' {
-		if sc.slowResource {
-			var m map[string]roles
-			if json.Unmarshal(b.d[sp.s:sp.e], &m) != nil {
-				return errClaimsUndecoded
-			}
-			if len(m) > 0 {
-				c.ClientRoles = make(map[string][]string, len(m))
-				for k, r := range m {
-					c.ClientRoles[k] = r.Roles
-				}
-			}
-		} else {
-			c.ClientRoles = b.clientRoles(sp.s)
-		}
+		c.ClientRoles = b.clientRoles(sp.s)
 	}
 	return nil
-}
-
-// roles is the shape of realm_access and of resource_access entries, for
-// encoding/json (the rare multi-"roles" case).
-type roles struct {
-	Roles []string `json:"roles"`
 }
 
 // builder materialises scanned values. text is string(d), so strings

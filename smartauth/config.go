@@ -18,6 +18,10 @@ const (
 	DefaultClockSkew = 30 * time.Second
 	// MaxClockSkew is the largest skew a Config may set.
 	MaxClockSkew = 5 * time.Minute
+	// NoClockSkew, as Config.ClockSkew, applies no tolerance at all (the
+	// zero value selects DefaultClockSkew). Expect occasional denials at
+	// second boundaries when the IdP's clock runs slightly ahead.
+	NoClockSkew time.Duration = -1
 )
 
 // ScopeFormat selects how granted scopes are written into authPayload.scope.
@@ -47,7 +51,8 @@ type Config struct {
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 	// ClockSkew is the tolerance applied to exp, nbf and iat. Zero selects
-	// DefaultClockSkew; values above MaxClockSkew or below zero are refused.
+	// DefaultClockSkew (30 s); NoClockSkew selects none; values above
+	// MaxClockSkew or other negative values are refused.
 	ClockSkew time.Duration
 	// MaxTokenSize caps the raw token length in bytes. Zero selects
 	// DefaultMaxTokenSize; values above MaxTokenSizeLimit are refused.
@@ -263,7 +268,7 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 	} else if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") {
 		bad("RoleARN %q is not an IAM role ARN", c.RoleARN)
 	}
-	if c.ClockSkew < 0 || c.ClockSkew > MaxClockSkew {
+	if (c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew {
 		bad("ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
 	}
 	if c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit {

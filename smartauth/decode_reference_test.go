@@ -189,6 +189,9 @@ func refDecodeClaims(payload []byte) (*Claims, error) {
 	if !w.Iat.set {
 		return nil, ErrIatMissing
 	}
+	if err := refCheckRoleObjects(payload); err != nil {
+		return nil, err
+	}
 	if w.RealmAccess != nil {
 		c.RealmRoles = w.RealmAccess.Roles
 	}
@@ -307,4 +310,69 @@ func refParseHeader(hb []byte) (refHeader, error) {
 		return h, fmt.Errorf("%w: %s", ErrType, quoteName(h.Typ))
 	}
 	return h, nil
+}
+
+// refCheckRoleObjects is the reference for the nested rule: realm_access and
+// each resource_access entry have at most one member matching "roles"
+// (case-insensitively, as encoding/json matches), and resource_access names
+// each client once and lists at most 128.
+func refCheckRoleObjects(payload []byte) error {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(payload, &top) != nil {
+		return nil
+	}
+	keys := func(raw json.RawMessage) ([]string, []json.RawMessage, bool) {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			return nil, nil, false
+		}
+		var names []string
+		var values []json.RawMessage
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, nil, false
+			}
+			var v json.RawMessage
+			if dec.Decode(&v) != nil {
+				return nil, nil, false
+			}
+			names = append(names, tok.(string))
+			values = append(values, v)
+		}
+		return names, values, true
+	}
+	multiRoles := func(raw json.RawMessage) bool {
+		names, _, ok := keys(raw)
+		n := 0
+		for _, name := range names {
+			if ok && strings.EqualFold(name, "roles") {
+				n++
+			}
+		}
+		return n > 1
+	}
+	if raw, ok := top["realm_access"]; ok && multiRoles(raw) {
+		return fmt.Errorf("%w: realm_access has more than one roles member", ErrPayload)
+	}
+	if raw, ok := top["resource_access"]; ok {
+		names, values, ok := keys(raw)
+		if !ok {
+			return nil
+		}
+		seen := map[string]bool{}
+		for i, name := range names {
+			if seen[name] {
+				return fmt.Errorf("%w: resource_access names a client twice", ErrPayload)
+			}
+			seen[name] = true
+			if i >= maxResourceAccessClients {
+				return fmt.Errorf("%w: resource_access lists too many clients", ErrPayload)
+			}
+			if multiRoles(values[i]) {
+				return fmt.Errorf("%w: a resource_access entry has more than one roles member", ErrPayload)
+			}
+		}
+	}
+	return nil
 }

@@ -16,7 +16,8 @@ import (
 // Event is the request HealthLake sends to the IdP Lambda of a data store
 // created with AuthorizationStrategy SMART_ON_FHIR or SMART_ON_FHIR_V1.
 // Unknown fields are ignored. Event redacts the bearer token when printed
-// or logged.
+// with fmt or logged with log/slog; json.Marshal writes the wire format,
+// token included, so never log a marshalled Event.
 type Event struct {
 	DatastoreEndpoint    string `json:"datastoreEndpoint"`
 	BearerToken          string `json:"bearerToken"`

@@ -62,8 +62,11 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	if v.skew == 0 {
+	switch v.skew {
+	case 0:
 		v.skew = DefaultClockSkew
+	case NoClockSkew:
+		v.skew = 0
 	}
 	if v.maxTokenSize == 0 {
 		v.maxTokenSize = DefaultMaxTokenSize

@@ -1245,3 +1245,42 @@ func TestValidateConcurrent(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 }
+
+// Role lists feed role-to-scope tables, so an ambiguous one is refused
+// rather than decoded last-wins (JSON parser differential).
+func TestAmbiguousRoleObjectsRejected(t *testing.T) {
+	env := mustValidator(t, nil)
+	for name, claims := range map[string]map[string]any{
+		"realm_access roles twice (case variant)": keycloakClaims("realm_access", json.RawMessage(`{"roles":["viewer"],"roleſ":["admin"]}`)),
+		"realm_access roles twice (exact)":        keycloakClaims("realm_access", json.RawMessage(`{"roles":["viewer"],"roles":["admin"]}`)),
+		"resource_access client twice":            keycloakClaims("resource_access", json.RawMessage(`{"svc":{"roles":["viewer"]},"svc":{"roles":["admin"]}}`)),
+		"resource_access client twice (escaped)":  keycloakClaims("resource_access", json.RawMessage(`{"svc":{"roles":["viewer"]},"\u0073vc":{"roles":["admin"]}}`)),
+		"resource_access entry roles twice":       keycloakClaims("resource_access", json.RawMessage(`{"svc":{"roles":["viewer"],"ROLES":["admin"]}}`)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := env.Validate(context.Background(), mint(t, claims), testEndpoint)
+			require.ErrorIs(t, err, smartauth.ErrPayload)
+		})
+	}
+}
+
+// NoClockSkew applies no tolerance; the zero value keeps the 30 s default.
+func TestNoClockSkew(t *testing.T) {
+	strict := mustValidator(t, func(c *smartauth.Config) { c.ClockSkew = smartauth.NoClockSkew })
+	lenient := mustValidator(t, nil)
+	justExpired := mint(t, keycloakClaims("exp", at(-time.Second), "iat", at(-time.Minute)))
+	_, err := strict.Validate(context.Background(), justExpired, testEndpoint)
+	require.ErrorIs(t, err, smartauth.ErrExpired)
+	_, err = lenient.Validate(context.Background(), justExpired, testEndpoint)
+	require.NoError(t, err, "within the default 30 s skew")
+
+	atNow := mint(t, keycloakClaims("exp", at(time.Minute), "iat", at(0)))
+	_, err = strict.Validate(context.Background(), atNow, testEndpoint)
+	require.NoError(t, err, "iat == now is not in the future")
+	inOneSecond := mint(t, keycloakClaims("exp", at(time.Minute), "iat", at(time.Second)))
+	_, err = strict.Validate(context.Background(), inOneSecond, testEndpoint)
+	require.ErrorIs(t, err, smartauth.ErrIssuedInFuture)
+
+	_, err = smartauth.NewValidator(smartauth.Config{ClockSkew: -2 * time.Second})
+	require.ErrorIs(t, err, smartauth.ErrConfig, "other negative values are refused")
+}
