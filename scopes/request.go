@@ -212,10 +212,7 @@ func ParseRequest(method, path string) (Request, error) {
 	case first == "_search":
 		return fixedPath(req, n == 1 && method == "POST", SearchSystem, "only POST _search is allowed at system level")
 	case first[0] == '$':
-		if n != 1 {
-			return Request{}, badRequest("unexpected segments after operation %q", first)
-		}
-		return operation(req, first)
+		return operationAt(req, n == 1, first)
 	case !isTypeName(first):
 		return Request{}, badRequest("resource type %q is not well-formed (want [A-Z][A-Za-z]*)", first)
 	}
@@ -247,10 +244,7 @@ func ParseRequest(method, path string) (Request, error) {
 	case second == "_history":
 		return fixedPath(req, n == 2 && method == "GET", HistoryType, "only GET "+first+"/_history is allowed")
 	case second[0] == '$':
-		if n != 2 {
-			return Request{}, badRequest("unexpected segments after operation %q", second)
-		}
-		return operation(req, second)
+		return operationAt(req, n == 2, second)
 	case !isID(second):
 		return Request{}, badRequest("id %q is not a FHIR id ([A-Za-z0-9.-]{1,64})", second)
 	}
@@ -308,6 +302,14 @@ func fixedPath(req Request, ok bool, in Interaction, message string) (Request, e
 	}
 	req.Interaction = in
 	return req, nil
+}
+
+// operationAt is operation for an op that must be the last path segment.
+func operationAt(req Request, last bool, op string) (Request, error) {
+	if !last {
+		return Request{}, badRequest("unexpected segments after operation %q", op)
+	}
+	return operation(req, op)
 }
 
 func operation(req Request, op string) (Request, error) {

@@ -5,6 +5,7 @@ package testjwt
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/json"
 	"os"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
 // Claims loads a token payload fixture, keeping numbers as json.Number so
@@ -70,4 +73,20 @@ func Sign(t testing.TB, priv crypto.Signer, alg jwa.SignatureAlgorithm, kid, typ
 		t.Fatalf("testjwt: sign: %v", err)
 	}
 	return string(tok)
+}
+
+// Authorize runs v's HealthLake mapping for one event and returns the
+// decision and the response JSON.
+func Authorize(t testing.TB, v *smartauth.Validator, endpoint, operation, token string) (smartauth.Decision, string) {
+	t.Helper()
+	d := v.Authorize(context.Background(), smartauth.Event{
+		DatastoreEndpoint: endpoint,
+		BearerToken:       token,
+		OperationName:     operation,
+	})
+	out, err := json.Marshal(d.Response)
+	if err != nil {
+		t.Fatalf("testjwt: %v", err)
+	}
+	return d, string(out)
 }

@@ -133,14 +133,7 @@ func newValidator(t testing.TB, cfg cognito.Config) *smartauth.Validator {
 // response JSON.
 func authorize(t testing.TB, v *smartauth.Validator, token string) (smartauth.Decision, string) {
 	t.Helper()
-	d := v.Authorize(context.Background(), smartauth.Event{
-		DatastoreEndpoint: endpoint,
-		BearerToken:       token,
-		OperationName:     "SearchWithGet",
-	})
-	out, err := json.Marshal(d.Response)
-	require.NoError(t, err)
-	return d, string(out)
+	return testjwt.Authorize(t, v, endpoint, "SearchWithGet", token)
 }
 
 func TestIssuerURLs(t *testing.T) {

@@ -184,14 +184,7 @@ func newValidator(t testing.TB, cfg keycloak.Config) *smartauth.Validator {
 
 func authorize(t testing.TB, v *smartauth.Validator, token string) (smartauth.Decision, string) {
 	t.Helper()
-	d := v.Authorize(context.Background(), smartauth.Event{
-		DatastoreEndpoint: endpoint,
-		BearerToken:       token,
-		OperationName:     "ReadResource",
-	})
-	out, err := json.Marshal(d.Response)
-	require.NoError(t, err)
-	return d, string(out)
+	return testjwt.Authorize(t, v, endpoint, "ReadResource", token)
 }
 
 func TestIssuerURL(t *testing.T) {
