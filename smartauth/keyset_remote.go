@@ -183,20 +183,10 @@ func WithInsecureHTTP() RemoteOption {
 // retry within a fetch; the URL given to NewRemoteKeySet is the only
 // source of keys. It is safe for concurrent use; build it once per issuer.
 type RemoteKeySet struct {
-	url            string // for requests
-	urlText        string // for messages: password redacted
-	client         *http.Client
-	requestTimeout time.Duration
-	maxBody        int64
-	missPenalty    time.Duration
-	coldBackoff    time.Duration
-	minRefresh     time.Duration
-	maxRefresh     time.Duration
-	defaultRefresh time.Duration
-	now            func() time.Time
-	onError        func(error)
-	onDropped      func([]DroppedKey)
-	errPenalty     error // prebuilt: returned for every miss inside the window
+	url           string // for requests
+	urlText       string // for messages: password redacted
+	errPenalty    error  // prebuilt: returned for every miss inside the window
+	remoteOptions        // validated settings, read-only after construction
 
 	snap       atomic.Pointer[keySnapshot] // nil until the first good fetch
 	refreshDue atomic.Int64                // UnixNano (injected clock) when a hit starts a background refresh
@@ -289,20 +279,11 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 	if o.client == nil {
 		o.client = newJWKSClient(o.requestTimeout)
 	}
+	o.errs = nil
 	return &RemoteKeySet{
-		url:            u.String(),
-		urlText:        u.Redacted(),
-		client:         o.client,
-		requestTimeout: o.requestTimeout,
-		maxBody:        o.maxBody,
-		missPenalty:    o.missPenalty,
-		coldBackoff:    o.coldBackoff,
-		minRefresh:     o.minRefresh,
-		maxRefresh:     o.maxRefresh,
-		defaultRefresh: o.defaultRefresh,
-		now:            o.now,
-		onError:        o.onError,
-		onDropped:      o.onDropped,
+		url:           u.String(),
+		urlText:       u.Redacted(),
+		remoteOptions: o,
 		errPenalty: fmt.Errorf("%w: unknown kid inside the miss penalty window of %s",
 			ErrKidNotFound, u.Redacted()),
 	}, nil
