@@ -1,12 +1,3 @@
-// Package keycloak adapts smartauth to Keycloak realms: it derives the
-// issuer (<base>/realms/<realm>, with a legacy /auth or custom path prefix)
-// and the certs endpoint, and sets Keycloak's access-token rules (payload
-// typ "Bearer", aud containing the data store endpoint through an audience
-// mapper, optional azp allow-list, optional role-to-scope mapping).
-//
-// Keycloak's JWKS also lists encryption keys (use "enc"); the key set skips
-// them. Token introspection (RFC 7662), for deployments that need
-// revocation, is in introspect.go.
 package keycloak
 
 import (
