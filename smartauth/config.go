@@ -240,8 +240,10 @@ func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }
 func normaliseAll(in []string) []string {
 	out := make([]string, 0, len(in))
 	for _, s := range in {
-		if s != "" {
-			out = append(out, trimSlash(s))
+		// Trim first: "/" must not become an empty audience that matches
+		// an empty aud.
+		if s = trimSlash(s); s != "" {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -278,8 +280,8 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 		bad("unknown ScopeFormat %d", c.ScopeFormat)
 	}
 	for _, e := range c.Endpoints {
-		if _, err := url.Parse(e); err != nil || e == "" {
-			bad("endpoint %q is not a URL", e)
+		if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("endpoint %q is not an absolute https URL", e)
 		}
 	}
 	issuers := make(map[string]*issuerState, len(c.Issuers))

@@ -199,6 +199,11 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
 		return nil, err
 	}
+	// The data store pin applies to Validate too, not only to Authorize:
+	// for ClientIDs and fixed audiences it is what ties a token to a store.
+	if len(v.endpoints) > 0 && !slices.Contains(v.endpoints, trimSlash(endpoint)) {
+		return nil, errEndpointNotServed
+	}
 	t := &vt.token
 	*t = Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg, Scopes: vt.scopes[:0]}
 	v.collectScopes(t, st)

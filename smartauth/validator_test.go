@@ -226,9 +226,9 @@ func catalogueCases() []vcase {
 	audienceA := func(p smartauth.AudiencePolicy) func(*smartauth.Config) {
 		return func(c *smartauth.Config) {
 			c.Issuers[0].Audience = p
-			// These rows test Validate's audience policy; the data store pin
-			// (Endpoints) is an Authorize concern with tests of its own.
-			c.Endpoints = []string{testEndpoint}
+			// These rows test the audience policy alone; the data store pin
+			// (Endpoints) has tests of its own (TestEndpointPin).
+			c.InsecureSkipEndpointCheck = true
 		}
 	}
 	longKid := strings.Repeat("k", 256)
@@ -1283,4 +1283,64 @@ func TestNoClockSkew(t *testing.T) {
 
 	_, err = smartauth.NewValidator(smartauth.Config{ClockSkew: -2 * time.Second})
 	require.ErrorIs(t, err, smartauth.ErrConfig, "other negative values are refused")
+}
+
+// Audience policies that do not tie a token to the event's data store
+// (client_id, fixed audiences, custom policies) require Config.Endpoints,
+// and the pin is enforced by Validate as well as by Authorize.
+func TestEndpointPin(t *testing.T) {
+	ks := newTestKeySet(issuerAKeys())
+	build := func(p smartauth.AudiencePolicy, mutate func(*smartauth.Config)) (*smartauth.Validator, error) {
+		cfg := smartauth.Config{
+			Issuers: []smartauth.IssuerConfig{{Issuer: testIssuer, KeySet: ks, Audience: p}},
+			RoleARN: testRoleARN, Now: fixedNow,
+		}
+		if mutate != nil {
+			mutate(&cfg)
+		}
+		return smartauth.NewValidator(cfg)
+	}
+	custom := smartauth.AudienceFunc(func(*smartauth.Claims, string) error { return nil })
+	for name, p := range map[string]smartauth.AudiencePolicy{
+		"ClientIDs": smartauth.ClientIDs("svc"), "ExactAudience": smartauth.ExactAudience("https://api.example.com"),
+		"EndpointAudience with extra": smartauth.EndpointAudience("account"), "custom AudienceFunc": custom,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := build(p, nil)
+			require.ErrorIs(t, err, smartauth.ErrConfig, "refused without Endpoints")
+			assert.Contains(t, err.Error(), "Endpoints")
+			_, err = build(p, func(c *smartauth.Config) { c.Endpoints = []string{testEndpoint} })
+			require.NoError(t, err)
+			_, err = build(p, func(c *smartauth.Config) { c.InsecureSkipEndpointCheck = true })
+			require.NoError(t, err)
+		})
+	}
+	_, err := build(smartauth.EndpointAudience(), nil)
+	require.NoError(t, err, "EndpointAudience() names the data store itself")
+	for _, bad := range []string{"/", "", "datastore/r4/", "http://healthlake.example.com/r4/"} {
+		_, err = build(smartauth.ClientIDs("svc"), func(c *smartauth.Config) { c.Endpoints = []string{bad} })
+		require.ErrorIs(t, err, smartauth.ErrConfig, "endpoint %q", bad)
+	}
+
+	// The pin in Validate: a token whose policy ignores the endpoint is
+	// still refused for a data store the validator does not serve.
+	v, err := build(smartauth.EndpointAudience("account"), func(c *smartauth.Config) { c.Endpoints = []string{testEndpoint} })
+	require.NoError(t, err)
+	tok := mint(t, keycloakClaims("aud", "account"))
+	_, err = v.Validate(context.Background(), tok, testEndpoint)
+	require.NoError(t, err)
+	_, err = v.Validate(context.Background(), tok, strings.TrimSuffix(testEndpoint, "/"))
+	require.NoError(t, err, "one trailing slash is ignored")
+	for _, ep := range []string{otherEndpoint, "", strings.ToUpper(testEndpoint)} {
+		_, err = v.Validate(context.Background(), tok, ep)
+		require.ErrorIs(t, err, smartauth.ErrAudience, "endpoint %q", ep)
+	}
+
+	// "/" as an extra audience must not turn into an empty one.
+	v, err = build(smartauth.EndpointAudience("/"), func(c *smartauth.Config) { c.Endpoints = []string{testEndpoint} })
+	require.NoError(t, err)
+	for _, aud := range []any{"", "/", []string{""}} {
+		_, err = v.Validate(context.Background(), mint(t, keycloakClaims("aud", aud)), testEndpoint)
+		require.ErrorIs(t, err, smartauth.ErrAudience, "aud %v", aud)
+	}
 }

@@ -195,6 +195,10 @@ func TestValidateUsageErrors(t *testing.T) {
 			"--keycloak-url", "https://kc.example.com", "--realm", "fhir", "--role-arn", testRole}, "not both"},
 		{"cognito audience", []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_X",
 			"--client-id", "c", "--audience", "x", "--role-arn", testRole}, "--client-id"},
+		{"pool flags with keycloak", []string{"--provider", "keycloak", "--keycloak-url", "https://kc.example.com", "--realm", "fhir",
+			"--region", "us-east-1", "--role-arn", testRole}, "--provider cognito"},
+		{"realm flags with cognito", []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_X",
+			"--client-id", "c", "--realm", "fhir", "--role-arn", testRole}, "--provider keycloak"},
 		{"pool flags without provider", []string{"--issuer", "https://idp.example.com", "--region", "us-east-1", "--role-arn", testRole}, "--provider"},
 		{"two files", []string{"--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole, "a.json", "b.json"}, "usage"},
 	}

@@ -182,9 +182,15 @@ func (f *validateFlags) checkCombination() error {
 		if len(f.audiences) > 0 {
 			return errors.New("--audience does not apply to cognito (access tokens have no aud): use --client-id")
 		}
+		if f.keycloakURL != "" || f.realm != "" {
+			return errors.New("--keycloak-url and --realm need --provider keycloak")
+		}
 	case "keycloak":
 		if f.issuer != "" && (f.keycloakURL != "" || f.realm != "") {
 			return errors.New("give --issuer or --keycloak-url/--realm, not both")
+		}
+		if f.region != "" || f.userPoolID != "" {
+			return errors.New("--region and --user-pool-id need --provider cognito")
 		}
 	default:
 		if f.region != "" || f.userPoolID != "" || f.keycloakURL != "" || f.realm != "" {

@@ -98,6 +98,9 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 	if len(cfg.ClientIDs) == 0 || slices.Contains(cfg.ClientIDs, "") {
 		return nil, fmt.Errorf("%w: at least one app client ID is required (Cognito access tokens have no aud)", ErrConfig)
 	}
+	if slices.Contains(cfg.GroupScopeClients, "") {
+		return nil, fmt.Errorf("%w: empty entry in GroupScopeClients", ErrConfig)
+	}
 	if len(cfg.GroupScopes) > 0 && len(cfg.GroupScopeClients) == 0 {
 		return nil, fmt.Errorf("%w: GroupScopes needs GroupScopeClients (the app clients allowed to receive group scopes)", ErrConfig)
 	}

@@ -762,3 +762,9 @@ func TestGroupScopesOnlyForListedClients(t *testing.T) {
 		GroupScopes: map[string][]string{"practitioners": {"user/*.read"}}})
 	require.ErrorIs(t, err, cognito.ErrConfig, "GroupScopes without GroupScopeClients is refused")
 }
+
+func TestGroupScopeClientsRefuseEmptyEntry(t *testing.T) {
+	_, err := cognito.New(cognito.Config{Region: "us-east-1", UserPoolID: "us-east-1_Example", ClientIDs: []string{appClient},
+		GroupScopes: map[string][]string{"practitioners": {"user/*.read"}}, GroupScopeClients: []string{""}})
+	require.ErrorIs(t, err, cognito.ErrConfig)
+}

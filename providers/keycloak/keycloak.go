@@ -103,6 +103,9 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 	if err != nil {
 		return smartauth.IssuerConfig{}, err
 	}
+	if slices.Contains(cfg.RoleScopeClients, "") {
+		return smartauth.IssuerConfig{}, fmt.Errorf("%w: empty entry in RoleScopeClients", ErrConfig)
+	}
 	if (len(cfg.RealmRoleScopes) > 0 || len(cfg.ClientRoleScopes) > 0) && len(cfg.RoleScopeClients) == 0 {
 		return smartauth.IssuerConfig{}, fmt.Errorf("%w: role scope tables need RoleScopeClients (the azp values allowed to receive them)", ErrConfig)
 	}

@@ -677,3 +677,9 @@ func TestExtraAudiencesNeedEndpoints(t *testing.T) {
 	})
 	require.ErrorIs(t, d.Err, smartauth.ErrEvent, "another data store is refused by the Endpoints pin")
 }
+
+func TestRoleScopeClientsRefuseEmptyEntry(t *testing.T) {
+	_, err := keycloak.New(keycloak.Config{BaseURL: baseURL, Realm: realm, KeySet: staticKeys(t),
+		RealmRoleScopes: map[string][]string{"clinician": {"user/*.rs"}}, RoleScopeClients: []string{""}})
+	require.ErrorIs(t, err, keycloak.ErrConfig, "an empty entry would match tokens without azp")
+}

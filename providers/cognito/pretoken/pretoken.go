@@ -98,6 +98,9 @@ func New(cfg Config) (*Trigger, error) {
 		}
 	}
 	copyTable("group", cfg.GroupScopes, t.groupScopes)
+	if slices.Contains(cfg.GroupScopeClients, "") {
+		errs = append(errs, fmt.Errorf("%w: empty entry in GroupScopeClients", ErrConfig))
+	}
 	if len(cfg.GroupScopes) > 0 && len(cfg.GroupScopeClients) == 0 {
 		errs = append(errs, fmt.Errorf("%w: GroupScopes needs GroupScopeClients (the app clients allowed to receive group scopes)", ErrConfig))
 	}

@@ -419,3 +419,8 @@ func TestGroupScopesOnlyForListedClients(t *testing.T) {
 	assert.NotContains(t, out, "user/*.read")
 	assert.Contains(t, out, "Practitioner/123", "attributes are not client-specific")
 }
+
+func TestGroupScopeClientsRefuseEmptyEntry(t *testing.T) {
+	_, err := pretoken.New(pretoken.Config{GroupScopes: map[string][]string{"g": {"user/*.rs"}}, GroupScopeClients: []string{""}})
+	require.ErrorIs(t, err, pretoken.ErrConfig)
+}
