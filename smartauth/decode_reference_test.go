@@ -302,7 +302,7 @@ func refParseHeader(hb []byte) (refHeader, error) {
 	if !knownAlgorithm(h.Alg) {
 		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(h.Alg))
 	}
-	if !hasKid || h.Kid == "" || len(h.Kid) > maxKidLength {
+	if !hasKid || h.Kid == "" || len(h.Kid) > maxKidLen {
 		return h, ErrKidMissing
 	}
 	if h.typ && !strings.EqualFold(h.Typ, "JWT") && !strings.EqualFold(h.Typ, "at+jwt") &&

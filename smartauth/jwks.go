@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -34,8 +33,8 @@ var (
 )
 
 const (
-	// maxKidLen is the longest kid accepted, in bytes, matching the cap on
-	// the token header kid (pipeline step 4).
+	// maxKidLen is the longest kid accepted, in bytes: in JWKS entries, in
+	// key lookups and in the token header (pipeline step 4).
 	maxKidLen = 256
 	// maxJWKSEntries bounds the work done for one document.
 	maxJWKSEntries = 1000
@@ -308,47 +307,6 @@ func checkRawRSA(m map[string]json.RawMessage) string {
 	return ""
 }
 
-// ktyForAlg returns the JWK kty an allowed algorithm needs; ok is false for
-// algorithms outside the asymmetric allow-list.
-func ktyForAlg(alg string) (kty string, ok bool) {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		return "RSA", true
-	case "ES256", "ES384", "ES512":
-		return "EC", true
-	case "EdDSA":
-		return "OKP", true
-	}
-	return "", false
-}
-
-// curveForAlg returns the JWK crv an EC or OKP algorithm needs.
-func curveForAlg(alg string) string {
-	switch alg {
-	case "ES256":
-		return "P-256"
-	case "ES384":
-		return "P-384"
-	case "ES512":
-		return "P-521"
-	case "EdDSA":
-		return "Ed25519"
-	}
-	return ""
-}
-
-func ellipticCurve(alg string) elliptic.Curve {
-	switch alg {
-	case "ES256":
-		return elliptic.P256()
-	case "ES384":
-		return elliptic.P384()
-	case "ES512":
-		return elliptic.P521()
-	}
-	return nil
-}
-
 // jsonString reads member name of m as a JSON string. present reports
 // whether the member exists (a JSON null counts as absent); ok is false
 // when it exists with another JSON type.
@@ -382,9 +340,6 @@ func validateKey(k *Key) string {
 		return dropKidTooLong
 	case k.Algorithm == "":
 		return dropNoAlg
-	}
-	if _, ok := ktyForAlg(k.Algorithm); !ok {
-		return dropAlgNotAllowed
 	}
 	return checkPublicKey(k.Algorithm, k.Public)
 }

@@ -16,7 +16,6 @@ const (
 	// MaxTokenSizeLimit is the largest cap a Config may set (64 KiB).
 	MaxTokenSizeLimit = 64 << 10
 	maxHeaderSize     = 1 << 10
-	maxKidLength      = 256
 )
 
 // b64 is strict unpadded base64url: one token has exactly one encoding.
@@ -259,10 +258,10 @@ func decodedString(lit, scratch []byte) []byte {
 	return body
 }
 
-// kidLengthOK: the decoded kid is non-empty and at most maxKidLength bytes.
+// kidLengthOK: the decoded kid is non-empty and at most maxKidLen bytes.
 func kidLengthOK(lit, scratch []byte) bool {
 	n := len(decodedString(lit, scratch))
-	return n > 0 && n <= maxKidLength
+	return n > 0 && n <= maxKidLen
 }
 
 // allowedHeaderType accepts JWT and RFC 9068 access-token media types.
@@ -270,36 +269,4 @@ func kidLengthOK(lit, scratch []byte) bool {
 func allowedHeaderType(t []byte) bool {
 	return bytes.EqualFold(t, []byte("JWT")) || bytes.EqualFold(t, []byte("at+jwt")) ||
 		bytes.EqualFold(t, []byte("application/at+jwt"))
-}
-
-// knownAlgorithm reports whether alg is on the closed asymmetric
-// allow-list; HS*, none and anything else are never accepted.
-func knownAlgorithm(alg string) bool { return canonicalAlgorithm([]byte(alg)) != "" }
-
-// canonicalAlgorithm returns the allow-listed algorithm name equal to alg
-// (a constant, so no token memory is retained), or "".
-func canonicalAlgorithm(alg []byte) string {
-	switch string(alg) {
-	case "RS256":
-		return "RS256"
-	case "RS384":
-		return "RS384"
-	case "RS512":
-		return "RS512"
-	case "PS256":
-		return "PS256"
-	case "PS384":
-		return "PS384"
-	case "PS512":
-		return "PS512"
-	case "ES256":
-		return "ES256"
-	case "ES384":
-		return "ES384"
-	case "ES512":
-		return "ES512"
-	case "EdDSA":
-		return "EdDSA"
-	}
-	return ""
 }

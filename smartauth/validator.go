@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
@@ -82,13 +80,13 @@ func NewValidator(cfg Config) (*Validator, error) {
 	// jws.VerifierFor returns a registered verifier or jwx's built-in one;
 	// resolving it here keeps its registry locks and the error allocations
 	// of its fallback path out of Validate. This module registers none.
-	v.verifiers = make(map[string]jws.Verifier2, 10)
-	for _, alg := range [...]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
-		vf, err := jws.VerifierFor(signatureAlgorithm(alg))
+	v.verifiers = make(map[string]jws.Verifier2, len(algorithms))
+	for _, a := range algorithms {
+		vf, err := jws.VerifierFor(a.jwa())
 		if err != nil {
-			return nil, fmt.Errorf("%w: no jwx verifier for %s: %w", ErrConfig, alg, err)
+			return nil, fmt.Errorf("%w: no jwx verifier for %s: %w", ErrConfig, a.name, err)
 		}
-		v.verifiers[alg] = vf
+		v.verifiers[a.name] = vf
 	}
 	return v, nil
 }
@@ -336,32 +334,25 @@ func checkKey(k *Key, alg string, sigLen int) error {
 	}
 	switch pub := k.Public.(type) {
 	case *rsa.PublicKey:
-		if alg[0] != 'R' && alg[0] != 'P' {
+		if kty, _ := ktyForAlg(alg); kty != "RSA" {
 			return errKeyRSAAlg
 		}
-		if pub.N == nil || pub.N.BitLen() < 2048 {
+		if pub.N == nil || pub.N.BitLen() < minRSABits {
 			return errKeyRSASize
 		}
 		if sigLen != pub.Size() {
 			return errSigRSALen
 		}
 	case *ecdsa.PublicKey:
-		var curve elliptic.Curve
-		var size int
-		switch alg {
-		case "ES256":
-			curve, size = elliptic.P256(), 64
-		case "ES384":
-			curve, size = elliptic.P384(), 96
-		case "ES512":
-			curve, size = elliptic.P521(), 132
-		default:
+		curve := ellipticCurve(alg)
+		if curve == nil {
 			return errKeyECAlg
 		}
 		if pub.Curve != curve {
 			return errKeyECCurve
 		}
-		if sigLen != size {
+		// Raw R||S: twice the byte length of the curve order.
+		if sigLen != 2*((curve.Params().BitSize+7)/8) {
 			return errSigECDSALen
 		}
 	case ed25519.PublicKey:
@@ -375,28 +366,4 @@ func checkKey(k *Key, alg string, sigLen int) error {
 		return fmt.Errorf("%w: unsupported key type %T", ErrKeyMismatch, k.Public)
 	}
 	return nil
-}
-
-func signatureAlgorithm(alg string) jwa.SignatureAlgorithm {
-	switch alg {
-	case "RS256":
-		return jwa.RS256()
-	case "RS384":
-		return jwa.RS384()
-	case "RS512":
-		return jwa.RS512()
-	case "PS256":
-		return jwa.PS256()
-	case "PS384":
-		return jwa.PS384()
-	case "PS512":
-		return jwa.PS512()
-	case "ES256":
-		return jwa.ES256()
-	case "ES384":
-		return jwa.ES384()
-	case "ES512":
-		return jwa.ES512()
-	}
-	return jwa.EdDSA()
 }
