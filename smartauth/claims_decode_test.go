@@ -390,3 +390,19 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// decodeClaims checks and decodes a payload in one go (scan, then build).
+// It is the test entry point; Validate runs the two phases separately, with the issuer lookup, key
+// lookup and signature check in between. The payload must be a JSON object
+// with unique member names and well-typed claims.
+func decodeClaims(payload []byte) (*Claims, error) {
+	var sc claimScan
+	if err := sc.scan(payload); err != nil {
+		return nil, err
+	}
+	c := new(Claims)
+	if err := sc.build(c, string(payload)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
