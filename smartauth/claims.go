@@ -90,16 +90,12 @@ func rawStringClaim(raw []byte, name string) (string, bool) {
 		if !ok {
 			break
 		}
-		if string(decodedName(raw, ns, ne, scratch[:0])) == name {
+		if string(decodedString(raw, ns, ne, scratch[:0])) == name {
 			vs, ve = s, e
 		}
 	}
 	if vs < 0 || raw[vs] != '"' {
 		return "", false
 	}
-	body, escaped := stringBody(raw, vs, ve)
-	if escaped {
-		return string(appendUnquoted(nil, body)), true
-	}
-	return string(body), true
+	return string(decodedString(raw, vs, ve, nil)), true
 }

@@ -392,7 +392,7 @@ func rolesObject(d []byte, i int) (multi, ok bool) {
 		if !more {
 			return n > 1, true
 		}
-		if !isRolesName(decodedName(d, ns, ne, scratch[:0])) {
+		if !isRolesName(decodedString(d, ns, ne, scratch[:0])) {
 			continue
 		}
 		n++
@@ -400,16 +400,6 @@ func rolesObject(d []byte, i int) (multi, ok bool) {
 			return false, false
 		}
 	}
-}
-
-// decodedName returns the decoded member name d[s:e], using scratch only
-// when it has escapes.
-func decodedName(d []byte, s, e int, scratch []byte) []byte {
-	body, escaped := stringBody(d, s, e)
-	if escaped {
-		return appendUnquoted(scratch, body)
-	}
-	return body
 }
 
 // checkScope applies the scope rules: "scope" must be a string; when only
@@ -437,7 +427,7 @@ func (sc *claimScan) checkScope() error {
 		if d[vs] == 'n' {
 			return errScopeArrayElem // null decodes as ""
 		}
-		s := decodedName(d, vs, ve, scratch[:0])
+		s := decodedString(d, vs, ve, scratch[:0])
 		if len(s) == 0 || bytes.ContainsAny(s, " \t\r\n") {
 			return errScopeArrayElem
 		}
@@ -449,7 +439,7 @@ func (sc *claimScan) checkScope() error {
 // changes.
 func (sc *claimScan) issuer(scratch []byte) []byte {
 	sp := sc.val[clIss]
-	return decodedName(sc.payload, sp.s, sp.e, scratch)
+	return decodedString(sc.payload, sp.s, sp.e, scratch)
 }
 
 // build fills c from a scanned payload. text must equal string(payload):
@@ -568,7 +558,7 @@ func (b *builder) roles(i int) []string {
 		if !ok {
 			return nil
 		}
-		if isRolesName(decodedName(b.d, ns, ne, scratch[:0])) {
+		if isRolesName(decodedString(b.d, ns, ne, scratch[:0])) {
 			if b.d[vs] == '[' {
 				return b.array(vs)
 			}

@@ -145,6 +145,17 @@ func stringBody(data []byte, s, e int) (body []byte, escaped bool) {
 	return body, bytes.IndexByte(body, '\\') >= 0
 }
 
+// decodedString returns the decoded text of the raw string literal
+// data[s:e]: its body when it has no escapes, else the unescaped text
+// appended to scratch (which may be nil).
+func decodedString(data []byte, s, e int, scratch []byte) []byte {
+	body, escaped := stringBody(data, s, e)
+	if escaped {
+		return appendUnquoted(scratch, body)
+	}
+	return body
+}
+
 // appendUnquoted appends the decoded form of a validated JSON string body
 // (the text between the quotes) to dst. It decodes exactly as
 // encoding/json does: an unpaired UTF-16 surrogate in a \u escape becomes

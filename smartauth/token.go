@@ -79,12 +79,7 @@ type parts struct {
 // kid returns the decoded kid as a string of its own (a key set may keep
 // it). Validate calls it only once the issuer is known.
 func (p *parts) kid() string {
-	sp := p.header.kid
-	body, escaped := stringBody(p.headerJSON, sp.s, sp.e)
-	if escaped {
-		return string(appendUnquoted(nil, body))
-	}
-	return string(body)
+	return string(decodedString(p.headerJSON, p.header.kid.s, p.header.kid.e, nil))
 }
 
 // stripBearer removes one optional "Bearer " prefix (case-insensitive scheme,
@@ -194,10 +189,7 @@ func parseHeader(hb []byte) (header, error) {
 		if !ok {
 			break
 		}
-		name, escaped := stringBody(hb, ns, ne)
-		if escaped {
-			name = appendUnquoted(scratch[:0], name)
-		}
+		name := decodedString(hb, ns, ne, scratch[:0])
 		// Every member other than alg, kid and typ is refused at once, so a
 		// duplicate can only be one of these three.
 		value := hb[vs:ve]
@@ -233,7 +225,7 @@ func parseHeader(hb []byte) (header, error) {
 	if !hasAlg {
 		return h, errAlgMissing
 	}
-	algText := decodedString(alg, scratch[:0])
+	algText := decodedString(alg, 0, len(alg), scratch[:0])
 	if h.Alg = canonicalAlgorithm(algText); h.Alg == "" {
 		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(algText)))
 	}
@@ -241,26 +233,16 @@ func parseHeader(hb []byte) (header, error) {
 		return h, ErrKidMissing
 	}
 	if hasTyp {
-		if t := decodedString(typ, scratch[:0]); !allowedHeaderType(t) {
+		if t := decodedString(typ, 0, len(typ), scratch[:0]); !allowedHeaderType(t) {
 			return h, fmt.Errorf("%w: %s", ErrType, quoteName(string(t)))
 		}
 	}
 	return h, nil
 }
 
-// decodedString returns the decoded text of the raw string literal lit,
-// using scratch only when lit has escapes.
-func decodedString(lit, scratch []byte) []byte {
-	body, escaped := stringBody(lit, 0, len(lit))
-	if escaped {
-		return appendUnquoted(scratch, body)
-	}
-	return body
-}
-
 // kidLengthOK: the decoded kid is non-empty and at most maxKidLen bytes.
 func kidLengthOK(lit, scratch []byte) bool {
-	n := len(decodedString(lit, scratch))
+	n := len(decodedString(lit, 0, len(lit), scratch))
 	return n > 0 && n <= maxKidLen
 }
 
