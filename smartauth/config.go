@@ -320,7 +320,7 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 			st.tokenKind = RejectNonAccessTokens
 		}
 		for _, p := range ic.ScopePrefixes {
-			p = strings.TrimSuffix(p, "/")
+			p = trimSlash(p)
 			if p == "" || strings.ContainsAny(p, " \t") {
 				bad("issuer %q: empty or blank scope prefix", ic.Issuer)
 				continue

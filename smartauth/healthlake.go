@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -217,7 +216,7 @@ func (v *Validator) authorize(ctx context.Context, ev Event) Decision {
 	if ev.DatastoreEndpoint == "" || strings.ContainsAny(ev.DatastoreEndpoint, " \t\r\n") {
 		return v.deny(fmt.Errorf("%w: datastoreEndpoint missing or malformed", ErrEvent))
 	}
-	if len(v.endpoints) > 0 && !slices.Contains(v.endpoints, trimSlash(ev.DatastoreEndpoint)) {
+	if !v.servesEndpoint(ev.DatastoreEndpoint) {
 		return v.deny(fmt.Errorf("%w: datastoreEndpoint is not one of the configured endpoints", ErrEvent))
 	}
 	if ev.BearerToken == "" {

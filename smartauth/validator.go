@@ -199,7 +199,7 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	}
 	// The data store pin applies to Validate too, not only to Authorize:
 	// for ClientIDs and fixed audiences it is what ties a token to a store.
-	if len(v.endpoints) > 0 && !slices.Contains(v.endpoints, trimSlash(endpoint)) {
+	if !v.servesEndpoint(endpoint) {
 		return nil, errEndpointNotServed
 	}
 	t := &vt.token
@@ -219,6 +219,12 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 		}
 	}
 	return t, nil
+}
+
+// servesEndpoint reports whether endpoint is one of Config.Endpoints (one
+// trailing "/" ignored); true when none are configured.
+func (v *Validator) servesEndpoint(endpoint string) bool {
+	return len(v.endpoints) == 0 || slices.Contains(v.endpoints, trimSlash(endpoint))
 }
 
 // verifiedToken lets Validate allocate a Token, its Claims and room for a
