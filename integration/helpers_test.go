@@ -131,21 +131,22 @@ func keycloakToken(t testing.TB, form url.Values) tokenResponse {
 // keycloakServiceToken gets a client_credentials token for the svc client with scope.
 func keycloakServiceToken(t testing.TB, scope string) tokenResponse {
 	t.Helper()
-	return keycloakToken(t, url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {mustEnv(t, envKCSvcID)},
-		"client_secret": {mustEnv(t, envKCSvcSecret)},
-		"scope":         {scope},
-	})
+	return keycloakClientToken(t, mustEnv(t, envKCSvcID), mustEnv(t, envKCSvcSecret), scope)
 }
 
 // keycloakNoAudServiceToken gets a client_credentials token for svc-noaud (no data store aud).
 func keycloakNoAudServiceToken(t testing.TB, scope string) tokenResponse {
 	t.Helper()
+	return keycloakClientToken(t, mustEnv(t, envKCNoAudID), mustEnv(t, envKCNoAudSecret), scope)
+}
+
+// keycloakClientToken gets a client_credentials token for a confidential client.
+func keycloakClientToken(t testing.TB, clientID, secret, scope string) tokenResponse {
+	t.Helper()
 	return keycloakToken(t, url.Values{
 		"grant_type":    {"client_credentials"},
-		"client_id":     {mustEnv(t, envKCNoAudID)},
-		"client_secret": {mustEnv(t, envKCNoAudSecret)},
+		"client_id":     {clientID},
+		"client_secret": {secret},
 		"scope":         {scope},
 	})
 }
@@ -153,14 +154,7 @@ func keycloakNoAudServiceToken(t testing.TB, scope string) tokenResponse {
 // keycloakUserToken gets a password-grant token for the test user (alice) through the app client.
 func keycloakUserToken(t testing.TB, scope string) tokenResponse {
 	t.Helper()
-	return keycloakToken(t, url.Values{
-		"grant_type":    {"password"},
-		"client_id":     {mustEnv(t, envKCAppID)},
-		"client_secret": {mustEnv(t, envKCAppSecret)},
-		"username":      {mustEnv(t, envKCUser)},
-		"password":      {mustEnv(t, envKCPassword)},
-		"scope":         {scope},
-	})
+	return keycloakPasswordToken(t, mustEnv(t, envKCUser), mustEnv(t, envKCPassword), scope)
 }
 
 // keycloakAdminToken returns an access token of the master-realm admin (admin-cli, password grant)
