@@ -139,8 +139,8 @@ func (t *Token) HasResourceScope() bool {
 // data store at endpoint and returns the verified token. The checks run
 // cheapest first: size, compact shape, strict base64url, header policy,
 // unverified issuer (unknown issuers never reach the network), key lookup,
-// signature, then claims (exp, nbf, iat, iss, audience policy, token kind,
-// scopes, custom check).
+// signature, then claims (exp, nbf, iat, token kind, audience policy, the
+// Config.Endpoints pin, scopes, custom check, remote check).
 //
 // Validate does NOT check that the request is permitted by the scopes
 // (HealthLake does that; see scopes.Permits), nor revocation: a revoked token
