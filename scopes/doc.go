@@ -15,14 +15,43 @@
 // Parsing is strict and case-sensitive: permissions must be read, write, *
 // or a non-empty in-order subset of "cruds"; granular queries are allowed
 // only on v2 scopes with a concrete type; resource types must be FHIR R4
-// types unless AnyResourceType is given. Invalid tokens are reported with an
-// error wrapping ErrInvalid that says why; an invalid token never grants
-// anything.
+// types unless Parser.AnyResourceType is set. Invalid tokens are reported
+// with an error wrapping ErrInvalid that says why; an invalid token never
+// grants anything.
 //
 //	granted, err := scopes.ParseClaim(claim)
 //	if err != nil {
 //		// err joins one *scopes.ParseError per invalid token; granted holds the valid ones.
 //	}
+//
+// # Granular scope parameters
+//
+// A granular scope ("patient/Observation.rs?category=laboratory") grants only
+// what its query selects, so every parameter must be a filter the server
+// cannot mistake or ignore: FHIR servers ignore unknown search parameters by
+// default (Prefer: handling=lenient), and an ignored parameter would grant
+// more than the scope says. Parse accepts as a parameter name:
+//
+//   - a search parameter code, [a-z][a-z0-9-]* ("category", "value-quantity");
+//   - the "_" filters _id, _lastUpdated, _tag, _profile, _security, _source,
+//     _text, _content and _list, exactly so spelt;
+//   - either of these with one FHIR R4 modifier (missing, exact, contains,
+//     text, not, above, below, in, not-in, of-type, identifier) or a resource
+//     type ("subject:Patient");
+//   - a chain of reference parameters, each optionally typed, ending in one
+//     of the above ("subject:Patient.name", "patient.birthdate");
+//   - "_has:Type:reference:parameter[:modifier]", "_filter" and "_query".
+//
+// Anything else is invalid, with a reason: a case variant of a known name
+// ("_INCLUDE", "_Type", "Category", "code:EXACT"), a parameter that shapes
+// the result instead of filtering it (_include, _revinclude, _type, _count,
+// _sort, _summary, _elements, _total, _contained, _containedType, _format,
+// _pretty, _since, _at), any other "_" name, an unknown modifier, a type that
+// is not an R4 type (see AnyResourceType), a malformed chain, a nested _has.
+// Modifiers, chains, _has, _filter and _query are experimental in the SMART
+// v2.2 IG: they parse, but Permits honours them only with
+// Checker.ExperimentalFilters. Parse does NOT check that a parameter is
+// defined for the scope's resource type.
 //
 // # Request checks
 //
@@ -30,9 +59,21 @@
 // batch, $operation, ...) and Permits decides whether granted scopes allow
 // it: the union of resource scopes, type must match or be "*", the
 // interaction's letter must be granted, patient/ scopes need a patient in
-// context (WithPatient), batch/transaction and operations are never granted
-// on their own, and granular scopes grant conditionally, returning the
-// Filters the caller must enforce.
+// context (Checker.Patient), batch/transaction and operations are never
+// granted on their own, and granular scopes grant conditionally, returning
+// the Filters the caller must enforce.
+//
+// # Chained search
+//
+// A request parameter that reads another type lets the client probe that
+// type, so Permits requires s on it from an unfiltered scope (a granular
+// scope's filter cannot be applied through a chain): every type along a
+// chain ("Observation?subject:Patient.name=X" needs s on Observation and
+// Patient); "*" for an untyped link ("subject.name": its target can be any
+// type, so name it); the type a reverse chain names
+// ("_has:Observation:patient:code"); List for _list; "*" for _filter and
+// _query. The same holds for the conditional forms of update, patch and
+// delete. _include and _revinclude need s on the types they pull in.
 //
 // HealthLake enforces scopes per request itself; Permits is for callers that
 // want the same decision up front (CLI, tests, extra policy in the Lambda).

@@ -37,10 +37,10 @@ func ExampleParse_granular() {
 	// category = http://terminology.hl7.org/CodeSystem/observation-category|laboratory
 }
 
-func ExampleAnyResourceType() {
+func ExampleParser() {
 	_, err := scopes.Parse("patient/Foo.rs")
 	fmt.Println(err)
-	s, err := scopes.Parse("patient/Foo.rs", scopes.AnyResourceType())
+	s, err := scopes.Parser{AnyResourceType: true}.Parse("patient/Foo.rs")
 	fmt.Println(s.Resource, err)
 	// Output:
 	// scopes: invalid scope "patient/Foo.rs": resource type "Foo" is not a FHIR R4 resource type
@@ -93,7 +93,7 @@ func ExamplePermits() {
 	granted, _ := scopes.ParseClaim("patient/Observation.rs")
 	for _, r := range [][2]string{{"GET", "Observation/123"}, {"DELETE", "Observation/123"}, {"GET", "Patient/1"}} {
 		req, _ := scopes.ParseRequest(r[0], r[1])
-		d := scopes.Permits(granted, req, scopes.WithPatient("p1"))
+		d := scopes.Checker{Patient: "p1"}.Permits(granted, req)
 		fmt.Println(r[0], r[1], d.Allowed, d.Reason)
 	}
 	// Output:
@@ -105,7 +105,7 @@ func ExamplePermits() {
 func ExamplePermits_granularFilter() {
 	granted, _ := scopes.ParseClaim("patient/Condition.rs?category=health-concern patient/Condition.rs?category=encounter-diagnosis")
 	req, _ := scopes.ParseRequest("GET", "Condition?clinical-status=active")
-	d := scopes.Permits(granted, req, scopes.WithPatient("p1"))
+	d := scopes.Checker{Patient: "p1"}.Permits(granted, req)
 	fmt.Println(d.Allowed, len(d.Filters))
 	for _, f := range d.Filters {
 		fmt.Println(" filter from", f.Scope, f.Params)
@@ -124,11 +124,43 @@ func ExamplePermits_export() {
 	granted, _ := scopes.ParseClaim("system/*.rs")
 	req, _ := scopes.ParseRequest("GET", "/$export")
 	fmt.Println(scopes.Permits(granted, req).Reason)
-	d := scopes.Permits(granted, req, scopes.WithOperationPolicy(scopes.ExportPolicy))
+	d := scopes.Checker{OperationPolicy: scopes.ExportPolicy}.Permits(granted, req)
 	fmt.Println(d.Allowed, d.Reason)
 	// Output:
-	// operations ($export) are not granted by any scope on their own; $export usually requires system/*.rs (v1 system/*.read): set WithOperationPolicy(ExportPolicy)
+	// operations ($export) are not granted by any scope on their own; $export usually requires system/*.rs (v1 system/*.read): set Checker.OperationPolicy to ExportPolicy
 	// true operation $export allowed by the operation policy
+}
+
+func ExamplePermits_chainedSearch() {
+	// A chained parameter reads the chain's target type: it needs an
+	// unfiltered s on it, or the client could probe Patient through Observation.
+	granted, _ := scopes.ParseClaim("user/Observation.rs")
+	req, _ := scopes.ParseRequest("GET", "Observation?subject:Patient.name=Smith")
+	fmt.Println(scopes.Permits(granted, req).Reason)
+	granted, _ = scopes.ParseClaim("user/Observation.rs user/Patient.s")
+	fmt.Println(scopes.Permits(granted, req).Allowed)
+	// Output:
+	// no scope grants s on Patient (needed by subject:Patient.name)
+	// true
+}
+
+func ExampleParse_granularParameters() {
+	// A granular scope's parameters must be filters: a server that ignored
+	// one would grant more than the scope says.
+	for _, in := range []string{
+		"patient/Observation.rs?category=laboratory",
+		"patient/Observation.rs?_INCLUDE=Observation:patient",
+		"patient/Observation.rs?_count=1",
+		"patient/Observation.rs?Category=laboratory",
+	} {
+		_, err := scopes.Parse(in)
+		fmt.Println(err)
+	}
+	// Output:
+	// <nil>
+	// scopes: invalid scope "patient/Observation.rs?_INCLUDE=Observation:patient": parameter "_INCLUDE": parameter names are case-sensitive (did you mean "_include"?)
+	// scopes: invalid scope "patient/Observation.rs?_count=1": parameter "_count" does not filter resources (it shapes the result), so a scope cannot be restricted by it
+	// scopes: invalid scope "patient/Observation.rs?Category=laboratory": parameter "Category": search parameter names are lower case (did you mean "category"?)
 }
 
 func ExamplePermits_batch() {

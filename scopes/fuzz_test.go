@@ -20,8 +20,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(realisticClaim)
 	f.Fuzz(func(t *testing.T, in string) {
-		for _, opts := range [][]Option{nil, {AnyResourceType()}} {
-			s, err := Parse(in, opts...)
+		for _, p := range []Parser{{}, {AnyResourceType: true}} {
+			s, err := p.Parse(in)
 			if err != nil {
 				if !errors.Is(err, ErrInvalid) {
 					t.Fatalf("Parse(%q): error %v does not wrap ErrInvalid", in, err)
@@ -41,20 +41,21 @@ func FuzzParse(f *testing.F) {
 			if s.String() != in {
 				t.Fatalf("Parse(%q).String() = %q", in, s.String())
 			}
-			again, err := Parse(s.String(), opts...)
+			again, err := p.Parse(s.String())
 			if err != nil {
 				t.Fatalf("re-parse of %q failed: %v", in, err)
 			}
 			if diff := cmp.Diff(s, again); diff != "" {
 				t.Fatalf("re-parse of %q differs (-first +again):\n%s", in, diff)
 			}
-			checkConversions(t, s, opts)
+			checkConversions(t, s, p)
 			if s.Kind == KindResource && s.Permissions == 0 {
 				t.Fatalf("Parse(%q): resource scope without permissions", in)
 			}
-			if len(opts) == 0 {
+			checkQueryNames(t, s)
+			if !p.AnyResourceType {
 				// The default R4 check only narrows what AnyResourceType accepts.
-				loose, err := Parse(in, AnyResourceType())
+				loose, err := Parser{AnyResourceType: true}.Parse(in)
 				if err != nil {
 					t.Fatalf("%q valid by default but not with AnyResourceType: %v", in, err)
 				}
@@ -64,6 +65,32 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkQueryNames: every granular parameter of a valid scope is a filter a
+// server cannot mistake for something else: its "_" names are exactly the
+// known filters, everything else in its name is lower case except resource
+// types after ":".
+func checkQueryNames(t *testing.T, s Scope) {
+	t.Helper()
+	for _, p := range s.Query {
+		for link := range strings.SplitSeq(p.Name, ".") {
+			for i, part := range strings.Split(link, ":") {
+				switch {
+				case strings.HasPrefix(part, "_"):
+					if i > 0 && part != "_has" || !isFilterParam(part) && !isExperimentalParam(part) {
+						t.Fatalf("%q: parameter %q has a reserved part %q that is not a known filter", s.Raw, p.Name, part)
+					}
+				case isTypeName(part):
+					if i == 0 {
+						t.Fatalf("%q: parameter %q starts with a type name", s.Raw, p.Name)
+					}
+				case !isCode(part):
+					t.Fatalf("%q: parameter %q has a part %q that is neither a code nor a type", s.Raw, p.Name, part)
+				}
+			}
+		}
+	}
 }
 
 // FuzzParseClaim: never panics; every token is either returned as a scope or
@@ -125,7 +152,14 @@ func FuzzParseRequest(f *testing.F) {
 	}
 	f.Add("GET", "Observation?_include=Observation:patient:Patient&_revinclude=Provenance:target&_has:Observation:patient:code=1")
 	f.Add("GET", "?_type=Observation,Condition&_include=*")
-	granted, err := ParseClaim("patient/*.rs user/Observation.cruds system/Patient.s patient/Condition.rs?category=x user/Condition.rs?code:in=y")
+	f.Add("GET", "Observation?subject:Patient.name=x&subject.name=y&performer:Practitioner.organization:Organization.name=z")
+	f.Add("DELETE", "Observation?subject:Patient.name=x")
+	f.Add("GET", "Observation?_filter=subject.name%20eq%20x")
+	wide, err := ParseClaim("patient/*.rs user/Observation.cruds system/Patient.s patient/Condition.rs?category=x user/Condition.rs?code:in=y")
+	if err != nil {
+		f.Fatal(err)
+	}
+	narrow, err := ParseClaim("user/Observation.cruds user/Patient.rs?gender=female system/Practitioner.s patient/Organization.rs")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -143,38 +177,76 @@ func FuzzParseRequest(f *testing.F) {
 		if req.Interaction == 0 {
 			t.Fatalf("ParseRequest(%q, %q) returned no interaction", method, path)
 		}
-		for _, opts := range [][]PermitOption{nil, {WithPatient("p1")}, {WithPatient("p1"), AllowExperimentalFilters()}} {
-			d := Permits(granted, req, opts...)
-			if d.Reason == "" {
-				t.Fatalf("decision without a reason: %#v", d)
-			}
-			switch req.Interaction {
-			case Batch, Operation:
-				if d.Allowed {
-					t.Fatalf("%s allowed on its own", req.Interaction)
-				}
-			case Capabilities:
-				if !d.Allowed {
-					t.Fatal("capabilities denied")
-				}
-			}
-			if d.Allowed && req.Interaction != Capabilities && d.Scope == "" {
-				t.Fatalf("allowed without a scope: %#v", d)
-			}
-			if !d.Allowed && len(d.Filters) > 0 {
-				t.Fatalf("denied with filters: %#v", d)
-			}
-			if len(opts) == 0 {
-				// Without a patient only the user/ and system/ scopes count.
-				for _, f := range d.Filters {
-					if strings.HasPrefix(f.Scope, "patient/") {
-						t.Fatalf("patient/ scope %s used without a patient", f.Scope)
-					}
-				}
-				if strings.HasPrefix(d.Scope, "patient/") {
-					t.Fatalf("patient/ scope %s used without a patient", d.Scope)
-				}
-			}
+		for _, granted := range [][]Scope{wide, narrow} {
+			permitsProperties(t, granted, req)
 		}
 	})
+}
+
+func permitsProperties(t *testing.T, granted []Scope, req Request) {
+	t.Helper()
+	for _, ck := range []Checker{{}, {Patient: "p1"}, {Patient: "p1", ExperimentalFilters: true}} {
+		d := ck.Permits(granted, req)
+		if d.Reason == "" {
+			t.Fatalf("decision without a reason: %#v", d)
+		}
+		switch req.Interaction {
+		case Batch, Operation:
+			if d.Allowed {
+				t.Fatalf("%s allowed on its own", req.Interaction)
+			}
+		case Capabilities:
+			if !d.Allowed {
+				t.Fatal("capabilities denied")
+			}
+		}
+		if d.Allowed && req.Interaction != Capabilities && d.Scope == "" {
+			t.Fatalf("allowed without a scope: %#v", d)
+		}
+		if !d.Allowed && len(d.Filters) > 0 {
+			t.Fatalf("denied with filters: %#v", d)
+		}
+		if d.Allowed {
+			checkChainsGranted(t, granted, req, ck)
+		}
+		if ck.Patient == "" {
+			// Without a patient only the user/ and system/ scopes count.
+			for _, f := range d.Filters {
+				if strings.HasPrefix(f.Scope, "patient/") {
+					t.Fatalf("patient/ scope %s used without a patient", f.Scope)
+				}
+			}
+			if strings.HasPrefix(d.Scope, "patient/") {
+				t.Fatalf("patient/ scope %s used without a patient", d.Scope)
+			}
+		}
+	}
+}
+
+// checkChainsGranted: an allowed request's chained parameters only reach
+// types an unfiltered scope grants s on ("*" for an untyped link).
+func checkChainsGranted(t *testing.T, granted []Scope, req Request, ck Checker) {
+	t.Helper()
+	for key := range req.Query {
+		links := strings.Split(key, ".")
+		if len(links) < 2 || strings.HasPrefix(key, "_") {
+			continue
+		}
+		for _, link := range links[:len(links)-1] {
+			_, typ, typed := strings.Cut(link, ":")
+			if !typed {
+				typ = "*"
+			}
+			covered := false
+			for _, s := range granted {
+				if s.Kind == KindResource && !s.IsGranular() && s.Permissions.Has(PermSearch) &&
+					(s.Resource == "*" || s.Resource == typ) && (s.Context != ContextPatient || ck.Patient != "") {
+					covered = true
+				}
+			}
+			if !covered {
+				t.Fatalf("%s %s allowed, but chained parameter %q reaches %s, which no unfiltered scope grants s on", req.Method, req.RawQuery, key, typ)
+			}
+		}
+	}
 }

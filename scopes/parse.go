@@ -283,33 +283,6 @@ func (s Scope) V1() (v1 string, ok bool) {
 	return s.Context.String() + "/" + s.Resource + "." + perm, true
 }
 
-// Option configures Parse and ParseClaim.
-type Option func(*options)
-
-type options struct {
-	anyType bool
-}
-
-// AnyResourceType makes Parse accept any well-formed resource type name
-// ([A-Z][A-Za-z]*) instead of only the FHIR R4 resource types. Use it for
-// custom or newer-version types; the server still decides whether the type
-// exists.
-func AnyResourceType() Option {
-	return func(o *options) { o.anyType = true }
-}
-
-// applyOptions is kept separate so that the options value passed to the
-// option functions does not force a heap allocation when there are none.
-func applyOptions(opts []Option) options {
-	var o options
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
-	return o
-}
-
 // Parse parses one scope token (smart-scopes.md §1-§8). It accepts:
 //
 //   - resource scopes: patient|user|system "/" Type|"*" "." permissions, where
@@ -322,23 +295,24 @@ func applyOptions(opts []Option) options {
 //   - refresh scopes: "offline_access", "online_access";
 //   - extension scopes: "__name" or an absolute URI ("scheme:rest").
 //
-// Everything is case-sensitive. Resource types must be FHIR R4 types unless
-// AnyResourceType is given. Tokens must consist of RFC 6749 §3.3 scope
+// Everything is case-sensitive. Resource types must be FHIR R4 types (see
+// Parser.AnyResourceType). Granular query parameter names must be filters
+// (see "Granular scope parameters" in the package doc): a case variant of a
+// reserved name ("_INCLUDE"), a parameter that shapes the result instead of
+// filtering it ("_include", "_count", "_type"), an unknown "_" name, a name
+// that is not lower case, an unknown modifier or a malformed chain or _has
+// makes the token invalid, because a server that ignores the parameter would
+// grant more than the scope says. Tokens must consist of RFC 6749 §3.3 scope
 // characters (printable ASCII except space, '"' and '\').
 //
 // The error wraps ErrInvalid and is a *ParseError that says why. Parse does
-// NOT check that the server supports a scope, that granular parameters are
-// defined search parameters, or that a launch context type exists.
+// NOT check that the server supports a scope, that a granular parameter is
+// defined for the scope's resource type, or that a launch context type
+// exists.
 //
 //	s, err := scopes.Parse("patient/Observation.read")
 //	// s.Permissions == scopes.PermRead|scopes.PermSearch, s.V2() == "patient/Observation.rs"
-func Parse(s string, opts ...Option) (Scope, error) {
-	var o options
-	if len(opts) > 0 {
-		o = applyOptions(opts)
-	}
-	return parse(s, o)
-}
+func Parse(s string) (Scope, error) { return Parser{}.Parse(s) }
 
 // ParseClaim parses a space-delimited scope claim (RFC 6749 §3.3). It splits
 // on single spaces, so a double, leading or trailing space yields an empty
@@ -349,18 +323,12 @@ func Parse(s string, opts ...Option) (Scope, error) {
 //
 // Callers decide what to do with invalid tokens; an invalid token never
 // grants anything (smart-scopes.md §3 "Never widen").
-func ParseClaim(claim string, opts ...Option) ([]Scope, error) {
-	var o options
-	if len(opts) > 0 {
-		o = applyOptions(opts)
-	}
-	return parseClaim(claim, o)
-}
+func ParseClaim(claim string) ([]Scope, error) { return Parser{}.ParseClaim(claim) }
 
 // maxPrealloc bounds the scopes ParseClaim allocates room for up front.
 const maxPrealloc = 32
 
-func parseClaim(claim string, o options) ([]Scope, error) {
+func parseClaim(claim string, o Parser) ([]Scope, error) {
 	if claim == "" {
 		return nil, nil
 	}
@@ -388,27 +356,28 @@ func parseClaim(claim string, o options) ([]Scope, error) {
 	return out, errors.Join(errs...)
 }
 
-// Parser parses scopes with options fixed at construction. Build one at
-// start-up (e.g. Lambda init) when options are needed: Parser.Parse then costs
-// no allocation for options, whereas Parse with options allocates once per
-// call. The zero Parser is equivalent to Parse without options. A Parser is
-// immutable and safe for concurrent use.
+// Parser parses scopes with settings other than the defaults. The zero Parser
+// is what the package-level Parse and ParseClaim use. A Parser is a plain
+// value, safe for concurrent use; build it once (e.g. at Lambda init).
+//
+//	p := scopes.Parser{AnyResourceType: true}
+//	s, err := p.Parse("patient/Foo.rs") // valid: Foo is well-formed
 type Parser struct {
-	o options
+	// AnyResourceType accepts any well-formed resource type name
+	// ([A-Z][A-Za-z]*), in the scope's type and in type modifiers of granular
+	// parameters, instead of only the FHIR R4 resource types. Use it for
+	// custom or newer-version types; the server still decides whether the
+	// type exists.
+	AnyResourceType bool
 }
 
-// NewParser returns a Parser applying opts.
-func NewParser(opts ...Option) Parser {
-	return Parser{o: applyOptions(opts)}
-}
+// Parse is like the package-level Parse with p's settings.
+func (p Parser) Parse(s string) (Scope, error) { return parse(s, p) }
 
-// Parse is like the package-level Parse with the Parser's options.
-func (p Parser) Parse(s string) (Scope, error) { return parse(s, p.o) }
+// ParseClaim is like the package-level ParseClaim with p's settings.
+func (p Parser) ParseClaim(claim string) ([]Scope, error) { return parseClaim(claim, p) }
 
-// ParseClaim is like the package-level ParseClaim with the Parser's options.
-func (p Parser) ParseClaim(claim string) ([]Scope, error) { return parseClaim(claim, p.o) }
-
-func parse(s string, o options) (Scope, error) {
+func parse(s string, o Parser) (Scope, error) {
 	if s == "" {
 		return Scope{}, invalid(s, "empty scope (double, leading or trailing space in the claim?)")
 	}
@@ -521,7 +490,7 @@ func isTypeName(t string) bool {
 	return true
 }
 
-func parseResource(s string, ctx Context, n int, o options) (Scope, error) {
+func parseResource(s string, ctx Context, n int, o Parser) (Scope, error) {
 	rest := s[n:]
 	body, query, hasQuery := strings.Cut(rest, "?")
 	typ, perms, hasDot := strings.Cut(body, ".")
@@ -562,7 +531,7 @@ func parseResource(s string, ctx Context, n int, o options) (Scope, error) {
 	if typ == "*" {
 		return Scope{}, invalid(s, `granular query is not allowed on the wildcard resource "*" (HealthLake rejects it); name a resource type`)
 	}
-	params, err := parseQuery(s, query)
+	params, err := parseQuery(s, query, o)
 	if err != nil {
 		return Scope{}, err
 	}
@@ -570,8 +539,8 @@ func parseResource(s string, ctx Context, n int, o options) (Scope, error) {
 	return sc, nil
 }
 
-func checkType(s, typ string, o options) error {
-	if o.anyType {
+func checkType(s, typ string, o Parser) error {
+	if o.AnyResourceType {
 		if !isTypeName(typ) {
 			return invalid(s, `resource type %q is not well-formed (want "*" or [A-Z][A-Za-z]*)%s`, clip(typ), caseHint(typ))
 		}
@@ -625,7 +594,7 @@ func parsePerms(s, perms string) (Permissions, error) {
 
 // parseQuery parses a granular query "name=value(&name=value)*". Each pair is
 // split on its first "="; values are kept raw.
-func parseQuery(s, q string) ([]Param, error) {
+func parseQuery(s, q string, o Parser) ([]Param, error) {
 	if q == "" {
 		return nil, invalid(s, `empty query after "?"`)
 	}
@@ -638,6 +607,10 @@ func parseQuery(s, q string) ([]Param, error) {
 		pair, tail, more := strings.Cut(rest, "&")
 		if err := checkPair(s, pair, more, n); err != nil {
 			return nil, err
+		}
+		name, _, _ := strings.Cut(pair, "=")
+		if reason := paramNameProblem(name, o.AnyResourceType); reason != "" {
+			return nil, invalid(s, "%s", reason)
 		}
 		n++
 		if !more {

@@ -22,7 +22,7 @@ const (
 type validCase struct {
 	name string
 	in   string
-	opts []Option
+	p    Parser
 	want Scope
 }
 
@@ -129,9 +129,9 @@ func validCases() []validCase {
 		{name: "§8 extension __x", in: "__x", want: Scope{Raw: "__x", Kind: KindExtension}},
 
 		// AnyResourceType.
-		{name: "AnyResourceType accepts a custom type", in: "patient/Foo.rs", opts: []Option{AnyResourceType()},
+		{name: "AnyResourceType accepts a custom type", in: "patient/Foo.rs", p: Parser{AnyResourceType: true},
 			want: res("patient/Foo.rs", ContextPatient, "Foo", rs, V2)},
-		{name: "AnyResourceType accepts R5 type", in: "user/Transport.r", opts: []Option{AnyResourceType()},
+		{name: "AnyResourceType accepts R5 type", in: "user/Transport.r", p: Parser{AnyResourceType: true},
 			want: res("user/Transport.r", ContextUser, "Transport", PermRead, V2)},
 	}
 }
@@ -139,7 +139,7 @@ func validCases() []validCase {
 type invalidCase struct {
 	name string
 	in   string
-	opts []Option
+	p    Parser
 	why  string // substring of ParseError.Reason
 }
 
@@ -148,89 +148,89 @@ type invalidCase struct {
 func invalidCases() []invalidCase {
 	return []invalidCase{
 		// §9 and §3 project rules on permissions.
-		{"§9 out of order .sr", "patient/Observation.sr", nil, "out of order"},
-		{"§9 empty permissions", "patient/Observation.", nil, "empty permissions"},
-		{"§3 spec .dus is not a defined scope", "patient/Observation.dus", nil, "out of order"},
-		{"§3 repeated .rr", "patient/Observation.rr", nil, "repeated"},
-		{"§3 repeated .rss", "patient/Observation.rss", nil, "repeated"},
-		{"§3 unknown letter .x", "patient/Observation.x", nil, "unknown letter 'x'"},
-		{"§3 trailing junk .rsXYZ", "patient/Observation.rsXYZ", nil, "unknown letter 'X'"},
-		{"§3 upper-case .READ", "patient/Observation.READ", nil, "lower case"},
-		{"§3 upper-case .Read", "user/*.Read", nil, "lower case"},
-		{"§3 upper-case letters .RS", "user/*.RS", nil, "unknown letter 'R'"},
-		{"double star", "user/*.**", nil, "unknown letter '*'"},
-		{"missing permissions", "patient/Observation", nil, `missing "."`},
-		{"missing type", "patient/.rs", nil, "missing resource type"},
+		{"§9 out of order .sr", "patient/Observation.sr", Parser{}, "out of order"},
+		{"§9 empty permissions", "patient/Observation.", Parser{}, "empty permissions"},
+		{"§3 spec .dus is not a defined scope", "patient/Observation.dus", Parser{}, "out of order"},
+		{"§3 repeated .rr", "patient/Observation.rr", Parser{}, "repeated"},
+		{"§3 repeated .rss", "patient/Observation.rss", Parser{}, "repeated"},
+		{"§3 unknown letter .x", "patient/Observation.x", Parser{}, "unknown letter 'x'"},
+		{"§3 trailing junk .rsXYZ", "patient/Observation.rsXYZ", Parser{}, "unknown letter 'X'"},
+		{"§3 upper-case .READ", "patient/Observation.READ", Parser{}, "lower case"},
+		{"§3 upper-case .Read", "user/*.Read", Parser{}, "lower case"},
+		{"§3 upper-case letters .RS", "user/*.RS", Parser{}, "unknown letter 'R'"},
+		{"double star", "user/*.**", Parser{}, "unknown letter '*'"},
+		{"missing permissions", "patient/Observation", Parser{}, `missing "."`},
+		{"missing type", "patient/.rs", Parser{}, "missing resource type"},
 		// §2: case matters.
-		{"§2 lower-case resource type", "patient/observation.rs", nil, `resource type "observation" is not a FHIR R4 resource type (types are case-sensitive: did you mean "Observation"?)`},
-		{"§2 lower-case resource type with AnyResourceType", "patient/observation.rs", []Option{AnyResourceType()}, "not well-formed"},
-		{"§2 upper-case context", "Patient/Observation.rs", nil, `"Patient/" must be lower case`},
-		{"§2 upper-case SYSTEM", "SYSTEM/*.read", nil, "must be lower case"},
-		{"unknown R4 type by default", "patient/Foo.rs", nil, `resource type "Foo" is not a FHIR R4 resource type`},
-		{"abstract Resource is not a concrete type", "user/Resource.rs", nil, "not a FHIR R4 resource type"},
-		{"digits in type with AnyResourceType", "user/Obs2.rs", []Option{AnyResourceType()}, "not well-formed"},
-		{"underscore in type with AnyResourceType", "user/My_Type.rs", []Option{AnyResourceType()}, "not well-formed"},
-		{"unknown context", "practitioner/Observation.rs", nil, "not a SMART context"},
-		{"Cognito resource-server prefix", "myapi/patient/Observation.read", nil, "not a SMART context"},
+		{"§2 lower-case resource type", "patient/observation.rs", Parser{}, `resource type "observation" is not a FHIR R4 resource type (types are case-sensitive: did you mean "Observation"?)`},
+		{"§2 lower-case resource type with AnyResourceType", "patient/observation.rs", Parser{AnyResourceType: true}, "not well-formed"},
+		{"§2 upper-case context", "Patient/Observation.rs", Parser{}, `"Patient/" must be lower case`},
+		{"§2 upper-case SYSTEM", "SYSTEM/*.read", Parser{}, "must be lower case"},
+		{"unknown R4 type by default", "patient/Foo.rs", Parser{}, `resource type "Foo" is not a FHIR R4 resource type`},
+		{"abstract Resource is not a concrete type", "user/Resource.rs", Parser{}, "not a FHIR R4 resource type"},
+		{"digits in type with AnyResourceType", "user/Obs2.rs", Parser{AnyResourceType: true}, "not well-formed"},
+		{"underscore in type with AnyResourceType", "user/My_Type.rs", Parser{AnyResourceType: true}, "not well-formed"},
+		{"unknown context", "practitioner/Observation.rs", Parser{}, "not a SMART context"},
+		{"Cognito resource-server prefix", "myapi/patient/Observation.read", Parser{}, "not a SMART context"},
 		// §6 granular rules.
-		{"§9 query on wildcard resource", "patient/*.rs?category=" + labCategory, nil, `wildcard resource "*"`},
-		{"§6 query on v1 scope", "patient/Observation.read?category=laboratory", nil, "only allowed on v2"},
-		{"§6 query on v1 star", "user/Observation.*?category=laboratory", nil, "only allowed on v2"},
-		{"§6 missing = (?category)", "patient/Observation.rs?category", nil, `has no "="`},
-		{"§6 missing = (?active)", "patient/Patient.rs?active", nil, `has no "="`},
-		{"§6 trailing ?", "patient/Observation.rs?", nil, "empty query"},
-		{"§6 second ?", "patient/Observation.rs?category=a?code=b", nil, `second "?"`},
-		{"§6 second = (?code:exact=a=b)", "patient/Observation.rs?code:exact=a=b", nil, `second "="`},
-		{"§6 empty name", "patient/Observation.rs?=laboratory", nil, "empty name"},
-		{"§6 empty value", "patient/Observation.rs?category=", nil, "empty value"},
-		{"§6 trailing &", "patient/Observation.rs?category=a&", nil, `trailing "&"`},
-		{"§6 leading &", "patient/Observation.rs?&category=a", nil, `starts with "&"`},
-		{"§6 double &&", "patient/Observation.rs?category=a&&code=b", nil, `empty parameter ("&&")`},
-		{"§6 missing = in second pair", "patient/Observation.rs?category=a&code", nil, `"code" has no "="`},
+		{"§9 query on wildcard resource", "patient/*.rs?category=" + labCategory, Parser{}, `wildcard resource "*"`},
+		{"§6 query on v1 scope", "patient/Observation.read?category=laboratory", Parser{}, "only allowed on v2"},
+		{"§6 query on v1 star", "user/Observation.*?category=laboratory", Parser{}, "only allowed on v2"},
+		{"§6 missing = (?category)", "patient/Observation.rs?category", Parser{}, `has no "="`},
+		{"§6 missing = (?active)", "patient/Patient.rs?active", Parser{}, `has no "="`},
+		{"§6 trailing ?", "patient/Observation.rs?", Parser{}, "empty query"},
+		{"§6 second ?", "patient/Observation.rs?category=a?code=b", Parser{}, `second "?"`},
+		{"§6 second = (?code:exact=a=b)", "patient/Observation.rs?code:exact=a=b", Parser{}, `second "="`},
+		{"§6 empty name", "patient/Observation.rs?=laboratory", Parser{}, "empty name"},
+		{"§6 empty value", "patient/Observation.rs?category=", Parser{}, "empty value"},
+		{"§6 trailing &", "patient/Observation.rs?category=a&", Parser{}, `trailing "&"`},
+		{"§6 leading &", "patient/Observation.rs?&category=a", Parser{}, `starts with "&"`},
+		{"§6 double &&", "patient/Observation.rs?category=a&&code=b", Parser{}, `empty parameter ("&&")`},
+		{"§6 missing = in second pair", "patient/Observation.rs?category=a&code", Parser{}, `"code" has no "="`},
 		// No whitespace or control characters (RFC 6749 §3.3).
-		{"space", "patient/Observation.rs ", nil, "whitespace"},
-		{"tab", "patient/Observation.rs\t", nil, "whitespace"},
-		{"newline in query", "patient/Observation.rs?category=a\nb", nil, "whitespace"},
-		{"NUL", "openid\x00", nil, "control character"},
-		{"DEL", "openid\x7f", nil, "control character"},
-		{"double quote", `patient/Observation.rs?code="a"`, nil, "RFC 6749"},
-		{"backslash", `__a\b`, nil, "RFC 6749"},
-		{"non-ASCII", "patient/Observation.rs?code=é", nil, "RFC 6749"},
-		{"empty token", "", nil, "empty scope"},
+		{"space", "patient/Observation.rs ", Parser{}, "whitespace"},
+		{"tab", "patient/Observation.rs\t", Parser{}, "whitespace"},
+		{"newline in query", "patient/Observation.rs?category=a\nb", Parser{}, "whitespace"},
+		{"NUL", "openid\x00", Parser{}, "control character"},
+		{"DEL", "openid\x7f", Parser{}, "control character"},
+		{"double quote", `patient/Observation.rs?code="a"`, Parser{}, "RFC 6749"},
+		{"backslash", `__a\b`, Parser{}, "RFC 6749"},
+		{"non-ASCII", "patient/Observation.rs?code=é", Parser{}, "RFC 6749"},
+		{"empty token", "", Parser{}, "empty scope"},
 		// §7 launch scopes.
-		{"§7 Launch/patient", "Launch/patient", nil, `"Launch/" must be lower case`},
-		{"§7 launch/Patient is invalid", "launch/Patient", nil, `launch context type "Patient" must be all lower case`},
-		{"§7 launch/ without type", "launch/", nil, "missing launch context type"},
-		{"§7 launch type with digit", "launch/pat1ent", nil, "lower-case letters"},
-		{"§7 launch/patient/x", "launch/patient/x", nil, "lower-case letters"},
-		{"§7 at most one role", "launch/patient?role=a&role=b", nil, "at most one parameter"},
-		{"§7 role plus other param", "launch/patient?role=a&x=b", nil, "at most one parameter"},
-		{"§7 unknown launch param", "launch/patient?x=y", nil, `unknown launch scope parameter "x"`},
-		{"§7 empty role", "launch/patient?role=", nil, "empty value"},
-		{"§7 role without =", "launch/patient?role", nil, `has no "="`},
-		{"§7 empty launch query", "launch/patient?", nil, "empty query"},
-		{"§7 role with second =", "launch/patient?role=a=b", nil, `second "="`},
-		{"§7 role with second ?", "launch/patient?role=a?b", nil, `second "?"`},
-		{"§7 bare launch with role", "launch?role=x", nil, `bare "launch"`},
+		{"§7 Launch/patient", "Launch/patient", Parser{}, `"Launch/" must be lower case`},
+		{"§7 launch/Patient is invalid", "launch/Patient", Parser{}, `launch context type "Patient" must be all lower case`},
+		{"§7 launch/ without type", "launch/", Parser{}, "missing launch context type"},
+		{"§7 launch type with digit", "launch/pat1ent", Parser{}, "lower-case letters"},
+		{"§7 launch/patient/x", "launch/patient/x", Parser{}, "lower-case letters"},
+		{"§7 at most one role", "launch/patient?role=a&role=b", Parser{}, "at most one parameter"},
+		{"§7 role plus other param", "launch/patient?role=a&x=b", Parser{}, "at most one parameter"},
+		{"§7 unknown launch param", "launch/patient?x=y", Parser{}, `unknown launch scope parameter "x"`},
+		{"§7 empty role", "launch/patient?role=", Parser{}, "empty value"},
+		{"§7 role without =", "launch/patient?role", Parser{}, `has no "="`},
+		{"§7 empty launch query", "launch/patient?", Parser{}, "empty query"},
+		{"§7 role with second =", "launch/patient?role=a=b", Parser{}, `second "="`},
+		{"§7 role with second ?", "launch/patient?role=a?b", Parser{}, `second "?"`},
+		{"§7 bare launch with role", "launch?role=x", Parser{}, `bare "launch"`},
 		// §1 identity names are exact and case-sensitive.
-		{"§1 OpenID", "OpenID", nil, `did you mean "openid"`},
-		{"§1 fhiruser", "fhiruser", nil, `did you mean "fhirUser"`},
-		{"§1 Offline_Access", "Offline_Access", nil, `did you mean "offline_access"`},
-		{"§1 unknown email", "email", nil, "unknown scope"},
-		{"§1 unknown Cognito admin scope", "aws.cognito.signin.user.admin", nil, "unknown scope"},
-		{"§1 launchpad is not launch", "launchpad", nil, "unknown scope"},
+		{"§1 OpenID", "OpenID", Parser{}, `did you mean "openid"`},
+		{"§1 fhiruser", "fhiruser", Parser{}, `did you mean "fhirUser"`},
+		{"§1 Offline_Access", "Offline_Access", Parser{}, `did you mean "offline_access"`},
+		{"§1 unknown email", "email", Parser{}, "unknown scope"},
+		{"§1 unknown Cognito admin scope", "aws.cognito.signin.user.admin", Parser{}, "unknown scope"},
+		{"§1 launchpad is not launch", "launchpad", Parser{}, "unknown scope"},
 		// §8 extension forms.
-		{"§8 bare __", "__", nil, `after the "__" prefix`},
-		{"URI without rest", "urn:", nil, "unknown scope"},
-		{"URI scheme starting with digit", "1urn:x", nil, "unknown scope"},
-		{"colon first", ":x", nil, "unknown scope"},
+		{"§8 bare __", "__", Parser{}, `after the "__" prefix`},
+		{"URI without rest", "urn:", Parser{}, "unknown scope"},
+		{"URI scheme starting with digit", "1urn:x", Parser{}, "unknown scope"},
+		{"colon first", ":x", Parser{}, "unknown scope"},
 	}
 }
 
 func TestParse(t *testing.T) {
 	for _, tc := range validCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Parse(tc.in, tc.opts...)
+			got, err := tc.p.Parse(tc.in)
 			require.NoError(t, err)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Parse(%q) mismatch (-want +got):\n%s", tc.in, diff)
@@ -245,7 +245,7 @@ func TestParse(t *testing.T) {
 func TestParseInvalid(t *testing.T) {
 	for _, tc := range invalidCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Parse(tc.in, tc.opts...)
+			got, err := tc.p.Parse(tc.in)
 			require.Error(t, err)
 			require.ErrorIs(t, err, ErrInvalid)
 			var pe *ParseError
@@ -303,7 +303,7 @@ func TestParseClaim(t *testing.T) {
 	tests := []struct {
 		name      string
 		claim     string
-		opts      []Option
+		p         Parser
 		want      []string // String() of the valid scopes, in order
 		wantErrs  []string // substrings, one per invalid token, in order
 		wantIndex []int
@@ -323,14 +323,14 @@ func TestParseClaim(t *testing.T) {
 		{name: "single space only", claim: " ", wantErrs: []string{"empty scope", "empty scope"}, wantIndex: []int{1, 2}},
 		{name: "tab is not a separator", claim: "openid\tfhirUser", wantErrs: []string{"whitespace"}, wantIndex: []int{1}},
 		{name: "duplicates kept", claim: "openid openid", want: []string{"openid", "openid"}},
-		{name: "AnyResourceType applies to every token", claim: "patient/Foo.rs user/Bar.r", opts: []Option{AnyResourceType()},
+		{name: "AnyResourceType applies to every token", claim: "patient/Foo.rs user/Bar.r", p: Parser{AnyResourceType: true},
 			want: []string{"patient/Foo.rs", "user/Bar.r"}},
 		{name: "default R4 check applies to every token", claim: "patient/Foo.rs user/Bar.r",
 			wantErrs: []string{`"Foo"`, `"Bar"`}, wantIndex: []int{1, 2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseClaim(tc.claim, tc.opts...)
+			got, err := tc.p.ParseClaim(tc.claim)
 			gotStrings := make([]string, 0, len(got))
 			for _, s := range got {
 				gotStrings = append(gotStrings, s.String())
@@ -360,10 +360,10 @@ func TestParseClaim(t *testing.T) {
 
 func TestParseClaimEqualsParse(t *testing.T) {
 	for _, tc := range validCases() {
-		got, err := ParseClaim(tc.in, tc.opts...)
+		got, err := tc.p.ParseClaim(tc.in)
 		require.NoError(t, err, tc.in)
 		require.Len(t, got, 1)
-		want, err := Parse(tc.in, tc.opts...)
+		want, err := tc.p.Parse(tc.in)
 		require.NoError(t, err)
 		if diff := cmp.Diff(want, got[0]); diff != "" {
 			t.Errorf("%q (-Parse +ParseClaim):\n%s", tc.in, diff)
@@ -372,27 +372,23 @@ func TestParseClaimEqualsParse(t *testing.T) {
 }
 
 func TestParser(t *testing.T) {
-	var zero Parser
 	for _, tc := range validCases() {
-		want, err := Parse(tc.in, tc.opts...)
+		if tc.p != (Parser{}) {
+			continue
+		}
+		want, err := Parse(tc.in)
 		require.NoError(t, err)
-		p := NewParser(tc.opts...)
-		got, err := p.Parse(tc.in)
+		got, err := Parser{}.Parse(tc.in)
 		require.NoError(t, err)
-		assert.Equal(t, want, got, tc.in)
-		claim, err := p.ParseClaim(tc.in + " " + tc.in)
+		assert.Equal(t, want, got, "zero Parser = Parse: %s", tc.in)
+		claim, err := Parser{}.ParseClaim(tc.in + " " + tc.in)
 		require.NoError(t, err)
 		assert.Equal(t, []Scope{want, want}, claim, tc.in)
-		if len(tc.opts) == 0 {
-			got, err = zero.Parse(tc.in)
-			require.NoError(t, err)
-			assert.Equal(t, want, got, "zero Parser = Parse without options")
-		}
 	}
-	_, err := NewParser().Parse("patient/Foo.rs")
+	_, err := Parser{}.Parse("patient/Foo.rs")
 	require.ErrorIs(t, err, ErrInvalid)
-	_, err = NewParser(nil, AnyResourceType()).Parse("patient/Foo.rs")
-	require.NoError(t, err, "nil options are ignored")
+	_, err = Parser{AnyResourceType: true}.Parse("patient/Foo.rs")
+	require.NoError(t, err)
 }
 
 func TestCanonicalForms(t *testing.T) {
@@ -437,9 +433,9 @@ func TestCanonicalForms(t *testing.T) {
 // (smart-scopes.md §3 "Never widen", §4).
 func TestConversionsNeverWiden(t *testing.T) {
 	for _, tc := range validCases() {
-		s, err := Parse(tc.in, tc.opts...)
+		s, err := tc.p.Parse(tc.in)
 		require.NoError(t, err)
-		checkConversions(t, s, tc.opts)
+		checkConversions(t, s, tc.p)
 	}
 	// Every permission set on a concrete and a wildcard type, both grammars.
 	for p := Permissions(1); p <= PermAll; p++ {
@@ -448,15 +444,15 @@ func TestConversionsNeverWiden(t *testing.T) {
 				s, err := Parse(ctx + "/" + typ + "." + p.String())
 				require.NoError(t, err)
 				assert.Equal(t, p, s.Permissions)
-				checkConversions(t, s, nil)
+				checkConversions(t, s, Parser{})
 			}
 		}
 	}
 }
 
-func checkConversions(t testing.TB, s Scope, opts []Option) {
+func checkConversions(t testing.TB, s Scope, p Parser) {
 	t.Helper()
-	v2, err := Parse(s.V2(), opts...)
+	v2, err := p.Parse(s.V2())
 	require.NoError(t, err, "V2 of %q", s)
 	if s.Kind != KindResource {
 		assert.Equal(t, s, v2)
@@ -473,7 +469,7 @@ func checkConversions(t testing.TB, s Scope, opts []Option) {
 		t.Errorf("V2 of %q changed the query:\n%s", s, diff)
 	}
 	if v1s, ok := s.V1(); ok {
-		v1, err := Parse(v1s, opts...)
+		v1, err := p.Parse(v1s)
 		require.NoError(t, err, "V1 of %q", s)
 		assert.Equal(t, V1, v1.Version)
 		assert.Equal(t, s.Permissions, v1.Permissions, "V1 of %q", s)
@@ -542,13 +538,13 @@ func TestParseAllocs(t *testing.T) {
 		})
 		assert.Equal(t, tc.want, got, tc.in)
 	}
-	p := NewParser(AnyResourceType())
+	p := Parser{AnyResourceType: true}
 	got := testing.AllocsPerRun(100, func() {
 		if _, err := p.Parse("patient/Foo.rs"); err != nil {
 			panic(err)
 		}
 	})
-	assert.Zero(t, got, "Parser.Parse: options cost nothing per call")
+	assert.Zero(t, got, "Parser.Parse: settings cost nothing per call")
 	got = testing.AllocsPerRun(100, func() {
 		if _, err := ParseClaim(realisticClaim); err != nil {
 			panic(err)
@@ -575,6 +571,109 @@ func BenchmarkParse(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// TestParseGranularParams covers the parameter-name rules of a granular
+// scope's query (params.go): filters parse, anything a lenient server could
+// ignore (and so grant more than written) is invalid.
+func TestParseGranularParams(t *testing.T) {
+	tests := []struct {
+		name  string
+		query string
+		p     Parser
+		why   string // "" = valid; else a substring of ParseError.Reason
+	}{
+		// Allowed: search parameter codes and the "_" filters.
+		{"code with hyphen", "value-quantity=5", Parser{}, ""},
+		{"code with digit", "component-code2=x", Parser{}, ""},
+		{"_id", "_id=1", Parser{}, ""},
+		{"_lastUpdated", "_lastUpdated=gt2020-01-01", Parser{}, ""},
+		{"_tag, _profile, _security, _source", "_tag=a&_profile=b&_security=c&_source=d", Parser{}, ""},
+		{"_text, _content, _list", "_text=a&_content=b&_list=c", Parser{}, ""},
+		// Allowed, experimental (Permits refuses them by default).
+		{"modifier exact", "code:exact=x", Parser{}, ""},
+		{"modifier not-in", "code:not-in=http://example.org/vs", Parser{}, ""},
+		{"modifier of-type", "identifier:of-type=a|b|c", Parser{}, ""},
+		{"modifier on a _ filter", "_tag:not=x", Parser{}, ""},
+		{"type modifier", "subject:Patient=Patient/1", Parser{}, ""},
+		{"typed chain", "subject:Patient.name=x", Parser{}, ""},
+		{"untyped chain", "patient.birthdate=gt2000", Parser{}, ""},
+		{"long chain with modifier at the end", "subject:Patient.general-practitioner:Practitioner.name:exact=x", Parser{}, ""},
+		{"chain ending in _id", "subject:Patient._id=1", Parser{}, ""},
+		{"custom type in chain with AnyResourceType", "subject:Foo.name=x", Parser{AnyResourceType: true}, ""},
+		{"_has", "_has:Observation:patient:code=1234", Parser{}, ""},
+		{"_has with modifier", "_has:Observation:patient:code:exact=1234", Parser{}, ""},
+		{"_filter", "_filter=name%20eq%20x", Parser{}, ""},
+		{"_query", "_query=current", Parser{}, ""},
+
+		// Case variants of reserved names.
+		{"_INCLUDE", "_INCLUDE=Observation:patient", Parser{}, `parameter "_INCLUDE": parameter names are case-sensitive (did you mean "_include"?)`},
+		{"_Type", "_Type=Patient", Parser{}, `did you mean "_type"?`},
+		{"_ID", "_ID=1", Parser{}, `did you mean "_id"?`},
+		{"_lastupdated", "_lastupdated=gt2020", Parser{}, `did you mean "_lastUpdated"?`},
+		{"_HAS", "_HAS:Observation:patient:code=1", Parser{}, `did you mean "_has"?`},
+		{"_Filter", "_Filter=x", Parser{}, `did you mean "_filter"?`},
+		{"upper-case code", "Category=laboratory", Parser{}, `search parameter names are lower case (did you mean "category"?)`},
+		{"upper-case modifier", "code:EXACT=x", Parser{}, `modifiers are case-sensitive (did you mean "exact"?)`},
+		{"upper-case modifier with AnyResourceType", "code:Missing=true", Parser{AnyResourceType: true}, `did you mean "missing"?`},
+		// Result parameters do not filter.
+		{"_include", "_include=Observation:patient", Parser{}, `"_include" does not filter resources`},
+		{"_revinclude", "_revinclude=Provenance:target", Parser{}, `"_revinclude" does not filter resources`},
+		{"_type", "_type=Patient", Parser{}, `"_type" does not filter resources`},
+		{"_count", "_count=1", Parser{}, `"_count" does not filter resources`},
+		{"_sort", "_sort=date", Parser{}, `"_sort" does not filter`},
+		{"_summary", "_summary=count", Parser{}, `"_summary" does not filter`},
+		{"_elements", "_elements=id", Parser{}, `"_elements" does not filter`},
+		{"_include:iterate", "_include:iterate=Observation:patient", Parser{}, `"_include" does not filter`},
+		{"result parameter after a valid one", "category=a&_count=1", Parser{}, `"_count" does not filter`},
+		// Unknown names and modifiers.
+		{"unknown _ name", "_foo=x", Parser{}, `unknown parameter "_foo"`},
+		{"__ name", "__x=y", Parser{}, `unknown parameter "__x"`},
+		{"underscore inside a code", "cat_egory=x", Parser{}, "not a search parameter name"},
+		{"digit first", "1code=x", Parser{}, "not a search parameter name"},
+		{"percent-encoded colon", "code%3Aexact=x", Parser{}, "not a search parameter name"},
+		{"unknown modifier", "code:foo=x", Parser{}, `unknown modifier "foo"`},
+		{"iterate is not a filter modifier", "code:iterate=x", Parser{}, `unknown modifier "iterate"`},
+		{"two modifiers", "code:in:not=x", Parser{}, `unknown modifier "in:not"`},
+		{"empty modifier", "code:=x", Parser{}, `unknown modifier ""`},
+		{"type modifier not R4", "subject:Foo=x", Parser{}, `"Foo" is not a resource type`},
+		{"lower-case type modifier", "subject:patient=x", Parser{}, `unknown modifier "patient"`},
+		// Malformed chains.
+		{"chain through a non-R4 type", "subject:Foo.name=x", Parser{}, `"Foo" is not a resource type`},
+		{"chain link with a modifier", "subject:exact.name=x", Parser{}, `"exact" is not a resource type`},
+		{"chain through a lower-case type", "subject:patient.name=x", Parser{}, `"patient" is not a resource type (types are case-sensitive: did you mean "Patient"?)`},
+		{"chain through _id", "_id.name=x", Parser{}, `"_id" cannot be chained`},
+		{"chain through a result parameter", "_include.name=x", Parser{}, `"_include" does not filter`},
+		{"chain starting with .", ".name=x", Parser{}, "empty parameter name"},
+		{"chain ending with .", "subject.=x", Parser{}, "empty parameter name"},
+		{"double dot", "subject..name=x", Parser{}, "empty parameter name"},
+		{"chained _filter", "subject:Patient._filter=x", Parser{}, "_filter takes no modifier and cannot be chained"},
+		{"_filter with a modifier", "_filter:x=y", Parser{}, "_filter takes no modifier"},
+		// Malformed _has.
+		{"bare _has", "_has=x", Parser{}, "malformed _has"},
+		{"_has without parameter", "_has:Observation:patient=x", Parser{}, "malformed _has"},
+		{"nested _has", "_has:Observation:patient:_has:AuditEvent:entity:agent=x", Parser{}, "malformed _has"},
+		{"_has with a non-type", "_has:observation:patient:code=x", Parser{}, `"observation" is not a resource type`},
+		{"_has with chaining", "_has:Observation:patient:code.name=x", Parser{}, "_has cannot be combined with chaining"},
+		{"_has with an unknown modifier", "_has:Observation:patient:code:foo=x", Parser{}, `unknown modifier "foo"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := "patient/Observation.rs?" + tc.query
+			got, err := tc.p.Parse(in)
+			if tc.why == "" {
+				require.NoError(t, err)
+				assert.Equal(t, tc.query, got.RawQuery)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalid)
+			var pe *ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Contains(t, pe.Reason, tc.why)
+			assert.False(t, pe.Unknown, "a malformed SMART scope, not an unknown token")
+			assert.Equal(t, Scope{}, got)
 		})
 	}
 }

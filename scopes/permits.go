@@ -8,45 +8,38 @@ import (
 	"strings"
 )
 
-// PermitOption configures Permits.
-type PermitOption func(*permitOptions)
-
 // OperationPolicy decides whether a FHIR operation request ($export,
 // $everything, ...) is allowed. op includes the "$". granted holds the
 // scopes passed to Permits, minus patient/ scopes when no patient is in
-// context (WithPatient).
+// context (Checker.Patient).
 type OperationPolicy func(op string, granted []Scope, req Request) bool
 
-type permitOptions struct {
-	patient      string
-	opPolicy     OperationPolicy
-	experimental bool
-}
+// Checker holds the request context and policy for Permits. The zero Checker
+// is what the package-level Permits uses: no patient in context, operations
+// denied, experimental granular filters refused. A Checker is a plain value,
+// safe for concurrent use.
+//
+//	d := scopes.Checker{Patient: "123"}.Permits(granted, req)
+type Checker struct {
+	// Patient is the id of the patient in context (the token's "patient"
+	// claim or launch context). When it is "", patient/ scopes grant nothing
+	// (smart-scopes.md §7, §10, §12 #10). Permits does NOT check that the
+	// requested resource belongs to that patient's compartment; the server
+	// (HealthLake) does.
+	Patient string
 
-// WithPatient sets the id of the patient in context (the token's "patient"
-// claim or launch context). Without it (or with ""), patient/ scopes grant nothing
-// (smart-scopes.md §7, §10, §12 #10). Permits does NOT check that the
-// requested resource belongs to that patient's compartment; the server
-// (HealthLake) does.
-func WithPatient(id string) PermitOption {
-	return func(o *permitOptions) { o.patient = id }
-}
+	// OperationPolicy decides operation requests, which no scope grants on
+	// its own. nil denies them all. See ExportPolicy for the usual $export
+	// rule.
+	OperationPolicy OperationPolicy
 
-// WithOperationPolicy lets policy decide operation requests, which no scope
-// grants on their own. A nil policy keeps the default (deny). See
-// ExportPolicy for the usual $export rule.
-func WithOperationPolicy(policy func(op string, granted []Scope, req Request) bool) PermitOption {
-	return func(o *permitOptions) { o.opPolicy = policy }
-}
-
-// AllowExperimentalFilters makes Permits honour granular scopes whose
-// parameters use features the SMART v2.2 IG marks experimental: modifiers
-// ("code:in="), chaining ("patient.birthdate="), _filter, _include,
-// _revinclude, _has and _query. By default such a scope grants nothing (fail
-// closed, smart-scopes.md §6), because the caller would have to enforce a
-// filter it probably cannot evaluate.
-func AllowExperimentalFilters() PermitOption {
-	return func(o *permitOptions) { o.experimental = true }
+	// ExperimentalFilters makes Permits honour granular scopes whose
+	// parameters use features the SMART v2.2 IG marks experimental:
+	// modifiers ("code:in="), chaining ("patient.birthdate="), _filter, _has
+	// and _query. When false such a scope grants nothing (fail closed,
+	// smart-scopes.md §6), because the caller would have to enforce a filter
+	// it probably cannot evaluate.
+	ExperimentalFilters bool
 }
 
 // ExportPolicy is an OperationPolicy implementing the common rule for FHIR
@@ -55,7 +48,7 @@ func AllowExperimentalFilters() PermitOption {
 // grants r and s ("system/*.rs", "system/*.cruds" or v1 "system/*.read").
 // Every other operation is denied.
 //
-//	d := scopes.Permits(granted, req, scopes.WithOperationPolicy(scopes.ExportPolicy))
+//	d := scopes.Checker{OperationPolicy: scopes.ExportPolicy}.Permits(granted, req)
 func ExportPolicy(op string, granted []Scope, _ Request) bool {
 	if op != "$export" {
 		return false
@@ -152,7 +145,9 @@ func (d Decision) CombinedFilter(resourceType string) ([]Param, bool) {
 }
 
 // Permits evaluates one request against the granted scopes
-// (smart-scopes.md §10, §12):
+// (smart-scopes.md §10, §12) with the zero Checker: no patient in context,
+// so patient/ scopes grant nothing; operations denied; experimental granular
+// filters refused. The rules:
 //
 //   - access is the union of all resource scopes; other kinds grant nothing;
 //   - the request's type must equal the scope's type or the scope's type is
@@ -160,34 +155,41 @@ func (d Decision) CombinedFilter(resourceType string) ([]Param, bool) {
 //     scope's permissions;
 //   - system-level search and history need s on "*", except a system search
 //     with _type, which needs s on every listed type;
-//   - a search's _include, _revinclude and _has parameters need s on the
-//     types they pull in; an _include without a target type
-//     ("Observation:patient") needs s on "*" (name the target:
-//     "Observation:patient:Patient");
-//   - patient/ scopes grant nothing without WithPatient;
+//   - a search's _include and _revinclude parameters need s on the types
+//     they pull in; an _include without a target type ("Observation:patient")
+//     needs s on "*" (name the target: "Observation:patient:Patient");
+//   - parameters that read other types, in a search or a conditional update,
+//     patch or delete, need s from an unfiltered scope (a granular scope's
+//     filter cannot be applied through them) on those types: a chained
+//     parameter ("subject:Patient.name") on every type along the chain, an
+//     untyped chain link ("subject.name") on "*" since its target can be any
+//     type, reverse chaining ("_has:Observation:patient:code") on the type it
+//     names, _list on List, and _filter and _query (a named query the server
+//     defines) on "*"; a malformed chain is denied;
+//   - patient/ scopes grant nothing without Checker.Patient;
 //   - GET metadata is allowed without scopes;
 //   - batch/transaction is never allowed on its own (NeedsEntryCheck);
-//   - operations are never allowed on their own unless WithOperationPolicy
-//     says so;
-//   - granular scopes grant conditionally, see Decision.Filters.
+//   - operations are never allowed on their own unless
+//     Checker.OperationPolicy says so;
+//   - granular scopes grant conditionally, see Decision.Filters; one whose
+//     parameters Parse would refuse (a hand-built Scope) grants nothing.
 //
 // Permits does NOT check compartment membership for patient/ scopes, the
-// user's own permissions for user/ scopes, chained search parameters
-// ("subject:Patient.name=") or the body of POST _search unless the caller
-// merged it into req.Query. A Request not produced by ParseRequest is
-// evaluated as is; an unknown interaction is denied.
-func Permits(granted []Scope, req Request, opts ...PermitOption) Decision {
-	var o permitOptions
-	if len(opts) > 0 {
-		o = applyPermitOptions(opts)
-	}
+// user's own permissions for user/ scopes, or the body of POST _search
+// unless the caller merged it into req.Query. A Request not produced by ParseRequest is evaluated as is; an
+// unknown interaction is denied.
+func Permits(granted []Scope, req Request) Decision { return Checker{}.Permits(granted, req) }
+
+// Permits is like the package-level Permits with c's context and policy.
+func (ck Checker) Permits(granted []Scope, req Request) Decision {
+	o := &ck
 	switch req.Interaction {
 	case Capabilities:
 		return Decision{Allowed: true, Reason: "capabilities (GET metadata) need no scope"}
 	case Batch:
 		return Decision{NeedsEntryCheck: true, Reason: "batch/transaction requests are not granted by any scope on their own: evaluate each entry"}
 	case Operation:
-		return permitOperation(granted, req, &o)
+		return permitOperation(granted, req, o)
 	}
 	letter := req.Interaction.Permission()
 	if letter == 0 {
@@ -204,41 +206,38 @@ func Permits(granted []Scope, req Request, opts ...PermitOption) Decision {
 			return Decision{Reason: reason}
 		}
 		if len(types) == 0 {
-			checks = append(checks, check{typ: "*"})
+			checks = append(checks, check{typ: "*", letter: letter})
 		}
 		for _, t := range types {
-			checks = addCheck(checks, t, "_type="+t)
+			checks = addCheck(checks, check{typ: t, why: "_type=" + t, letter: PermSearch})
 		}
 	} else {
 		if !isTypeName(req.ResourceType) {
 			return Decision{Reason: fmt.Sprintf("%s request without a valid resource type (%q): denied", req.Interaction, req.ResourceType)}
 		}
-		checks = append(checks, check{typ: req.ResourceType})
+		checks = append(checks, check{typ: req.ResourceType, letter: letter})
 	}
-	if req.Interaction == SearchType || req.Interaction == SearchSystem {
-		var reason string
-		checks, reason = includeChecks(checks, req)
-		if reason != "" {
-			return Decision{Reason: reason}
-		}
+	checks, reason := paramChecks(checks, req)
+	if reason != "" {
+		return Decision{Reason: reason}
 	}
 
 	var d Decision
 	var reasons []string
 	for i, c := range checks {
-		l := letter
-		if c.why != "" {
-			l = PermSearch
-		}
-		g := grantFor(granted, c.typ, l, &o)
+		g := grantFor(granted, c.typ, c.letter, o)
 		if g.scope == "" {
-			msg := "no scope grants " + l.String() + " on " + c.typ
+			msg := "no scope grants " + c.letter.String() + " on " + c.typ
 			if c.why != "" {
 				msg += " (needed by " + c.why + ")"
 			} else if c.typ == "*" {
 				msg += ` (system-level search and history need s on "*")`
 			}
 			return Decision{Reason: msg + g.hint}
+		}
+		if c.unfiltered && !g.unfiltered {
+			return Decision{Reason: "only granular scopes grant " + c.letter.String() + " on " + c.typ + " (" + g.scope +
+				"), and " + c.why + " needs an unfiltered grant: a scope's filter cannot be applied through a chain or _has"}
 		}
 		if i == 0 {
 			d.Scope = g.scope
@@ -251,29 +250,25 @@ func Permits(granted []Scope, req Request, opts ...PermitOption) Decision {
 	return d
 }
 
-func applyPermitOptions(opts []PermitOption) permitOptions {
-	var o permitOptions
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
-	return o
-}
-
-// check is one resource type a request needs; why is "" for the request's
-// own type, else the parameter that pulls the type in (needs s).
+// check is one resource type a request needs: letter on typ. why is "" for
+// the request's own type, else the parameter that pulls the type in (those
+// need s). unfiltered is set when a granular scope's filter cannot be
+// enforced for the type (chains, _has, _filter): only an unfiltered scope
+// grants it.
 type check struct {
-	typ, why string
+	typ, why   string
+	letter     Permissions
+	unfiltered bool
 }
 
-func addCheck(checks []check, typ, why string) []check {
-	for _, c := range checks {
-		if c.typ == typ {
+// addCheck appends c unless an equal or stricter check is already there.
+func addCheck(checks []check, c check) []check {
+	for _, x := range checks {
+		if x.typ == c.typ && x.letter == c.letter && (x.unfiltered || !c.unfiltered) {
 			return checks
 		}
 	}
-	return append(checks, check{typ: typ, why: why})
+	return append(checks, c)
 }
 
 // typeParam returns the types listed in _type (system search only).
@@ -302,20 +297,34 @@ func typeParam(req Request) ([]string, string) {
 	return types, ""
 }
 
-// includeChecks adds the types pulled in by _include, _revinclude and _has
-// (smart-scopes.md §10: they must be limited to types with s).
-func includeChecks(checks []check, req Request) ([]check, string) {
+// paramChecks adds the types a request's parameters read (smart-scopes.md
+// §10: they must be limited to types with s):
+//   - searches: _include and _revinclude need s on the types they pull in;
+//   - any interaction with a query (searches and conditional update, patch,
+//     delete): a chained parameter ("subject:Patient.name") needs an
+//     unfiltered s on every type along the chain, since it lets the client
+//     probe those types; an untyped chain link ("subject.name") needs it on
+//     "*", as its target can be any type; reverse chaining
+//     ("_has:Observation:patient:code") needs an unfiltered s on the type it
+//     names; _list needs it on List; _filter and _query, which can read any
+//     type, need it on "*".
+func paramChecks(checks []check, req Request) ([]check, string) {
 	if len(req.Query) == 0 {
 		return checks, ""
 	}
+	search := req.Interaction == SearchType || req.Interaction == SearchSystem
 	for _, key := range slices.Sorted(maps.Keys(req.Query)) {
 		base, _, _ := strings.Cut(key, ":")
-		switch base {
-		case "_include", "_revinclude":
+		chained := strings.IndexByte(key, '.') >= 0
+		switch {
+		case base == "_include" || base == "_revinclude":
+			if !search {
+				continue
+			}
 			for _, v := range req.Query[key] {
 				why := key + "=" + v
 				if v == "*" {
-					checks = addCheck(checks, "*", why)
+					checks = addCheck(checks, check{typ: "*", why: why, letter: PermSearch})
 					continue
 				}
 				parts := strings.Split(v, ":")
@@ -323,16 +332,19 @@ func includeChecks(checks []check, req Request) ([]check, string) {
 					(len(parts) == 3 && !isTypeName(parts[2])) {
 					return nil, fmt.Sprintf("malformed %s: denied", why)
 				}
-				checks = addCheck(checks, parts[0], why)
+				checks = addCheck(checks, check{typ: parts[0], why: why, letter: PermSearch})
 				if base == "_include" {
 					if len(parts) == 3 {
-						checks = addCheck(checks, parts[2], why)
+						checks = addCheck(checks, check{typ: parts[2], why: why, letter: PermSearch})
 					} else {
-						checks = addCheck(checks, "*", why+` (no target type: name it, e.g. "Observation:patient:Patient")`)
+						checks = addCheck(checks, check{typ: "*", why: why + ` (no target type: name it, e.g. "Observation:patient:Patient")`, letter: PermSearch})
 					}
 				}
 			}
-		case "_has":
+		case base == "_has":
+			if chained {
+				return nil, fmt.Sprintf("%s combines _has with chaining: denied", key)
+			}
 			segs := strings.Split(key, ":")
 			for i := 0; i < len(segs); i++ {
 				if segs[i] != "_has" {
@@ -341,11 +353,48 @@ func includeChecks(checks []check, req Request) ([]check, string) {
 				if i+1 >= len(segs) || !isTypeName(segs[i+1]) {
 					return nil, fmt.Sprintf("malformed %s: denied", key)
 				}
-				checks = addCheck(checks, segs[i+1], key)
+				checks = addCheck(checks, check{typ: segs[i+1], why: key, letter: PermSearch, unfiltered: true})
+			}
+		case base == "_filter" || base == "_query":
+			checks = addCheck(checks, check{typ: "*", why: key + " (it can read any type)", letter: PermSearch, unfiltered: true})
+		case base == "_list":
+			checks = addCheck(checks, check{typ: "List", why: key, letter: PermSearch, unfiltered: true})
+		case chained:
+			var reason string
+			if checks, reason = chainChecks(checks, key); reason != "" {
+				return nil, reason
 			}
 		}
 	}
 	return checks, ""
+}
+
+// chainChecks adds an unfiltered s check for every link of a chained
+// parameter "ref[:Type].ref[:Type].param[:modifier]".
+func chainChecks(checks []check, key string) ([]check, string) {
+	rest := key
+	for {
+		link, tail, more := strings.Cut(rest, ".")
+		if !more {
+			if link == "" {
+				return nil, fmt.Sprintf("malformed chained parameter %s: denied", key)
+			}
+			return checks, ""
+		}
+		ref, typ, typed := strings.Cut(link, ":")
+		switch {
+		case ref == "" || strings.HasPrefix(ref, "_"):
+			return nil, fmt.Sprintf("malformed chained parameter %s: denied", key)
+		case !typed:
+			checks = addCheck(checks, check{typ: "*", why: key + ` (untyped chain: its target can be any type; name it, e.g. "subject:Patient.name")`,
+				letter: PermSearch, unfiltered: true})
+		case !isTypeName(typ):
+			return nil, fmt.Sprintf("malformed chained parameter %s (%q is not a resource type): denied", key, typ)
+		default:
+			checks = addCheck(checks, check{typ: typ, why: key, letter: PermSearch, unfiltered: true})
+		}
+		rest = tail
+	}
 }
 
 type grant struct {
@@ -374,9 +423,9 @@ func isGranular(s Scope) bool { return s.RawQuery != "" || len(s.Query) > 0 }
 
 // grantFor finds the scopes granting letter on typ ("*" for system level:
 // only "*" scopes match).
-func grantFor(granted []Scope, typ string, letter Permissions, o *permitOptions) grant {
+func grantFor(granted []Scope, typ string, letter Permissions, o *Checker) grant {
 	var g grant
-	skippedPatient, skippedExperimental, badParam := "", "", ""
+	skippedPatient, skipped, skippedWhy := "", "", ""
 	for i := range granted {
 		s := &granted[i]
 		if s.Kind != KindResource || letter == 0 || !s.Permissions.Has(letter) {
@@ -385,7 +434,7 @@ func grantFor(granted []Scope, typ string, letter Permissions, o *permitOptions)
 		if s.Resource != "*" && s.Resource != typ {
 			continue
 		}
-		if s.Context == ContextPatient && o.patient == "" {
+		if s.Context == ContextPatient && o.Patient == "" {
 			if skippedPatient == "" {
 				skippedPatient = s.Raw
 			}
@@ -394,13 +443,11 @@ func grantFor(granted []Scope, typ string, letter Permissions, o *permitOptions)
 		if !isGranular(*s) {
 			return grant{scope: s.Raw, unfiltered: true}
 		}
-		if !o.experimental {
-			if p, bad := experimentalParam(s.Query); bad {
-				if skippedExperimental == "" {
-					skippedExperimental, badParam = s.Raw, p
-				}
-				continue
+		if why := unusableParam(s.Query, o.ExperimentalFilters); why != "" {
+			if skipped == "" {
+				skipped, skippedWhy = s.Raw, why
 			}
+			continue
 		}
 		if g.scope == "" {
 			g.scope = s.Raw
@@ -411,48 +458,51 @@ func grantFor(granted []Scope, typ string, letter Permissions, o *permitOptions)
 		if skippedPatient != "" {
 			g.hint += fmt.Sprintf("; %s grants nothing without a patient in context", skippedPatient)
 		}
-		if skippedExperimental != "" {
-			g.hint += fmt.Sprintf("; granular scope %s is ignored: parameter %q uses a modifier, chaining or an experimental parameter (see AllowExperimentalFilters)", skippedExperimental, badParam)
+		if skipped != "" {
+			g.hint += "; granular scope " + skipped + " is ignored: " + skippedWhy
 		}
 	}
 	return g
 }
 
-// experimentalParam reports the first parameter using a modifier (":"),
-// chaining ("."), or a parameter the SMART v2.2 IG does not expect in
-// scopes.
-func experimentalParam(params []Param) (string, bool) {
+// unusableParam says why a granular scope's parameters cannot be honoured,
+// or returns "" when they can: a parameter Parse would reject (a Scope built
+// by hand), or, unless experimental is set, one using a modifier (":"),
+// chaining ("."), _filter, _has or _query.
+func unusableParam(params []Param, experimental bool) string {
+	if len(params) == 0 {
+		return "it has a query but no parsed parameters"
+	}
 	for _, p := range params {
-		if strings.ContainsAny(p.Name, ":.") {
-			return p.Name, true
+		if problem := paramNameProblem(p.Name, true); problem != "" {
+			return problem
 		}
-		switch p.Name {
-		case "_filter", "_include", "_revinclude", "_has", "_query":
-			return p.Name, true
+		if !experimental && (strings.ContainsAny(p.Name, ":.") || isExperimentalParam(p.Name)) {
+			return fmt.Sprintf("parameter %q uses a modifier, chaining or an experimental parameter (see Checker.ExperimentalFilters)", p.Name)
 		}
 	}
-	return "", false
+	return ""
 }
 
-func permitOperation(granted []Scope, req Request, o *permitOptions) Decision {
+func permitOperation(granted []Scope, req Request, o *Checker) Decision {
 	op := req.Operation
-	if o.opPolicy != nil {
+	if o.OperationPolicy != nil {
 		eff := granted
-		if o.patient == "" {
+		if o.Patient == "" {
 			eff = slices.DeleteFunc(slices.Clone(granted), func(s Scope) bool {
 				return s.Kind == KindResource && s.Context == ContextPatient
 			})
 		}
-		if o.opPolicy(op, eff, req) {
+		if o.OperationPolicy(op, eff, req) {
 			return Decision{Allowed: true, Reason: "operation " + op + " allowed by the operation policy"}
 		}
 		return Decision{Reason: "operation " + op + " denied by the operation policy"}
 	}
 	reason := "operations (" + op + ") are not granted by any scope on their own"
 	if op == "$export" {
-		reason += "; $export usually requires system/*.rs (v1 system/*.read): set WithOperationPolicy(ExportPolicy)"
+		reason += "; $export usually requires system/*.rs (v1 system/*.read): set Checker.OperationPolicy to ExportPolicy"
 	} else {
-		reason += ": set WithOperationPolicy to allow it"
+		reason += ": set Checker.OperationPolicy to allow it"
 	}
 	return Decision{Reason: reason}
 }

@@ -73,9 +73,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 		v.uidClaim = "sub"
 	}
 	if cfg.AnyResourceType {
-		v.scopeParser = scopes.NewParser(scopes.AnyResourceType())
+		v.scopeParser = scopes.Parser{AnyResourceType: true}
 	} else {
-		v.scopeParser = scopes.NewParser()
+		v.scopeParser = scopes.Parser{}
 	}
 	// jws.VerifierFor returns a registered verifier or jwx's built-in one;
 	// resolving it here keeps its registry locks and the error allocations

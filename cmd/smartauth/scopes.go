@@ -122,11 +122,7 @@ func runScopes(args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 
-	var opts []scopes.Option
-	if f.anyType {
-		opts = append(opts, scopes.AnyResourceType())
-	}
-	parser := scopes.NewParser(opts...)
+	parser := scopes.Parser{AnyResourceType: f.anyType}
 
 	if set["permits"] {
 		if set["claim"] {
@@ -205,14 +201,11 @@ func runPermits(f scopesFlags, parser scopes.Parser, method, path string, stdout
 		fmt.Fprintf(stderr, "smartauth scopes: %v\n", err)
 		return 2
 	}
-	var popts []scopes.PermitOption
-	if f.patient != "" {
-		popts = append(popts, scopes.WithPatient(f.patient))
-	}
+	ck := scopes.Checker{Patient: f.patient}
 	if f.exportPolicy {
-		popts = append(popts, scopes.WithOperationPolicy(scopes.ExportPolicy))
+		ck.OperationPolicy = scopes.ExportPolicy
 	}
-	d := scopes.Permits(granted, req, popts...)
+	d := ck.Permits(granted, req)
 	code := 1
 	if d.Allowed {
 		code = 0

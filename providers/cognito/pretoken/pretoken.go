@@ -90,7 +90,7 @@ func New(cfg Config) (*Trigger, error) {
 	copyTable := func(kind string, in map[string][]string, out map[string][]string) {
 		for k, list := range in {
 			for _, s := range list {
-				if _, err := scopes.Parse(s, scopes.AnyResourceType()); err != nil {
+				if _, err := (scopes.Parser{AnyResourceType: true}).Parse(s); err != nil {
 					errs = append(errs, fmt.Errorf("%w: %s %q: %w", ErrConfig, kind, k, err))
 				}
 			}
