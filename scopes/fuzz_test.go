@@ -18,6 +18,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range invalidCases() {
 		f.Add(tc.in)
 	}
+	for _, tc := range granularParamCases() {
+		f.Add("patient/Observation.rs?" + tc.query)
+	}
 	f.Add(realisticClaim)
 	f.Fuzz(func(t *testing.T, in string) {
 		for _, p := range []Parser{{}, {AnyResourceType: true}} {
@@ -74,15 +77,17 @@ func FuzzParse(f *testing.F) {
 func checkQueryNames(t *testing.T, s Scope) {
 	t.Helper()
 	for _, p := range s.Query {
+		has := strings.HasPrefix(p.Name, "_has:")
 		for link := range strings.SplitSeq(p.Name, ".") {
 			for i, part := range strings.Split(link, ":") {
 				switch {
 				case strings.HasPrefix(part, "_"):
-					if i > 0 && part != "_has" || !isFilterParam(part) && !isExperimentalParam(part) {
+					// A "_" part opens a link, or is the parameter of a _has.
+					if !(i == 0 || has && i == 3) || !isFilterParam(part) && !isExperimentalParam(part) {
 						t.Fatalf("%q: parameter %q has a reserved part %q that is not a known filter", s.Raw, p.Name, part)
 					}
 				case isTypeName(part):
-					if i == 0 {
+					if i == 0 || has && i != 1 && i != 4 {
 						t.Fatalf("%q: parameter %q starts with a type name", s.Raw, p.Name)
 					}
 				case !isCode(part):

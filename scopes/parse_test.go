@@ -579,12 +579,35 @@ func BenchmarkParse(b *testing.B) {
 // scope's query (params.go): filters parse, anything a lenient server could
 // ignore (and so grant more than written) is invalid.
 func TestParseGranularParams(t *testing.T) {
-	tests := []struct {
-		name  string
-		query string
-		p     Parser
-		why   string // "" = valid; else a substring of ParseError.Reason
-	}{
+	for _, tc := range granularParamCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			in := "patient/Observation.rs?" + tc.query
+			got, err := tc.p.Parse(in)
+			if tc.why == "" {
+				require.NoError(t, err)
+				assert.Equal(t, tc.query, got.RawQuery)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalid)
+			var pe *ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Contains(t, pe.Reason, tc.why)
+			assert.False(t, pe.Unknown, "a malformed SMART scope, not an unknown token")
+			assert.Equal(t, Scope{}, got)
+		})
+	}
+}
+
+type granularParamCase struct {
+	name  string
+	query string // after "patient/Observation.rs?"
+	p     Parser
+	why   string // "" = valid; else a substring of ParseError.Reason
+}
+
+// granularParamCases: FuzzParse seeds from them too.
+func granularParamCases() []granularParamCase {
+	return []granularParamCase{
 		// Allowed: search parameter codes and the "_" filters.
 		{"code with hyphen", "value-quantity=5", Parser{}, ""},
 		{"code with digit", "component-code2=x", Parser{}, ""},
@@ -605,6 +628,8 @@ func TestParseGranularParams(t *testing.T) {
 		{"custom type in chain with AnyResourceType", "subject:Foo.name=x", Parser{AnyResourceType: true}, ""},
 		{"_has", "_has:Observation:patient:code=1234", Parser{}, ""},
 		{"_has with modifier", "_has:Observation:patient:code:exact=1234", Parser{}, ""},
+		{"_has on a _ filter", "_has:Observation:patient:_id=1", Parser{}, ""},
+		{"_has with a custom type and AnyResourceType", "_has:Foo:patient:code=1", Parser{AnyResourceType: true}, ""},
 		{"_filter", "_filter=name%20eq%20x", Parser{}, ""},
 		{"_query", "_query=current", Parser{}, ""},
 
@@ -658,22 +683,5 @@ func TestParseGranularParams(t *testing.T) {
 		{"_has with a non-type", "_has:observation:patient:code=x", Parser{}, `"observation" is not a resource type`},
 		{"_has with chaining", "_has:Observation:patient:code.name=x", Parser{}, "_has cannot be combined with chaining"},
 		{"_has with an unknown modifier", "_has:Observation:patient:code:foo=x", Parser{}, `unknown modifier "foo"`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			in := "patient/Observation.rs?" + tc.query
-			got, err := tc.p.Parse(in)
-			if tc.why == "" {
-				require.NoError(t, err)
-				assert.Equal(t, tc.query, got.RawQuery)
-				return
-			}
-			require.ErrorIs(t, err, ErrInvalid)
-			var pe *ParseError
-			require.ErrorAs(t, err, &pe)
-			assert.Contains(t, pe.Reason, tc.why)
-			assert.False(t, pe.Unknown, "a malformed SMART scope, not an unknown token")
-			assert.Equal(t, Scope{}, got)
-		})
 	}
 }
