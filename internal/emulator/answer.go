@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -36,39 +35,42 @@ var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-
 // checkAnswer applies the answer as HealthLake does (healthlake-contract.md
 // §3, §5-§7) and returns the grant, or a 401 refusal naming the failed check.
 func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Parser) (grant, *refusal) {
-	var ans struct {
-		AuthPayload *struct {
-			IsAuthorized json.RawMessage `json:"isAuthorized"`
-			Aud          *string         `json:"aud"`
-			Exp          json.RawMessage `json:"exp"`
-			Nbf          json.RawMessage `json:"nbf"`
-			Scope        *string         `json:"scope"`
-			Patient      *string         `json:"patient"`
-			FHIRUser     *string         `json:"fhirUser"`
-		} `json:"authPayload"`
-		IAMRoleARN *string `json:"iamRoleARN"`
+	// Member names are matched case-sensitively (encoding/json would accept
+	// "iamRoleArn" for iamRoleARN; HealthLake does not).
+	top, err := decodeStrict(body)
+	if err != nil {
+		return grant{}, unauthorized("answer", "the Lambda's answer is not the HealthLake response object {\"authPayload\":{…},\"iamRoleARN\":\"…\"}: "+strings.TrimPrefix(err.Error(), errBody.Error()+": "))
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&ans); err != nil {
-		return grant{}, unauthorized("answer", "the Lambda's answer is not the HealthLake response object {\"authPayload\":{…},\"iamRoleARN\":\"…\"}: "+jsonErrText(err))
-	}
-	p := ans.AuthPayload
-	if p == nil {
+	payload, ok := top["authPayload"].(map[string]any)
+	if !ok {
 		return grant{}, unauthorized("answer", "the Lambda's answer has no authPayload object")
 	}
-	switch string(bytes.TrimSpace(p.IsAuthorized)) {
-	case "true", `"true"`:
-	case "":
+	switch v := payload["isAuthorized"].(type) {
+	case bool:
+		if !v {
+			return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is false: the Lambda denied the token (its log line says which check failed)")
+		}
+	case string:
+		if v != "true" {
+			return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %q: the Lambda denied the token (its log line says which check failed)", shorten(v, 20)))
+		}
+	case nil:
 		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is missing: the Lambda denied the request (see its log for the reason)")
 	default:
-		return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %s: the Lambda denied the token (its log line says which check failed)", shorten(string(p.IsAuthorized), 20)))
+		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is neither true nor \"true\"")
 	}
-	if ans.IAMRoleARN == nil || *ans.IAMRoleARN == "" {
-		return grant{}, unauthorized("iamRoleARN", "the answer has no iamRoleARN (exact casing): HealthLake needs the role it assumes")
+	role, _ := top["iamRoleARN"].(string)
+	if role == "" {
+		return grant{}, unauthorized("iamRoleARN", "the answer has no iamRoleARN string (exact casing): HealthLake needs the role it assumes")
 	}
-	if !roleARN.MatchString(*ans.IAMRoleARN) {
-		return grant{}, unauthorized("iamRoleARN", fmt.Sprintf("iamRoleARN %q is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)", shorten(*ans.IAMRoleARN, 120)))
+	if !roleARN.MatchString(role) {
+		return grant{}, unauthorized("iamRoleARN", fmt.Sprintf("iamRoleARN %q is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)", shorten(role, 120)))
 	}
+	p := struct {
+		Aud, Scope, Patient, FHIRUser *string
+		Exp, Nbf                      any
+	}{Aud: str(payload["aud"]), Scope: str(payload["scope"]), Patient: str(payload["patient"]), FHIRUser: str(payload["fhirUser"]),
+		Exp: payload["exp"], Nbf: payload["nbf"]}
 	if p.Aud == nil {
 		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud is missing: it must equal the event's datastoreEndpoint %q", endpoint))
 	}
@@ -112,17 +114,29 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 	return g, nil
 }
 
+// str returns a pointer to v when it is a string, nil otherwise.
+func str(v any) *string {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	return &s
+}
+
 // epoch reads a required integer epoch-seconds member.
-func epoch(raw json.RawMessage) (int64, error) {
-	s := string(bytes.TrimSpace(raw))
-	if s == "" || s == "null" {
+func epoch(v any) (int64, error) {
+	switch n := v.(type) {
+	case nil:
 		return 0, fmt.Errorf("is missing (required, integer epoch seconds)")
+	case json.Number:
+		i, err := strconv.ParseInt(n.String(), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(n.String(), 40))
+		}
+		return i, nil
+	default:
+		return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(fmt.Sprint(n), 40))
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(s, 40))
-	}
-	return n, nil
 }
 
 // patientID reduces a patient claim ("456", "Patient/456" or an absolute

@@ -199,10 +199,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "emulate request", attrs...)
 	}()
 	if ref := s.handle(rec, r, &ll); ref != nil {
-		if ll.reason == "" {
-			ll.reason = ref.check
-		}
-		if ll.decision == "" && (ref.status == http.StatusUnauthorized || ref.status == http.StatusForbidden) {
+		ll.reason = ref.check
+		if ref.status == http.StatusUnauthorized || ref.status == http.StatusForbidden {
 			ll.decision = "deny"
 		}
 		ref.write(rec)
@@ -265,6 +263,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 			form, err := url.ParseQuery(string(body))
 			if err != nil {
 				return badRequest("body", "the _search body is not application/x-www-form-urlencoded")
+			}
+			if req.Query == nil {
+				req.Query = url.Values{}
 			}
 			for k, vs := range form {
 				req.Query[k] = append(req.Query[k], vs...)
