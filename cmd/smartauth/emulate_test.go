@@ -42,7 +42,9 @@ func startEmulate(t *testing.T, args ...string) (string, *syncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"emulate", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), &out, &errb) }()
+	go func() {
+		done <- run(ctx, append([]string{"emulate", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), &out, &errb)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
