@@ -154,7 +154,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		endpoint = base
 	}
 	srv, err := emulator.New(emulator.Config{
-		Invoker: inv, DatastoreEndpoint: endpoint, DatastoreID: e.datastoreID,
+		Invoker: inv, DatastoreEndpoint: endpoint, BaseURL: base, DatastoreID: e.datastoreID,
 		Metadata: metadata, Seed: seed, InvokeTimeout: e.lambdaTimeout,
 		AnyResourceType: boolFlag(fs, "any-type"), Logger: logger, Now: now,
 	})

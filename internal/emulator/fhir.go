@@ -40,7 +40,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		}
 		id := newID()
 		s.store.put(rt, id, res, s.cfg.Now())
-		w.Header().Set("Location", s.cfg.DatastoreEndpoint+rt+"/"+id+"/_history/1")
+		w.Header().Set("Location", s.cfg.BaseURL+rt+"/"+id+"/_history/1")
 		writeResource(w, http.StatusCreated, res)
 		return nil
 	case scopes.Update:
@@ -178,14 +178,14 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 		if len(entries) < count {
 			id, _ := res["id"].(string)
 			entries = append(entries, map[string]any{
-				"fullUrl":  s.cfg.DatastoreEndpoint + rt + "/" + id,
+				"fullUrl":  s.cfg.BaseURL + rt + "/" + id,
 				"resource": res,
 				"search":   map[string]any{"mode": "match"},
 			})
 		}
 	}
 	bundle := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": total,
-		"link": []any{map[string]any{"relation": "self", "url": s.cfg.DatastoreEndpoint + rt}}}
+		"link": []any{map[string]any{"relation": "self", "url": s.cfg.BaseURL + rt}}}
 	if len(entries) > 0 {
 		bundle["entry"] = entries
 	}
@@ -215,7 +215,7 @@ func (s *Server) capabilityStatement() map[string]any {
 		"kind":         "instance",
 		"software":     map[string]any{"name": "smartauth emulate (HealthLake stand-in)"},
 		"implementation": map[string]any{"description": "local SMART-enabled HealthLake stand-in",
-			"url": s.cfg.DatastoreEndpoint},
+			"url": s.cfg.BaseURL},
 		"fhirVersion": "4.0.1",
 		"format":      []any{"application/fhir+json"},
 		"rest": []any{map[string]any{

@@ -44,6 +44,9 @@ type Config struct {
 	// "http://127.0.0.1:8080/datastore/<id>/r4/". Required. It need not be
 	// this server's URL: use the endpoint your tokens name.
 	DatastoreEndpoint string
+	// BaseURL is the served FHIR base URL with the trailing "/", used in
+	// Location headers and Bundle links (default DatastoreEndpoint).
+	BaseURL string
 	// DatastoreID is the id in the served path /datastore/<id>/r4/
 	// (default DefaultDatastoreID).
 	DatastoreID string
@@ -88,6 +91,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if u, err := url.Parse(cfg.DatastoreEndpoint); err != nil || u.Host == "" || !strings.HasSuffix(cfg.DatastoreEndpoint, "/") {
 		return nil, fmt.Errorf("emulator: datastore endpoint %q: want an absolute URL ending in /", cfg.DatastoreEndpoint)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = cfg.DatastoreEndpoint
 	}
 	if cfg.DatastoreName == "" {
 		cfg.DatastoreName = "smartauth-emulate"
