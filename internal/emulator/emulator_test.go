@@ -292,7 +292,6 @@ func TestAuthorization(t *testing.T) {
 		{name: "two granular scopes OR", scope: "system/Observation.rs?code=2339-0 system/Observation.rs?code=29463-7", method: "GET", path: "Observation", wantStatus: 200,
 			wantIDs: []string{"obs-456-glucose", "obs-789-glucose", "obs-900-body-weight"}},
 		{name: "wildcard wins over granular", scope: "system/*.rs system/Observation.rs?code=2339-0", method: "GET", path: "Observation?patient=900", wantStatus: 200, wantIDs: []string{"obs-900-body-weight"}},
-		{name: "granular unsupported parameter fails closed", scope: "system/Observation.rs?status=final", method: "GET", path: "Observation", wantStatus: 200, wantIDs: nil},
 		{name: "granular create mismatch", scope: "system/Condition.c?category=problem-list-item", method: "POST", path: "Condition",
 			body: `{"resourceType":"Condition","category":[{"coding":[{"code":"encounter-diagnosis"}]}],"subject":{"reference":"Patient/456"}}`, wantStatus: 403, wantCheck: "granular-filter"},
 		{name: "granular delete mismatch", scope: "system/Observation.d?code=2339-0", method: "DELETE", path: "Observation/obs-456-heart-rate", wantStatus: 403, wantCheck: "granular-filter"},
@@ -318,6 +317,24 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A granular parameter the emulator cannot evaluate never widens access:
+// either the scope grants nothing (403, if the scopes package refuses the
+// parameter) or the filter matches nothing.
+func TestGranularUnsupportedParameterFailsClosed(t *testing.T) {
+	s, _ := newTestServer(t, &fakeLambda{scope: "system/Observation.rs?status=final"})
+	r := do(t, s, "GET", "Observation", testToken, "")
+	if r.status == http.StatusForbidden {
+		return
+	}
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Empty(t, ids(t, r))
+	r = do(t, s, "GET", "Observation/obs-456-glucose", testToken, "")
+	require.Equal(t, http.StatusForbidden, r.status, r.body)
+	check, diag := issue(t, r)
+	assert.Equal(t, "granular-filter", check)
+	assert.Contains(t, diag, "fails closed")
 }
 
 func TestCRUD(t *testing.T) {
