@@ -3,7 +3,8 @@
 #   - Keycloak (keycloak-quarkus-dist from Maven Central, realm testdata/keycloak/fhir-realm.json)
 #   - cognito-local (npm) with a user pool, client, user and group made through its JSON API
 #   - aws-jwt-verify (npm) for the differential oracle scripts/differential/oracle.mjs
-# then runs `go test -tags integration -count=1 -race ./integration/...` against them.
+# then runs `go test -tags integration -count=1 -race ./integration/...` against them, and then
+# scripts/postman.sh (the Postman collection with newman against `smartauth emulate`).
 #
 # Usage: scripts/integration.sh [extra go test flags, e.g. -run Keycloak -v]
 # Env:   KC_VER=26.x.y (pin one Keycloak version; default tries 26.7.3, 26.5.6, 26.4.7)
@@ -111,3 +112,12 @@ cd "$ROOT"
 log "go test -tags integration -count=1 -race${*:+ $*} ./integration/..."
 go test -tags integration -count=1 -race "$@" ./integration/...
 log "go test done in $(( $(date +%s) - t0 )) s"
+
+# >>> postman block (scripts/postman.sh; examples/postman) >>>
+# The Postman collection users run against AWS, run unchanged with newman against `smartauth emulate`
+# while the servers above are still up: client-credentials tokens from this Keycloak (in-process
+# validator and the real bootstrap under aws-lambda-rie), plus a minted Cognito-shaped token.
+t0=$(date +%s)
+POSTMAN_REQUIRE_KEYCLOAK=1 bash "$ROOT/scripts/postman.sh"
+log "postman (newman) done in $(( $(date +%s) - t0 )) s"
+# <<< postman block <<<

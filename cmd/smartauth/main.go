@@ -9,6 +9,7 @@
 //	smartauth scopes --permits "SCOPES" METHOD PATH
 //	smartauth validate [flags] [EVENT_FILE] validate a HealthLake event, print the response
 //	smartauth decode TOKEN                 print header and claims (NOT verified)
+//	smartauth emulate [flags]              local SMART-enabled HealthLake stand-in
 package main
 
 import (
@@ -38,6 +39,7 @@ Usage:
                                            decide one FHIR request against scopes
   smartauth validate [flags] [EVENT_FILE]  validate a HealthLake event (file or stdin), print the response
   smartauth decode TOKEN                   print a token's header and claims (NOT verified)
+  smartauth emulate [flags]                local SMART-enabled HealthLake stand-in (FHIR store + IdP Lambda)
 
 Run "smartauth COMMAND -h" for a command's flags.
 `
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runValidate(ctx, args[1:], stdin, stdout, stderr)
 	case "decode":
 		return runDecode(args[1:], stdout, stderr)
+	case "emulate":
+		return runEmulate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

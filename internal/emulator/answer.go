@@ -1,0 +1,159 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthlake-smart/smartauth-go/scopes"
+)
+
+// event is the HealthLake IdP Lambda event (healthlake-contract.md §2).
+type event struct {
+	DatastoreEndpoint    string `json:"datastoreEndpoint"`
+	BearerToken          string `json:"bearerToken"`
+	OperationName        string `json:"operationName"`
+	DatastoreID          string `json:"datastoreId"`
+	DatastoreTypeVersion string `json:"datastoreTypeVersion"`
+	DatastoreName        string `json:"datastoreName"`
+}
+
+// grant is what the emulator keeps of a valid allow answer.
+type grant struct {
+	scopes   []scopes.Scope
+	scope    string
+	patient  string // patient id (a "Patient/" prefix or URL stripped)
+	fhirUser string
+}
+
+// roleARN is the form of an IAM role ARN.
+var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+
+// checkAnswer applies the answer as HealthLake does (healthlake-contract.md
+// §3, §5-§7) and returns the grant, or a 401 refusal naming the failed check.
+func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Parser) (grant, *refusal) {
+	// Member names are matched case-sensitively (encoding/json would accept
+	// "iamRoleArn" for iamRoleARN; HealthLake does not).
+	top, err := decodeStrict(body)
+	if err != nil {
+		return grant{}, unauthorized("answer", "the Lambda's answer is not the HealthLake response object {\"authPayload\":{…},\"iamRoleARN\":\"…\"}: "+strings.TrimPrefix(err.Error(), errBody.Error()+": "))
+	}
+	payload, ok := top["authPayload"].(map[string]any)
+	if !ok {
+		return grant{}, unauthorized("answer", "the Lambda's answer has no authPayload object")
+	}
+	switch v := payload["isAuthorized"].(type) {
+	case bool:
+		if !v {
+			return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is false: the Lambda denied the token (its log line says which check failed)")
+		}
+	case string:
+		if v != "true" {
+			return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %q: the Lambda denied the token (its log line says which check failed)", shorten(v, 20)))
+		}
+	case nil:
+		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is missing: the Lambda denied the request (see its log for the reason)")
+	default:
+		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is neither true nor \"true\"")
+	}
+	role, _ := top["iamRoleARN"].(string)
+	if role == "" {
+		return grant{}, unauthorized("iamRoleARN", "the answer has no iamRoleARN string (exact casing): HealthLake needs the role it assumes")
+	}
+	if !roleARN.MatchString(role) {
+		return grant{}, unauthorized("iamRoleARN", fmt.Sprintf("iamRoleARN %q is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)", shorten(role, 120)))
+	}
+	p := struct {
+		Aud, Scope, Patient, FHIRUser *string
+		Exp, Nbf                      any
+	}{Aud: str(payload["aud"]), Scope: str(payload["scope"]), Patient: str(payload["patient"]), FHIRUser: str(payload["fhirUser"]),
+		Exp: payload["exp"], Nbf: payload["nbf"]}
+	if p.Aud == nil {
+		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud is missing: it must equal the event's datastoreEndpoint %q", endpoint))
+	}
+	if *p.Aud != endpoint {
+		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud %q does not equal the event's datastoreEndpoint %q byte for byte", shorten(*p.Aud, 200), endpoint))
+	}
+	exp, err := epoch(p.Exp)
+	if err != nil {
+		return grant{}, unauthorized("exp", "authPayload.exp "+err.Error())
+	}
+	if !now.Before(time.Unix(exp, 0)) {
+		return grant{}, unauthorized("exp", fmt.Sprintf("authPayload.exp %d is not in the future (now %d)", exp, now.Unix()))
+	}
+	nbf, err := epoch(p.Nbf)
+	if err != nil {
+		return grant{}, unauthorized("nbf", "authPayload.nbf "+err.Error()+" (use the token's nbf, else iat)")
+	}
+	if now.Before(time.Unix(nbf, 0)) {
+		return grant{}, unauthorized("nbf", fmt.Sprintf("authPayload.nbf %d is in the future (now %d)", nbf, now.Unix()))
+	}
+	if p.Scope == nil || *p.Scope == "" {
+		return grant{}, unauthorized("scope", "authPayload.scope is missing or empty: it must hold at least one FHIR resource scope")
+	}
+	granted, _ := parser.ParseClaim(*p.Scope) // invalid tokens grant nothing
+	resource := 0
+	for _, s := range granted {
+		if s.IsResource() {
+			resource++
+		}
+	}
+	if resource == 0 {
+		return grant{}, unauthorized("scope", fmt.Sprintf("authPayload.scope %q holds no valid FHIR resource scope (patient/, user/ or system/)", shorten(*p.Scope, 300)))
+	}
+	g := grant{scopes: granted, scope: *p.Scope}
+	if p.Patient != nil {
+		g.patient = patientID(*p.Patient)
+	}
+	if p.FHIRUser != nil {
+		g.fhirUser = *p.FHIRUser
+	}
+	return g, nil
+}
+
+// str returns a pointer to v when it is a string, nil otherwise.
+func str(v any) *string {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	return &s
+}
+
+// epoch reads a required integer epoch-seconds member.
+func epoch(v any) (int64, error) {
+	switch n := v.(type) {
+	case nil:
+		return 0, fmt.Errorf("is missing (required, integer epoch seconds)")
+	case json.Number:
+		i, err := strconv.ParseInt(n.String(), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(n.String(), 40))
+		}
+		return i, nil
+	default:
+		return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(fmt.Sprint(n), 40))
+	}
+}
+
+// patientID reduces a patient claim ("456", "Patient/456" or an absolute
+// URL ending in Patient/456) to the id; "" when it is not usable.
+func patientID(v string) string {
+	if v == "" {
+		return ""
+	}
+	if strings.Contains(v, "/") {
+		t, id := refTail(v)
+		if t != "Patient" {
+			return ""
+		}
+		v = id
+	}
+	if !idPattern.MatchString(v) {
+		return ""
+	}
+	return v
+}

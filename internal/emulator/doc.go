@@ -1,0 +1,37 @@
+// Package emulator is a local stand-in for a SMART-enabled AWS HealthLake data
+// store, for trying an identity provider, an IdP Lambda and a client end to end
+// without AWS (issue #8, "smartauth emulate").
+//
+// For every FHIR request with "Authorization: Bearer" it builds the event
+// HealthLake sends to the IdP Lambda (datastoreEndpoint, bearerToken,
+// operationName such as ReadResource or SearchWithGet, datastoreId), hands it
+// to an Invoker as bytes, decodes the answer as bytes and applies it the way
+// HealthLake does (healthlake-contract.md §1-§9):
+//
+//   - 401 when there is no bearer token, the invocation fails or times out
+//     (HealthLake allows 1 s), or the answer is not a valid allow: authPayload
+//     with isAuthorized true (or "true"), aud equal to the datastoreEndpoint,
+//     exp in the future, nbf not in the future, at least one FHIR resource
+//     scope, and an iamRoleARN;
+//   - 403 when the returned scopes do not permit the request (scopes.Permits),
+//     when patient/ scopes are the only grant and the resource is outside the
+//     returned patient's compartment, or when a granular (v2.2) scope's filter
+//     does not match;
+//   - otherwise the request runs against an in-memory FHIR store seeded from a
+//     Bundle: read, search (by _id, patient, subject, category, code), create,
+//     update and delete. Searches are filtered by the compartment and the
+//     granular filters, never widened.
+//
+// Every refusal carries an OperationOutcome whose diagnostics name the check
+// that failed and why (the debugging help HealthLake does not give). The
+// server logs one line per request and never the token.
+//
+// What it does NOT emulate: SigV4 requests, fine-grained authorization of
+// user/ scopes by fhirUser (FineGrainedAuthorizationEnabled), PATCH, history,
+// vread, batch/transaction, operations ($export, $everything), search
+// parameters other than the five above, and IAM permissions of the returned
+// role (only its presence and form are checked).
+//
+// HealthLake reference:
+// https://docs.aws.amazon.com/healthlake/latest/devguide/reference-smart-on-fhir-token-validation.html
+package emulator

@@ -1,0 +1,230 @@
+package emulator
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/healthlake-smart/smartauth-go/scopes"
+)
+
+// serveFHIR runs an authorized request against the store.
+func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byte, acc access) *refusal {
+	rt := req.ResourceType
+	switch req.Interaction {
+	case scopes.Capabilities:
+		writeJSON(w, http.StatusOK, fhirJSON, s.capabilityStatement())
+		return nil
+	case scopes.Read:
+		res, ok := s.store.get(rt, req.ID)
+		if !ok {
+			return notFound(rt, req.ID)
+		}
+		if ok, why := acc.permitted(rt, res); !ok {
+			return forbidden(checkOf(why), fmt.Sprintf("read %s/%s refused: %s", rt, req.ID, why))
+		}
+		writeResource(w, http.StatusOK, res)
+		return nil
+	case scopes.SearchType:
+		return s.search(w, req, acc)
+	case scopes.Create:
+		res, ref := parseBody(body, rt, "")
+		if ref != nil {
+			return ref
+		}
+		if ok, why := acc.permitted(rt, res); !ok {
+			return forbidden(checkOf(why), fmt.Sprintf("create %s refused: %s", rt, why))
+		}
+		id := newID()
+		s.store.put(rt, id, res, s.cfg.Now())
+		w.Header().Set("Location", s.cfg.BaseURL+rt+"/"+id+"/_history/1")
+		writeResource(w, http.StatusCreated, res)
+		return nil
+	case scopes.Update:
+		if req.ID == "" {
+			return notSupported("conditional update")
+		}
+		res, ref := parseBody(body, rt, req.ID)
+		if ref != nil {
+			return ref
+		}
+		if old, ok := s.store.get(rt, req.ID); ok {
+			if ok, why := acc.permitted(rt, old); !ok {
+				return forbidden(checkOf(why), fmt.Sprintf("update %s/%s refused (stored version): %s", rt, req.ID, why))
+			}
+		}
+		if ok, why := acc.permitted(rt, res); !ok {
+			return forbidden(checkOf(why), fmt.Sprintf("update %s/%s refused (new version): %s", rt, req.ID, why))
+		}
+		status := http.StatusOK
+		if s.store.put(rt, req.ID, res, s.cfg.Now()) {
+			status = http.StatusCreated
+		}
+		writeResource(w, status, res)
+		return nil
+	case scopes.Delete:
+		if req.ID == "" {
+			return notSupported("conditional delete")
+		}
+		old, ok := s.store.get(rt, req.ID)
+		if !ok {
+			return notFound(rt, req.ID)
+		}
+		if ok, why := acc.permitted(rt, old); !ok {
+			return forbidden(checkOf(why), fmt.Sprintf("delete %s/%s refused: %s", rt, req.ID, why))
+		}
+		s.store.delete(rt, req.ID)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return notSupported(req.Interaction.String())
+}
+
+// checkOf names the failed check from a permitted() message.
+func checkOf(why string) string {
+	if strings.HasPrefix(why, "patient compartment") {
+		return "compartment"
+	}
+	return "granular-filter"
+}
+
+func notFound(rt, id string) *refusal {
+	return &refusal{status: http.StatusNotFound, code: "not-found", check: "not-found",
+		msg: fmt.Sprintf("%s/%s is not in the store", rt, shorten(id, 64))}
+}
+
+func notSupported(what string) *refusal {
+	return &refusal{status: http.StatusNotImplemented, code: "not-supported", check: "not-supported",
+		msg: fmt.Sprintf("%s is not supported by smartauth emulate (read, search, create, update and delete are)", what)}
+}
+
+func parseBody(body []byte, rt, id string) (map[string]any, *refusal) {
+	if len(body) == 0 {
+		return nil, badRequest("body", "the request has no body: send a "+rt+" resource as JSON")
+	}
+	res, err := decodeStrict(body)
+	if err == nil {
+		err = checkResource(res, rt, id)
+	}
+	if err != nil {
+		return nil, badRequest("body", err.Error())
+	}
+	return res, nil
+}
+
+func writeResource(w http.ResponseWriter, status int, res map[string]any) {
+	if m, ok := res["meta"].(map[string]any); ok {
+		if v, ok := m["versionId"].(string); ok {
+			w.Header().Set("ETag", `W/"`+v+`"`)
+		}
+	}
+	writeJSON(w, status, fhirJSON, res)
+}
+
+// maxCount caps _count.
+const maxCount = 1000
+
+// search runs a type-level search, filtered by the access.
+func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *refusal {
+	rt := req.ResourceType
+	count := maxCount
+	type cond struct{ name, value string }
+	var conds []cond
+	for _, name := range slices.Sorted(maps.Keys(req.Query)) {
+		for _, v := range req.Query[name] {
+			switch name {
+			case "_count":
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return badRequest("search", "_count must be a non-negative integer")
+				}
+				count = min(n, maxCount)
+			case "_format":
+				if !strings.Contains(v, "json") {
+					return badRequest("search", "only JSON is served")
+				}
+			default:
+				if strings.Contains(name, ":") || strings.Contains(name, ".") {
+					return badRequest("search", fmt.Sprintf("search parameter %q: modifiers and chaining are not supported by the emulator", shorten(name, 64)))
+				}
+				conds = append(conds, cond{name, v})
+			}
+		}
+	}
+	var entries []any
+	total := 0
+	for _, res := range s.store.all(rt) {
+		match := true
+		for _, c := range conds {
+			ok, err := matchParam(res, c.name, c.value)
+			if err != nil {
+				return badRequest("search", err.Error())
+			}
+			if !ok {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		if ok, _ := acc.permitted(rt, res); !ok {
+			continue
+		}
+		total++
+		if len(entries) < count {
+			id, _ := res["id"].(string)
+			entries = append(entries, map[string]any{
+				"fullUrl":  s.cfg.BaseURL + rt + "/" + id,
+				"resource": res,
+				"search":   map[string]any{"mode": "match"},
+			})
+		}
+	}
+	bundle := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": total,
+		"link": []any{map[string]any{"relation": "self", "url": s.cfg.BaseURL + rt}}}
+	if len(entries) > 0 {
+		bundle["entry"] = entries
+	}
+	writeJSON(w, http.StatusOK, fhirJSON, bundle)
+	return nil
+}
+
+// capabilityStatement describes what the emulator serves.
+func (s *Server) capabilityStatement() map[string]any {
+	var resources []any
+	for _, rt := range s.store.types() {
+		var params []any
+		for _, p := range supportedParams {
+			params = append(params, map[string]any{"name": p, "type": map[string]string{"_id": "token", "patient": "reference", "subject": "reference", "category": "token", "code": "token"}[p]})
+		}
+		resources = append(resources, map[string]any{
+			"type": rt,
+			"interaction": []any{map[string]any{"code": "read"}, map[string]any{"code": "search-type"},
+				map[string]any{"code": "create"}, map[string]any{"code": "update"}, map[string]any{"code": "delete"}},
+			"searchParam": params,
+		})
+	}
+	return map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         "2026-01-01",
+		"kind":         "instance",
+		"software":     map[string]any{"name": "smartauth emulate (HealthLake stand-in)"},
+		"implementation": map[string]any{"description": "local SMART-enabled HealthLake stand-in",
+			"url": s.cfg.BaseURL},
+		"fhirVersion": "4.0.1",
+		"format":      []any{"application/fhir+json"},
+		"rest": []any{map[string]any{
+			"mode": "server",
+			"security": map[string]any{
+				"service": []any{map[string]any{"coding": []any{map[string]any{
+					"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+			},
+			"resource": resources,
+		}},
+	}
+}

@@ -1,0 +1,128 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// Invoker runs the IdP Lambda for one HealthLake event: event JSON in, the
+// function's answer JSON out, exactly as the Lambda Invoke API carries them.
+// A non-nil error is a function error or a failed invocation.
+type Invoker interface {
+	Invoke(ctx context.Context, event []byte) ([]byte, error)
+}
+
+// InvokerFunc adapts a function to Invoker, e.g.
+// InvokerFunc(lambdaadapter.New(v).Invoke).
+type InvokerFunc func(ctx context.Context, event []byte) ([]byte, error)
+
+// Invoke calls f.
+func (f InvokerFunc) Invoke(ctx context.Context, event []byte) ([]byte, error) { return f(ctx, event) }
+
+// RIEInvokePath is the invoke path of the Lambda Runtime Interface Emulator
+// (and of the Lambda Invoke API for the function named "function").
+const RIEInvokePath = "/2015-03-31/functions/function/invocations"
+
+// maxAnswerBytes caps the size of a Lambda answer read back.
+const maxAnswerBytes = 1 << 20
+
+// ErrFunction is wrapped by HTTPInvoker errors when the function itself
+// failed (an errorMessage answer or an X-Amz-Function-Error header).
+var ErrFunction = errors.New("emulator: lambda function error")
+
+// HTTPInvoker posts events to a Lambda invoke URL, normally the Runtime
+// Interface Emulator's http://127.0.0.1:PORT/2015-03-31/functions/function/invocations.
+type HTTPInvoker struct {
+	// URL is the invoke URL. A URL with an empty path or "/" gets
+	// RIEInvokePath appended.
+	URL string
+	// Client is the HTTP client; nil means a client without its own timeout
+	// (the request context carries the deadline).
+	Client *http.Client
+}
+
+// Invoke POSTs the event and returns the function's answer.
+func (h HTTPInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	u, err := InvokeURL(h.URL)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(event))
+	if err != nil {
+		return nil, fmt.Errorf("emulator: invoke request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	c := h.Client
+	if c == nil {
+		c = &http.Client{}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: invoke %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("emulator: reading the answer: %w", err)
+	}
+	if len(body) > maxAnswerBytes {
+		return nil, fmt.Errorf("emulator: answer larger than %d bytes", maxAnswerBytes)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("emulator: invoke %s: HTTP %d", u, resp.StatusCode)
+	}
+	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" {
+		return nil, fmt.Errorf("%w: %s", ErrFunction, functionErrorText(body))
+	}
+	var probe struct {
+		ErrorMessage *string `json:"errorMessage"`
+		ErrorType    string  `json:"errorType"`
+	}
+	if json.Unmarshal(body, &probe) == nil && probe.ErrorMessage != nil {
+		return nil, fmt.Errorf("%w: %s", ErrFunction, functionErrorText(body))
+	}
+	return body, nil
+}
+
+// InvokeURL checks an http(s) invoke URL and appends RIEInvokePath when its
+// path is empty or "/".
+func InvokeURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("emulator: lambda URL %q: want http(s)://host[:port][/path]", raw)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = RIEInvokePath
+	}
+	return u.String(), nil
+}
+
+// functionErrorText returns "errorType: errorMessage" of a Lambda error
+// answer, shortened.
+func functionErrorText(body []byte) string {
+	var e struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return "unreadable error answer"
+	}
+	s := e.ErrorMessage
+	if e.ErrorType != "" {
+		s = e.ErrorType + ": " + s
+	}
+	return shorten(s, 200)
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,282 @@
+package emulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+func TestBadRequests(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	tests := []struct {
+		name, method, path, body string
+		header                   []string
+		maxBody                  int64
+		wantStatus               int
+		wantCheck, wantText      string
+	}{
+		{name: "not JSON", method: "POST", path: "Observation", body: `{"resourceType":`, wantStatus: 400, wantCheck: "body", wantText: "unexpected end"},
+		{name: "duplicate member", method: "POST", path: "Observation", body: `{"resourceType":"Observation","status":"final","status":"amended"}`, wantStatus: 400, wantCheck: "body", wantText: "duplicate member"},
+		{name: "trailing data", method: "POST", path: "Observation", body: `{"resourceType":"Observation"} {}`, wantStatus: 400, wantCheck: "body", wantText: "data after"},
+		{name: "array", method: "POST", path: "Observation", body: `[{"resourceType":"Observation"}]`, wantStatus: 400, wantCheck: "body", wantText: "want a JSON object"},
+		{name: "invalid UTF-8", method: "POST", path: "Observation", body: "{\"resourceType\":\"Observation\",\"note\":\"\xff\"}", wantStatus: 400, wantCheck: "body", wantText: "UTF-8"},
+		{name: "too deep", method: "POST", path: "Observation", body: deep, wantStatus: 400, wantCheck: "body", wantText: "nested deeper"},
+		{name: "empty body", method: "POST", path: "Observation", body: "", wantStatus: 400, wantCheck: "body", wantText: "no body"},
+		{name: "resourceType missing", method: "POST", path: "Observation", body: `{"status":"final"}`, wantStatus: 400, wantCheck: "body", wantText: "resourceType missing"},
+		{name: "resourceType mismatch", method: "POST", path: "Observation", body: `{"resourceType":"Patient"}`, wantStatus: 400, wantCheck: "body", wantText: "does not match the URL's type"},
+		{name: "bad id", method: "POST", path: "Observation", body: `{"resourceType":"Observation","id":"../etc"}`, wantStatus: 400, wantCheck: "body", wantText: "id must be"},
+		{name: "update without id", method: "PUT", path: "Patient/456", body: `{"resourceType":"Patient"}`, wantStatus: 400, wantCheck: "body", wantText: "id missing"},
+		{name: "update id mismatch", method: "PUT", path: "Patient/456", body: `{"resourceType":"Patient","id":"789"}`, wantStatus: 400, wantCheck: "body", wantText: "does not match the URL's id"},
+		{name: "too large", method: "POST", path: "Observation", body: `{"resourceType":"Observation","note":"` + strings.Repeat("x", 200) + `"}`, maxBody: 100, wantStatus: 413, wantCheck: "body-size"},
+		{name: "wrong content type", method: "POST", path: "Observation", body: `{"resourceType":"Observation"}`, header: []string{"Content-Type", "text/xml"}, wantStatus: 415, wantCheck: "content-type"},
+		{name: "unsupported search parameter", method: "GET", path: "Observation?status=final", wantStatus: 400, wantCheck: "search", wantText: "unsupported search parameter"},
+		{name: "search modifier", method: "GET", path: "Observation?code:text=glucose", wantStatus: 400, wantCheck: "search", wantText: "modifiers"},
+		{name: "bad _count", method: "GET", path: "Observation?_count=-1", wantStatus: 400, wantCheck: "search"},
+		{name: "malformed path", method: "GET", path: "observation/1", wantStatus: 400, wantCheck: "request"},
+		{name: "unknown method", method: "TRACE", path: "Patient/456", wantStatus: 400, wantCheck: "request"},
+		{name: "percent in path", method: "GET", path: "Patient/%2e%2e", wantStatus: 400, wantCheck: "request"},
+		{name: "patch not supported", method: "PATCH", path: "Patient/456", body: `[]`, header: []string{"Content-Type", "application/json-patch+json"}, wantStatus: 501, wantCheck: "not-supported"},
+		{name: "history not supported", method: "GET", path: "Patient/456/_history", wantStatus: 501, wantCheck: "not-supported"},
+		{name: "unknown resource", method: "GET", path: "Patient/nope", wantStatus: 404, wantCheck: "not-found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestServer(t, &fakeLambda{scope: "system/*.cruds"}, func(c *Config) { c.MaxBody = tc.maxBody })
+			r := do(t, s, tc.method, tc.path, testToken, tc.body, tc.header...)
+			require.Equal(t, tc.wantStatus, r.status, r.body)
+			check, diag := issue(t, r)
+			assert.Equal(t, tc.wantCheck, check, diag)
+			assert.Contains(t, diag, tc.wantText)
+		})
+	}
+}
+
+func TestPublicEndpoints(t *testing.T) {
+	fl := &fakeLambda{scope: "system/*.rs"}
+	s, _ := newTestServer(t, fl)
+	r := do(t, s, "GET", ".well-known/smart-configuration", "", "")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "https://idp.example.com", r.json["issuer"])
+	assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+	assert.Empty(t, fl.events, "HealthLake serves the SMART configuration without the Lambda")
+
+	req := httptest.NewRequest("GET", "/datastore/ffffffffffffffffffffffffffffffff/r4/Patient", nil)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNotFound, rec.Code, "another data store's path")
+
+	md := do(t, s, "GET", "metadata", testToken, "")
+	require.Equal(t, http.StatusOK, md.status)
+	assert.Equal(t, "CapabilityStatement", md.json["resourceType"])
+}
+
+func TestParseMetadata(t *testing.T) {
+	_, err := ParseMetadata([]byte(`"{\"issuer\":\"https://x\"}"`))
+	require.NoError(t, err, "a JSON string holding the object (CloudFormation form)")
+	_, err = ParseMetadata([]byte(`["x"]`))
+	require.Error(t, err)
+	_, err = New(Config{Invoker: &fakeLambda{}, DatastoreEndpoint: testEndpoint, Metadata: []byte(`{}`), Seed: []byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","id":"a b"}}]}`)})
+	require.ErrorContains(t, err, "valid id")
+	_, err = New(Config{Invoker: &fakeLambda{}, DatastoreEndpoint: "http://127.0.0.1/datastore/x/r4", Metadata: []byte(`{}`)})
+	require.ErrorContains(t, err, "ending in /")
+}
+
+func TestHTTPInvoker(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		wantErr string
+	}{
+		{name: "answer", handler: func(w http.ResponseWriter, r *http.Request) {
+			assert.Equal(t, RIEInvokePath, r.URL.Path)
+			var ev event
+			assert.NoError(t, json.NewDecoder(r.Body).Decode(&ev))
+			_, _ = w.Write(allowAnswer(ev.DatastoreEndpoint, "system/*.rs", ""))
+		}},
+		{name: "function error body", handler: func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"errorMessage":"lambdaadapter: internal authorization error","errorType":"errorString"}`))
+		}, wantErr: "errorString: lambdaadapter: internal authorization error"},
+		{name: "function error header", handler: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			_, _ = w.Write([]byte(`{"errorMessage":"boom"}`))
+		}, wantErr: "lambda function error"},
+		{name: "HTTP 502", handler: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, wantErr: "HTTP 502"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(tc.handler)
+			defer ts.Close()
+			s, _ := newTestServer(t, HTTPInvoker{URL: ts.URL})
+			r := do(t, s, "GET", "Patient/456", testToken, "")
+			if tc.wantErr == "" {
+				assert.Equal(t, http.StatusOK, r.status, r.body)
+				return
+			}
+			require.Equal(t, http.StatusUnauthorized, r.status)
+			check, diag := issue(t, r)
+			assert.Equal(t, "lambda-error", check)
+			assert.Contains(t, diag, tc.wantErr)
+		})
+	}
+	_, err := InvokeURL("ftp://x")
+	require.Error(t, err)
+	u, err := InvokeURL("http://127.0.0.1:9000/")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9000"+RIEInvokePath, u)
+}
+
+// TestThroughLambdaAdapter runs the real validator behind the real Lambda
+// handler (lambdaadapter.Invoke, bytes in and out) with signed tokens.
+func TestThroughLambdaAdapter(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	pub, err := jwk.Import(key.Public())
+	require.NoError(t, err)
+	require.NoError(t, pub.Set(jwk.KeyIDKey, "k1"))
+	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.RS256()))
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	jwks, err := json.Marshal(set)
+	require.NoError(t, err)
+	ks, err := smartauth.NewStaticKeySet(jwks)
+	require.NoError(t, err)
+	const iss = "https://kc.example.com/realms/fhir"
+	v, err := smartauth.NewValidator(smartauth.Config{
+		RoleARN: testRole, Now: func() time.Time { return testNow },
+		Issuers: []smartauth.IssuerConfig{{Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience()}},
+	})
+	require.NoError(t, err)
+	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(v).Invoke))
+
+	claims := func(scope string, extra map[string]any) map[string]any {
+		c := map[string]any{"iss": iss, "aud": testEndpoint, "sub": "u1", "iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "scope": scope}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	sign := func(c map[string]any) string { return testjwt.Sign(t, key, jwa.RS256(), "k1", "", c) }
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+
+	tests := []struct {
+		name       string
+		token      string
+		path       string
+		wantStatus int
+		wantCheck  string
+		wantIDs    []string
+	}{
+		{name: "system search", token: sign(claims("system/*.rs", nil)), path: "Patient", wantStatus: 200, wantIDs: []string{"456", "789", "900"}},
+		{name: "patient compartment", token: sign(claims("launch/patient patient/*.rs", map[string]any{"patient": "789"})), path: "Observation", wantStatus: 200, wantIDs: []string{"obs-789-glucose", "obs-789-heart-rate"}},
+		{name: "patient reads another", token: sign(claims("patient/*.rs", map[string]any{"patient": "789"})), path: "Patient/456", wantStatus: 403, wantCheck: "compartment"},
+		{name: "wrong audience", token: sign(claims("system/*.rs", map[string]any{"aud": "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/"})), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
+		{name: "expired", token: sign(claims("system/*.rs", map[string]any{"exp": testNow.Unix() - 3600, "iat": testNow.Unix() - 4000})), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
+		{name: "forged", token: testjwt.Sign(t, other, jwa.RS256(), "k1", "", claims("system/*.rs", nil)), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
+		{name: "not a JWT", token: "not-a-jwt", path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
+		{name: "no resource scope", token: sign(claims("openid", nil)), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
+		{name: "scope missing for type", token: sign(claims("system/Observation.rs", nil)), path: "Patient", wantStatus: 403, wantCheck: "scope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, s, "GET", tc.path, tc.token, "")
+			require.Equal(t, tc.wantStatus, r.status, r.body)
+			assert.NotContains(t, r.body, tc.token)
+			if tc.wantCheck != "" {
+				check, diag := issue(t, r)
+				assert.Equal(t, tc.wantCheck, check, diag)
+			} else {
+				assert.Equal(t, tc.wantIDs, ids(t, r))
+			}
+			assert.NotContains(t, logs.String(), tc.token)
+		})
+	}
+}
+
+func TestServeShutdown(t *testing.T) {
+	s, _ := newTestServer(t, &fakeLambda{scope: "system/*.rs"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + s.BasePath() + ".well-known/smart-configuration")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after ctx cancel")
+	}
+	_, err = http.Get("http://" + ln.Addr().String() + "/")
+	require.Error(t, err, "the listener is closed")
+}
+
+// FuzzServeHTTP: nothing a client sends crashes the server (500) or leaks
+// another patient's data. The token grants patient/*.cruds for patient 456
+// only; every marker of patients 789 and 900 must stay out of responses unless
+// the request itself carried it.
+func FuzzServeHTTP(f *testing.F) {
+	f.Add("GET", "Patient", "", "")
+	f.Add("GET", "Observation?patient=789", "", "")
+	f.Add("POST", "Observation", `{"resourceType":"Observation","subject":{"reference":"Patient/456"}}`, "application/fhir+json")
+	f.Add("PUT", "Observation/obs-789-glucose", `{"resourceType":"Observation","id":"obs-789-glucose","subject":{"reference":"Patient/456"}}`, "")
+	f.Add("POST", "Observation/_search", "patient=789&_count=1", "application/x-www-form-urlencoded")
+	f.Add("GET", "Condition?_id=cond-789-asthma", "", "")
+	f.Add("DELETE", "Patient/900", "", "")
+	f.Add("GET", "Observation?subject=http://x/Patient/789&code=2339-0,8867-4", "", "")
+	f.Add("POST", "", `{"resourceType":"Bundle","type":"transaction"}`, "")
+	markers := []string{"Testpatient-Beta", "Testpatient-Gamma", "obs-789", "obs-900", "cond-789", "Patient/789", "Patient/900"}
+	f.Fuzz(func(t *testing.T, method, path, body, contentType string) {
+		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds", patient: "456"}, DatastoreEndpoint: testEndpoint,
+			Metadata: []byte(`{}`), Now: func() time.Time { return testNow }})
+		require.NoError(t, err)
+		req, err := http.NewRequest(method, "http://127.0.0.1"+testBase+path, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		require.NotEqual(t, http.StatusInternalServerError, rec.Code, rec.Body.String())
+		out := rec.Body.String()
+		for _, m := range markers {
+			if strings.Contains(out, m) && !strings.Contains(path+body, m) && !strings.Contains(req.URL.String(), m) {
+				t.Fatalf("response leaks %q: %s %s -> %d %s", m, method, path, rec.Code, out)
+			}
+		}
+		// Data of patient 456's compartment only: every resource in the
+		// store after the request still belongs where it was.
+		for _, rt := range []string{"Observation", "Condition"} {
+			for _, res := range s.store.all(rt) {
+				id, _ := res["id"].(string)
+				if strings.Contains(id, "789") || strings.Contains(id, "900") {
+					ok, _ := inCompartment(rt, res, "456")
+					require.False(t, ok, "%s/%s moved into the compartment", rt, id)
+				}
+			}
+		}
+	})
+}

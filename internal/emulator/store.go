@@ -1,0 +1,288 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// store is the in-memory FHIR store: type -> id -> resource.
+type store struct {
+	mu        sync.RWMutex
+	resources map[string]map[string]map[string]any
+}
+
+// loadSeed builds a store from a Bundle (any type) whose entries carry
+// resources with a resourceType and a valid id.
+func loadSeed(bundle []byte) (*store, error) {
+	b, err := decodeStrict(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: seed: %w", err)
+	}
+	if b["resourceType"] != "Bundle" {
+		return nil, errors.New("emulator: seed: want a Bundle")
+	}
+	entries, _ := b["entry"].([]any)
+	s := &store{resources: map[string]map[string]map[string]any{}}
+	for i, e := range entries {
+		em, _ := e.(map[string]any)
+		res, _ := em["resource"].(map[string]any)
+		if res == nil {
+			return nil, fmt.Errorf("emulator: seed: entry %d has no resource", i)
+		}
+		rt, _ := res["resourceType"].(string)
+		id, _ := res["id"].(string)
+		if !typePattern.MatchString(rt) || !idPattern.MatchString(id) {
+			return nil, fmt.Errorf("emulator: seed: entry %d: want a resourceType and a valid id", i)
+		}
+		if s.resources[rt] == nil {
+			s.resources[rt] = map[string]map[string]any{}
+		}
+		if _, dup := s.resources[rt][id]; dup {
+			return nil, fmt.Errorf("emulator: seed: duplicate %s/%s", rt, id)
+		}
+		s.resources[rt][id] = res
+	}
+	return s, nil
+}
+
+func (s *store) get(rt, id string) (map[string]any, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.resources[rt][id]
+	return r, ok
+}
+
+// all returns the resources of one type in id order.
+func (s *store) all(rt string) []map[string]any {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := slices.Sorted(maps.Keys(s.resources[rt]))
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.resources[rt][id])
+	}
+	return out
+}
+
+// types returns the stored resource types.
+func (s *store) types() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.resources))
+}
+
+// put stores res under rt/id with a new meta.versionId and lastUpdated; it
+// reports whether the resource is new.
+func (s *store) put(rt, id string, res map[string]any, now time.Time) (created bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resources[rt] == nil {
+		s.resources[rt] = map[string]map[string]any{}
+	}
+	version := 1
+	if old, ok := s.resources[rt][id]; ok {
+		if m, ok := old["meta"].(map[string]any); ok {
+			if v, err := strconv.Atoi(fmt.Sprint(m["versionId"])); err == nil {
+				version = v + 1
+			}
+		}
+	} else {
+		created = true
+	}
+	res["id"] = id
+	meta, _ := res["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["versionId"] = strconv.Itoa(version)
+	meta["lastUpdated"] = now.UTC().Format(time.RFC3339)
+	res["meta"] = meta
+	s.resources[rt][id] = res
+	return created
+}
+
+func (s *store) delete(rt, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.resources[rt], id)
+}
+
+// newID returns a random 32-hex-digit id.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// --- matching ---------------------------------------------------------------------------------
+
+// errUnsupportedParam is returned for search or filter parameters the
+// emulator cannot evaluate.
+var errUnsupportedParam = errors.New("unsupported search parameter")
+
+// supportedParams are the search parameters the emulator evaluates.
+var supportedParams = []string{"_id", "patient", "subject", "category", "code"}
+
+// matchParam reports whether res matches one search parameter whose value
+// is a comma-separated (FHIR OR) list of decoded values.
+func matchParam(res map[string]any, name, value string) (bool, error) {
+	values := strings.Split(value, ",")
+	switch name {
+	case "_id":
+		id, _ := res["id"].(string)
+		return slices.Contains(values, id), nil
+	case "patient", "subject":
+		fields := []string{"subject", "patient"}
+		if name == "subject" {
+			fields = []string{"subject"}
+		}
+		for _, f := range fields {
+			ref := referenceOf(res[f])
+			for _, v := range values {
+				if ref != "" && sameReference(ref, v, name == "patient") {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	case "category", "code":
+		var concepts []any
+		if name == "category" {
+			switch c := res["category"].(type) {
+			case []any:
+				concepts = c
+			case map[string]any:
+				concepts = []any{c}
+			}
+		} else {
+			concepts = []any{res["code"], res["medicationCodeableConcept"]}
+		}
+		for _, v := range values {
+			for _, c := range concepts {
+				if conceptMatches(c, v) {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w %q (the emulator evaluates %s)", errUnsupportedParam, shorten(name, 64), strings.Join(supportedParams, ", "))
+	}
+}
+
+// referenceOf returns Reference.reference of v, "" when v is not one.
+func referenceOf(v any) string {
+	m, _ := v.(map[string]any)
+	s, _ := m["reference"].(string)
+	return s
+}
+
+// refTail returns the last "Type/id" of a relative or absolute reference.
+func refTail(ref string) (typ, id string) {
+	parts := strings.Split(strings.TrimSuffix(ref, "/"), "/")
+	if len(parts) < 2 {
+		return "", ref
+	}
+	// Type/id/_history/v: drop the version.
+	if len(parts) >= 4 && parts[len(parts)-2] == "_history" {
+		parts = parts[:len(parts)-2]
+	}
+	return parts[len(parts)-2], parts[len(parts)-1]
+}
+
+// sameReference compares a stored reference with a search value: "Type/id",
+// an absolute URL, or a bare id (for patient: a Patient id).
+func sameReference(ref, value string, patientOnly bool) bool {
+	rt, rid := refTail(ref)
+	if patientOnly && rt != "Patient" {
+		return false
+	}
+	if !strings.Contains(value, "/") {
+		return rid == value
+	}
+	vt, vid := refTail(value)
+	return rt == vt && rid == vid
+}
+
+// conceptMatches evaluates a token search value against a CodeableConcept:
+// "code" (any system), "system|code", "|code" (no system), "system|" (any
+// code of the system).
+func conceptMatches(c any, value string) bool {
+	m, _ := c.(map[string]any)
+	codings, _ := m["coding"].([]any)
+	system, code, hasBar := strings.Cut(value, "|")
+	if !hasBar {
+		code, system = value, ""
+	}
+	for _, cd := range codings {
+		cm, _ := cd.(map[string]any)
+		cs, _ := cm["system"].(string)
+		cc, _ := cm["code"].(string)
+		switch {
+		case !hasBar:
+			if cc == code {
+				return true
+			}
+		case code == "":
+			if cs == system {
+				return true
+			}
+		default:
+			if cs == system && cc == code {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// compartmentFields are the references that put a resource into a patient's
+// compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html,
+// the subject/patient links of the common clinical types).
+var compartmentFields = map[string][]string{
+	"AllergyIntolerance":  {"patient"},
+	"CarePlan":            {"subject"},
+	"CareTeam":            {"subject"},
+	"Condition":           {"subject"},
+	"DiagnosticReport":    {"subject"},
+	"DocumentReference":   {"subject"},
+	"Encounter":           {"subject"},
+	"Goal":                {"subject"},
+	"Immunization":        {"patient"},
+	"MedicationRequest":   {"subject"},
+	"MedicationStatement": {"subject"},
+	"Observation":         {"subject"},
+	"Procedure":           {"subject"},
+	"ServiceRequest":      {"subject"},
+}
+
+// inCompartment reports whether res belongs to the compartment of the
+// patient with id patientID, with the reason when it does not.
+func inCompartment(rt string, res map[string]any, patientID string) (bool, string) {
+	if rt == "Patient" {
+		id, _ := res["id"].(string)
+		if id == patientID {
+			return true, ""
+		}
+		return false, fmt.Sprintf("Patient/%s is not the patient in context (Patient/%s)", id, patientID)
+	}
+	fields, ok := compartmentFields[rt]
+	if !ok {
+		return false, fmt.Sprintf("%s is not a patient-compartment type the emulator knows (%s): patient/ scopes grant no access to it",
+			rt, strings.Join(append([]string{"Patient"}, slices.Sorted(maps.Keys(compartmentFields))...), ", "))
+	}
+	for _, f := range fields {
+		if t, id := refTail(referenceOf(res[f])); t == "Patient" && id == patientID {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("%s.%s does not reference Patient/%s, the patient in context", rt, strings.Join(fields, "/"), patientID)
+}
