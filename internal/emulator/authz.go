@@ -43,7 +43,7 @@ func (s *Server) authorize(g grant, req scopes.Request) (access, *refusal) {
 				"the returned scopes %q grant this request only through patient/ scopes, and authPayload.patient is missing or not a Patient id: patient/ scopes grant nothing without a patient in context (pass the token's patient claim through)",
 				shorten(g.scope, 300)))
 		}
-		d = scopes.Permits(g.scopes, req, scopes.WithPatient(g.patient))
+		d = scopes.Checker{Patient: g.patient}.Permits(g.scopes, req)
 		if d.Allowed {
 			return access{patient: g.patient, filters: d.Filters, reason: d.Reason}, nil
 		}

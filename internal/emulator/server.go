@@ -122,12 +122,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var popts []scopes.Option
-	if cfg.AnyResourceType {
-		popts = append(popts, scopes.AnyResourceType())
-	}
 	return &Server{cfg: cfg, base: "/datastore/" + cfg.DatastoreID + "/r4/", metadata: md, store: st,
-		parser: scopes.NewParser(popts...)}, nil
+		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}}, nil
 }
 
 // ParseMetadata reads a SMART configuration: a JSON object, or a JSON string
