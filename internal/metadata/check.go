@@ -61,7 +61,7 @@ func Check(doc []byte, strategy Strategy) []Problem {
 
 // Check is the package-level Check with p's settings.
 func (p Policy) Check(doc []byte) []Problem {
-	c := &checker{policy: p, str: map[string]string{}, arr: map[string][]string{}, bad: map[string]bool{}}
+	c := &checker{policy: p, str: map[string]string{}, arr: map[string][]string{}, bad: map[string]bool{}, badURL: map[string]bool{}}
 	members, prob := decodeObject(doc)
 	if prob != nil {
 		return []Problem{*prob}
@@ -141,6 +141,7 @@ type checker struct {
 	str      map[string]string   // string members with a non-empty value
 	arr      map[string][]string // array-of-string members
 	bad      map[string]bool     // present with a wrong type: reported once
+	badURL   map[string]bool     // URL members with a smart.url problem
 }
 
 func (c *checker) add(rule, member, what, why, fix string) {
@@ -219,7 +220,8 @@ func (c *checker) urls() {
 		if !ok {
 			continue
 		}
-		if what := c.badURL(name, s); what != "" {
+		if what := c.urlProblem(name, s); what != "" {
+			c.badURL[name] = true
 			c.add("smart.url", name, fmt.Sprintf("%q %s", s, what),
 				"SMART requires absolute https URLs (tokens and client secrets travel over them)",
 				"use the IdP's public https URL")
@@ -227,8 +229,8 @@ func (c *checker) urls() {
 	}
 }
 
-// badURL says what is wrong with URL member name, or "".
-func (c *checker) badURL(name, s string) string {
+// urlProblem says what is wrong with URL member name, or "".
+func (c *checker) urlProblem(name, s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
@@ -499,6 +501,9 @@ func (c *checker) cognito() {
 		}
 	}
 	authHost := hostOf(c.str["authorization_endpoint"])
+	if cognitoIssuerHost.MatchString(authHost) {
+		authHost = "" // reported below; comparing hosts with it says nothing more
+	}
 	for _, e := range []struct{ member, path string }{
 		{"authorization_endpoint", "/oauth2/authorize"},
 		{"token_endpoint", "/oauth2/token"},
@@ -527,12 +532,12 @@ func (c *checker) cognito() {
 // keycloak: every realm endpoint lives under the realm's issuer.
 func (c *checker) keycloak() {
 	issuer, ok := c.str["issuer"]
-	if !ok || !keycloakRealmPath.MatchString(pathOf(issuer)) || cognitoIssuerHost.MatchString(hostOf(issuer)) {
+	if !ok || c.badURL["issuer"] || !keycloakRealmPath.MatchString(pathOf(issuer)) || cognitoIssuerHost.MatchString(hostOf(issuer)) {
 		return
 	}
 	prefix := strings.TrimSuffix(issuer, "/") + "/protocol/openid-connect/"
 	for _, m := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
-		if s, ok := c.str[m]; ok && !strings.HasPrefix(s, prefix) {
+		if s, ok := c.str[m]; ok && !c.badURL[m] && !strings.HasPrefix(s, prefix) {
 			c.add("keycloak.realm", m, fmt.Sprintf("%q is not under %s", s, prefix),
 				"a Keycloak realm serves its endpoints under its issuer; another host or realm means keys and tokens that do not match",
 				"copy it from the realm's /.well-known/openid-configuration")
