@@ -142,6 +142,7 @@ type checker struct {
 	arr      map[string][]string // array-of-string members
 	bad      map[string]bool     // present with a wrong type: reported once
 	badURL   map[string]bool     // URL members with a smart.url problem
+	caps     map[string]bool     // the capabilities, as a set
 }
 
 func (c *checker) add(rule, member, what, why, fix string) {
@@ -156,7 +157,21 @@ func (c *checker) present(member string) bool {
 
 func (c *checker) has(member, value string) bool { return slices.Contains(c.arr[member], value) }
 
-func (c *checker) capability(name string) bool { return c.has("capabilities", name) }
+func (c *checker) capability(name string) bool { return c.caps[name] }
+
+// unique returns the distinct values of a in order: problems are reported
+// once per value, and no rule is quadratic in a hostile document.
+func unique(a []string) []string {
+	seen := make(map[string]bool, len(a))
+	out := make([]string, 0, len(a))
+	for _, v := range a {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 func (c *checker) decodeMembers(m map[string]jsontext.Value) {
 	for _, name := range urlMembers {
@@ -195,6 +210,10 @@ func (c *checker) decodeMembers(m map[string]jsontext.Value) {
 			continue
 		}
 		c.arr[name] = a
+	}
+	c.caps = make(map[string]bool, len(c.arr["capabilities"]))
+	for _, v := range c.arr["capabilities"] {
+		c.caps[v] = true
 	}
 }
 
@@ -271,7 +290,7 @@ func (c *checker) grantTypes() {
 			"HealthLake requires at least one of them (app launch, backend services)",
 			"list the grants your clients use")
 	}
-	for _, t := range g {
+	for _, t := range unique(g) {
 		switch t {
 		case GrantAuthorizationCode, GrantClientCredentials, "refresh_token":
 		case "implicit", "password":
@@ -303,12 +322,14 @@ func (c *checker) pkce() {
 }
 
 func (c *checker) capabilityNames() {
-	seen := map[string]bool{}
-	for _, name := range c.arr["capabilities"] {
+	all := c.arr["capabilities"]
+	names := unique(all)
+	if len(names) < len(all) {
+		c.add("smart.capability-duplicate", "capabilities", fmt.Sprintf("lists %d names more than once", len(all)-len(names)),
+			"a capability is a set member", "list each once")
+	}
+	for _, name := range names {
 		switch {
-		case seen[name]:
-			c.add("smart.capability-duplicate", "capabilities", fmt.Sprintf("lists %q twice", name),
-				"a capability is a set member", "list it once")
 		case renamedCapabilities[name] != "":
 			c.add("smart.capability-unknown", "capabilities", fmt.Sprintf("%q is the SMART 1.0 name", name),
 				"SMART App Launch 2.2 clients look for the new name", fmt.Sprintf("use %q", renamedCapabilities[name]))
@@ -317,7 +338,6 @@ func (c *checker) capabilityNames() {
 				"clients ignore it, so the feature it was meant to announce stays invisible (names are case-sensitive)",
 				"fix the spelling or remove it")
 		}
-		seen[name] = true
 	}
 }
 
@@ -371,7 +391,7 @@ func (c *checker) capabilityNeeds() {
 			}
 		}
 	}
-	for _, name := range c.arr["capabilities"] {
+	for _, name := range unique(c.arr["capabilities"]) {
 		var launch string
 		switch {
 		case strings.HasPrefix(name, "context-ehr-"):
@@ -417,7 +437,7 @@ func (c *checker) responseTypes() {
 }
 
 func (c *checker) scopesSupported() {
-	for _, s := range c.arr["scopes_supported"] {
+	for _, s := range unique(c.arr["scopes_supported"]) {
 		if !strings.HasPrefix(s, "patient/") && !strings.HasPrefix(s, "user/") && !strings.HasPrefix(s, "system/") {
 			continue // identity, launch and IdP-specific scopes are not SMART resource scopes
 		}
