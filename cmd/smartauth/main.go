@@ -38,6 +38,8 @@ Usage:
                                            decide one FHIR request against scopes
   smartauth validate [flags] [EVENT_FILE]  validate a HealthLake event (file or stdin), print the response
   smartauth decode TOKEN                   print a token's header and claims (NOT verified)
+  smartauth metadata SOURCE [flags] | --check FILE
+                                           build or check HealthLake's SMART Metadata (discovery document)
 
 Run "smartauth COMMAND -h" for a command's flags.
 `
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runValidate(ctx, args[1:], stdin, stdout, stderr)
 	case "decode":
 		return runDecode(args[1:], stdout, stderr)
+	case "metadata":
+		return runMetadata(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
