@@ -201,7 +201,7 @@ func (c *checker) decodeMembers(m map[string]jsontext.Value) {
 		if v.Kind() != '[' || json.Unmarshal(v, &a) != nil {
 			c.bad[name] = true
 			c.add("type", name, "is not an array of strings", "HealthLake and SMART clients read it as one",
-				fmt.Sprintf(`write it as ["...", "..."]`))
+				`write it as ["...", "..."]`)
 			continue
 		}
 		if slices.Contains(a, "") {
@@ -342,6 +342,11 @@ func (c *checker) capabilityNames() {
 }
 
 func (c *checker) strategy() {
+	if c.policy.Strategy != SMARTOnFHIR && c.policy.Strategy != SMARTOnFHIRV1 {
+		c.add("healthlake.strategy", "", fmt.Sprintf("authorization strategy %q is not SMART_ON_FHIR or SMART_ON_FHIR_V1", c.policy.Strategy),
+			"only the SMART strategies use Metadata", "choose SMART_ON_FHIR (v1 and v2 scopes) or SMART_ON_FHIR_V1")
+		return
+	}
 	if _, ok := c.arr["capabilities"]; !ok {
 		return
 	}
@@ -364,9 +369,6 @@ func (c *checker) strategy() {
 					fmt.Sprintf("remove %q, or use strategy SMART_ON_FHIR", name))
 			}
 		}
-	default:
-		c.add("healthlake.strategy", "", fmt.Sprintf("authorization strategy %q is not SMART_ON_FHIR or SMART_ON_FHIR_V1", c.policy.Strategy),
-			"only the SMART strategies use Metadata", "choose SMART_ON_FHIR (v1 and v2 scopes) or SMART_ON_FHIR_V1")
 	}
 }
 

@@ -172,6 +172,8 @@ func TestCheck(t *testing.T) {
 		{name: "V1 with permission-v2.2", strategy: SMARTOnFHIRV1, edit: set("capabilities", caps("permission-v2.2"), "scopes_supported", nil),
 			want: []string{"healthlake.v1-permission"}},
 		{name: "AWS_AUTH", strategy: "AWS_AUTH", want: []string{"healthlake.strategy"}},
+		{name: "AWS_AUTH without capabilities", strategy: "AWS_AUTH", edit: set("capabilities", nil),
+			want: []string{"healthlake.strategy", "healthlake.required"}},
 		// sso-openid-connect
 		{name: "sso without issuer", edit: set("issuer", nil), want: []string{"smart.sso-openid-connect"}},
 		{name: "sso without jwks_uri", edit: set("jwks_uri", nil), want: []string{"smart.sso-openid-connect"}},
