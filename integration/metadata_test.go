@@ -96,7 +96,8 @@ func TestMetadataFromRealKeycloak(t *testing.T) {
 	}
 
 	t.Run("endpoints answer", func(t *testing.T) {
-		m, err := metadata.Build(disc, metadata.Settings{Strategy: metadata.SMARTOnFHIR, Capabilities: appCaps,
+		// backend services: the realm's svc client uses the token endpoint the Metadata names
+		m, err := metadata.Build(disc, metadata.Settings{Strategy: metadata.SMARTOnFHIR, Capabilities: []string{"client-confidential-symmetric"},
 			GrantTypes: []string{"client_credentials"}, InsecureAllowLoopbackHTTP: true})
 		require.NoError(t, err)
 		resp, err := httpClient.Get(m.JWKSURI)
@@ -122,27 +123,46 @@ func TestMetadataRawKeycloakDiscoveryFails(t *testing.T) {
 	var raw struct {
 		Grants []string `json:"grant_types_supported"`
 		PKCE   []string `json:"code_challenge_methods_supported"`
+		Scopes []string `json:"scopes_supported"`
 	}
 	require.NoError(t, json.Unmarshal(disc, &raw))
 	require.Contains(t, raw.PKCE, "S256", "Keycloak supports PKCE S256")
 
 	// Expected from the document itself: Keycloak never lists SMART capabilities, lists every grant
-	// it implements, and lists the plain PKCE method.
-	want := []string{"healthlake.required capabilities"}
+	// it implements, lists the plain PKCE method, and lists every client scope of the realm (v2 and
+	// granular SMART scopes among them).
+	common := []string{"healthlake.required capabilities"}
 	for _, g := range raw.Grants {
 		switch g {
 		case "authorization_code", "client_credentials", "refresh_token":
 		case "implicit", "password":
-			want = append(want, "oauth.insecure-grant grant_types_supported")
+			common = append(common, "oauth.insecure-grant grant_types_supported")
 		default:
-			want = append(want, "smart.grant-type grant_types_supported")
+			common = append(common, "smart.grant-type grant_types_supported")
 		}
 	}
 	if slices.Contains(raw.PKCE, "plain") {
-		want = append(want, "smart.pkce-plain code_challenge_methods_supported")
+		common = append(common, "smart.pkce-plain code_challenge_methods_supported")
 	}
+	var v1Scope, granular []string
+	for _, s := range raw.Scopes {
+		sc, err := smartscopes.Parse(s, smartscopes.AnyResourceType())
+		if err != nil || !sc.IsResource() {
+			continue
+		}
+		if sc.Version == smartscopes.V2 {
+			v1Scope = append(v1Scope, "healthlake.v1-scope scopes_supported")
+		}
+		if sc.IsGranular() {
+			granular = append(granular, "healthlake.granular-scope scopes_supported")
+		}
+	}
+	require.NotEmpty(t, granular, "the realm has a v2.2 granular client scope")
 
-	for _, strategy := range []metadata.Strategy{metadata.SMARTOnFHIR, metadata.SMARTOnFHIRV1} {
+	for strategy, want := range map[metadata.Strategy][]string{
+		metadata.SMARTOnFHIR:   append(slices.Clone(common), granular...),
+		metadata.SMARTOnFHIRV1: append(slices.Clone(common), v1Scope...),
+	} {
 		probs := metadata.Policy{Strategy: strategy, InsecureAllowLoopbackHTTP: true}.Check(disc)
 		var got []string
 		for _, p := range probs {
