@@ -10,6 +10,7 @@
 //	smartauth validate [flags] [EVENT_FILE] validate a HealthLake event, print the response
 //	smartauth decode TOKEN                 print header and claims (NOT verified)
 //	smartauth emulate [flags]              local SMART-enabled HealthLake stand-in
+//	smartauth metadata SOURCE | --check F  build or check HealthLake's SMART Metadata
 package main
 
 import (
@@ -40,6 +41,8 @@ Usage:
   smartauth validate [flags] [EVENT_FILE]  validate a HealthLake event (file or stdin), print the response
   smartauth decode TOKEN                   print a token's header and claims (NOT verified)
   smartauth emulate [flags]                local SMART-enabled HealthLake stand-in (FHIR store + IdP Lambda)
+  smartauth metadata SOURCE [flags] | --check FILE
+                                           build or check HealthLake's SMART Metadata (discovery document)
 
 Run "smartauth COMMAND -h" for a command's flags.
 `
@@ -63,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDecode(args[1:], stdout, stderr)
 	case "emulate":
 		return runEmulate(ctx, args[1:], stdout, stderr)
+	case "metadata":
+		return runMetadata(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
