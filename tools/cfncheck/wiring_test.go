@@ -731,7 +731,8 @@ func metadataOf(t *testing.T, d deployment) map[string]any {
 func TestMetadataAccepted(t *testing.T) {
 	cli := smartauthCLI(t)
 	for _, d := range deployments(t) {
-		cases := []deployment{d, d.with("AuthorizationStrategy", "SMART_ON_FHIR_V1"), d.with("AccessLevel", "read-write")}
+		cases := []deployment{d, d.with("AuthorizationStrategy", "SMART_ON_FHIR_V1"), d.with("AccessLevel", "read-write"),
+			d.with("AuthorizationStrategy", "SMART_ON_FHIR_V1", "AccessLevel", "read-write")}
 		if d.file == "cognito.yaml" {
 			cases = append(cases, d.with("PreTokenTrigger", "off", "UserPoolTier", "LITE"))
 		}
