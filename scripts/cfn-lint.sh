@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # CloudFormation gate: lints deploy/cloudformation/*.yaml with the AWS
-# CloudFormation linter (pinned, installed in a venv under .cache/) and runs
-# the Go wiring test in tools/cfncheck. Needs python3 and Go; no AWS access.
+# CloudFormation linter (PyPI, pinned, installed in a venv under .cache/) and
+# runs the Go wiring test in tools/cfncheck (its own module). Needs python3 and
+# Go; no AWS account, no server.
+#
+#   SMARTAUTH_CLI=/path/to/smartauth  use this CLI for `metadata --check`
+#                                     instead of building ./cmd/smartauth
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,16 +18,22 @@ if ! "$venv/bin/cfn-lint" --version 2>/dev/null | grep -qF "$CFN_LINT_VERSION"; 
 fi
 
 echo "== cfn-lint $CFN_LINT_VERSION"
-# Errors fail the gate; warnings are printed. Both templates are kept free of
-# warnings too: every suppressed rule is justified next to the resource.
-"$venv/bin/cfn-lint" --non-zero-exit-code error -- deploy/cloudformation/*.yaml
-# Warnings must stay at zero as well (a non-empty report fails here).
-report=$("$venv/bin/cfn-lint" --non-zero-exit-code none -- deploy/cloudformation/*.yaml)
+# Errors fail (exit status); warnings and informational findings are printed
+# and fail too: the templates are kept free of them, and every suppressed rule
+# is justified next to the resource that suppresses it.
+status=0
+report=$("$venv/bin/cfn-lint" --non-zero-exit-code error --include-checks I -- deploy/cloudformation/*.yaml) || status=$?
 if [ -n "$report" ]; then
 	echo "$report"
+fi
+if [ "$status" -ne 0 ]; then
+	echo "cfn-lint: errors above" >&2
+	exit 1
+fi
+if [ -n "$report" ]; then
 	echo "cfn-lint: warnings or informational findings above" >&2
 	exit 1
 fi
 
-echo "== CloudFormation wiring test (tools/cfncheck)"
-(cd tools/cfncheck && go test -count=1 ./...)
+echo "== tools/cfncheck (wiring test)"
+(cd tools/cfncheck && go vet ./... && go test -count=1 ./...)

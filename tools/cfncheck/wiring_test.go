@@ -634,7 +634,21 @@ func TestAlarmsAndDenyMetric(t *testing.T) {
 	}
 }
 
-var buildOnce sync.Map // binary name -> *buildResult
+var (
+	buildOnce sync.Map // package -> *buildResult
+	buildDir  string   // binaries built by this test run, removed by TestMain
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cfncheck-")
+	if err != nil {
+		panic(err)
+	}
+	buildDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 type buildResult struct {
 	once sync.Once
@@ -648,12 +662,7 @@ func build(t *testing.T, pkg string) string {
 	r, _ := buildOnce.LoadOrStore(pkg, &buildResult{})
 	br := r.(*buildResult)
 	br.once.Do(func() {
-		dir, err := os.MkdirTemp("", "cfncheck-")
-		if err != nil {
-			br.err = err
-			return
-		}
-		br.path = filepath.Join(dir, path.Base(pkg))
+		br.path = filepath.Join(buildDir, path.Base(pkg))
 		cmd := exec.Command("go", "build", "-o", br.path, pkg)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -710,10 +719,16 @@ func TestValidatorFailsClosedUntilEndpointSet(t *testing.T) {
 // smartauthCLI returns the smartauth CLI: $SMARTAUTH_CLI when set, else
 // built from the repository.
 func smartauthCLI(t *testing.T) string {
-	if p := os.Getenv("SMARTAUTH_CLI"); p != "" {
-		return p
+	t.Helper()
+	cli := os.Getenv("SMARTAUTH_CLI")
+	if cli == "" {
+		cli = build(t, "./cmd/smartauth")
 	}
-	return build(t, "./cmd/smartauth")
+	out, _ := exec.Command(cli, "metadata", "--check", os.DevNull, "--strategy", "SMART_ON_FHIR").CombinedOutput()
+	if bytes.Contains(out, []byte(`unknown command "metadata"`)) {
+		t.Fatalf("%s has no metadata command (cmd/smartauth/metadata.go); point SMARTAUTH_CLI at a CLI that has it", cli)
+	}
+	return cli
 }
 
 func metadataOf(t *testing.T, d deployment) map[string]any {
