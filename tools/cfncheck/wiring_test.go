@@ -427,9 +427,9 @@ func TestKeycloakService(t *testing.T) {
 		imageTyp string
 		ecrRole  bool
 	}{
-		{"production", d, "start --optimized --import-realm", true, "ECR", true},
+		{"production", d, "/opt/keycloak/bin/smart-entrypoint.sh start --optimized --import-realm", true, "ECR", true},
 		{"demo from ECR Public", d.with("KeycloakMode", "demo", "DbJdbcUrl", "", "DbPasswordSecretArn", "",
-			"KeycloakImage", "public.ecr.aws/smartauth/keycloak:26.4"), "start-dev --import-realm", false, "ECR_PUBLIC", false},
+			"KeycloakImage", "public.ecr.aws/smartauth/keycloak:26.4"), "/opt/keycloak/bin/smart-entrypoint.sh start-dev --import-realm", false, "ECR_PUBLIC", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -459,6 +459,11 @@ func TestKeycloakService(t *testing.T) {
 			assert.Equal(t, "/realms/smart/.well-known/openid-configuration", dig(hc, "Path"))
 			assert.Equal(t, 1, dig(tt.d.props(t, "KeycloakScaling"), "MaxSize"), "one instance: no shared caches on App Runner")
 			assert.NotContains(t, svc, "ServiceName", "a ServiceName change would replace the service and its URL")
+			// deploy/keycloak/entrypoint.sh refuses a client secret under 32
+			// characters or one holding "${" (an import placeholder).
+			gen := dig(tt.d.props(t, "BackendClientSecret"), "GenerateSecretString")
+			assert.GreaterOrEqual(t, dig(gen, "PasswordLength"), 32)
+			assert.Equal(t, true, dig(gen, "ExcludePunctuation"))
 		})
 	}
 }
