@@ -729,7 +729,7 @@ func smartauthCLI(t *testing.T) string {
 	if cli == "" {
 		cli = build(t, "./cmd/smartauth")
 	}
-	out, _ := exec.Command(cli, "metadata", "--check", os.DevNull, "--strategy", "SMART_ON_FHIR").CombinedOutput()
+	out, _ := exec.Command(cli, "metadata", "--strategy", "SMART_ON_FHIR", "--check", os.DevNull).CombinedOutput()
 	if bytes.Contains(out, []byte(`unknown command "metadata"`)) {
 		t.Fatalf("%s has no metadata command (cmd/smartauth/metadata.go); point SMARTAUTH_CLI at a CLI that has it", cli)
 	}
@@ -769,7 +769,9 @@ func TestMetadataAccepted(t *testing.T) {
 				raw := dig(c.props(t, "Datastore"), "IdentityProviderConfiguration", "Metadata").(string)
 				file := filepath.Join(t.TempDir(), "metadata.json")
 				require.NoError(t, os.WriteFile(file, []byte(raw), 0o600))
-				cmd := exec.Command(cli, "metadata", "--check", file, "--strategy", strategy)
+				// Flags before the file: right whether --check takes the file as
+				// its value or is a switch followed by the file.
+				cmd := exec.Command(cli, "metadata", "--strategy", strategy, "--check", file)
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out
 				err := cmd.Run()
