@@ -780,3 +780,90 @@ func TestMetadataAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestKeycloakRealm: the realm deploy/keycloak imports is the one the stack
+// and the validator are configured for (deploy/keycloak/realm/smart-realm.json,
+// the realm scripts/integration.sh also tests).
+func TestKeycloakRealm(t *testing.T) {
+	d := deployments(t)[1]
+	require.Equal(t, "keycloak.yaml", d.file)
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "keycloak", "realm", "smart-realm.json"))
+	require.NoError(t, err, "the Keycloak image's realm file (deploy/keycloak)")
+	var realm struct {
+		Realm        string `json:"realm"`
+		ClientScopes []struct {
+			Name            string `json:"name"`
+			ProtocolMappers []struct {
+				ProtocolMapper string            `json:"protocolMapper"`
+				Config         map[string]string `json:"config"`
+			} `json:"protocolMappers"`
+		} `json:"clientScopes"`
+		Clients []struct {
+			ClientID             string            `json:"clientId"`
+			PublicClient         bool              `json:"publicClient"`
+			Secret               string            `json:"secret"`
+			RedirectURIs         []string          `json:"redirectUris"`
+			Attributes           map[string]string `json:"attributes"`
+			DefaultClientScopes  []string          `json:"defaultClientScopes"`
+			OptionalClientScopes []string          `json:"optionalClientScopes"`
+		} `json:"clients"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &realm))
+
+	env := d.validatorEnv(t)
+	assert.Equal(t, env["KEYCLOAK_REALM"], realm.Realm)
+	hc := dig(d.props(t, "Keycloak"), "HealthCheckConfiguration", "Path")
+	assert.Equal(t, "/realms/"+realm.Realm+"/.well-known/openid-configuration", hc)
+
+	// Every ${ENV_VAR} the import substitutes is set on the App Runner
+	// service: an unset one would be imported literally. (Lower-case ${...}
+	// are Keycloak message keys, such as the user profile's ${email}.)
+	kc := appRunnerEnv(t, d)
+	for _, m := range regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)(:[^}]*)?\}`).FindAllStringSubmatch(string(raw), -1) {
+		assert.Contains(t, kc, m[1], "the realm reads %s", m[0])
+	}
+
+	// The audience mapper writes SMART_AUDIENCE, the value the validator requires.
+	audienceScopes := map[string]bool{}
+	for _, s := range realm.ClientScopes {
+		for _, m := range s.ProtocolMappers {
+			if m.ProtocolMapper == "oidc-audience-mapper" && m.Config["included.custom.audience"] == "${SMART_AUDIENCE}" {
+				assert.Equal(t, "true", m.Config["access.token.claim"], s.Name)
+				audienceScopes[s.Name] = true
+			}
+		}
+	}
+	require.NotEmpty(t, audienceScopes, "no client scope maps ${SMART_AUDIENCE} into aud")
+	assert.Equal(t, kc["SMART_AUDIENCE"], env["KEYCLOAK_AUDIENCES"])
+
+	clients := map[string]int{}
+	for i, c := range realm.Clients {
+		clients[c.ClientID] = i
+	}
+	for _, id := range strings.Split(env["KEYCLOAK_CLIENTS"], ",") {
+		i, ok := clients[id]
+		require.True(t, ok, "validator allows client %s that the realm lacks", id)
+		c := realm.Clients[i]
+		has := false
+		for _, s := range c.DefaultClientScopes {
+			has = has || audienceScopes[s]
+		}
+		assert.True(t, has, "%s tokens must always carry the audience (a default client scope)", id)
+	}
+	app := realm.Clients[clients["smart-app"]]
+	assert.True(t, app.PublicClient)
+	assert.Equal(t, "S256", app.Attributes["pkce.code.challenge.method"])
+	assert.Equal(t, []string{"${SMART_APP_REDIRECT_URI}"}, app.RedirectURIs)
+	assert.Equal(t, "${SMART_BACKEND_CLIENT_SECRET}", realm.Clients[clients["smart-backend"]].Secret)
+
+	// The Metadata advertises no scope the realm cannot grant.
+	names := map[string]bool{"openid": true}
+	for _, s := range realm.ClientScopes {
+		names[s.Name] = true
+	}
+	for _, v := range []deployment{d, d.with("AuthorizationStrategy", "SMART_ON_FHIR_V1")} {
+		for _, s := range metadataOf(t, v)["scopes_supported"].([]any) {
+			assert.True(t, names[s.(string)], "%s: Metadata advertises %s, not a client scope of realm %s", v.name, s, realm.Realm)
+		}
+	}
+}
