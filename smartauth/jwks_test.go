@@ -233,3 +233,20 @@ func ksMapKeys(m map[string]*Key) []string {
 	}
 	return out
 }
+
+// BenchmarkParseJWKS loads a Keycloak-shaped document: two signing keys and
+// an encryption key the policy drops.
+func BenchmarkParseJWKS(b *testing.B) {
+	keys := ksTestKeys()
+	doc := ksDoc(b,
+		ksJWK(b, &keys.rsa2048.PublicKey, map[string]any{"kid": "rsa", "alg": "RS256", "use": "sig"}),
+		ksJWK(b, &keys.p256.PublicKey, map[string]any{"kid": "ec", "alg": "ES256"}),
+		ksJWK(b, &keys.rsa2048b.PublicKey, map[string]any{"kid": "enc", "alg": "RSA-OAEP", "use": "enc"}),
+	)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ParseJWKS(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -56,8 +56,8 @@ func WithRequestTimeout(d time.Duration) RemoteOption {
 }
 
 // WithMissPenalty sets the window of the back-off rule described at
-// RemoteKeySet (default 10 s). Must be positive; values under 10 s are not
-// recommended (RFC 8725 §2.9, refetch storms).
+// RemoteKeySet (default 10 s). Must be positive; a shorter window lets a
+// flood of forged kids cost the identity provider more fetches.
 func WithMissPenalty(d time.Duration) RemoteOption {
 	return func(o *remoteOptions) { o.penalty = d }
 }

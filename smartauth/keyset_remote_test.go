@@ -356,6 +356,40 @@ func TestRemoteKeySetMissPenaltyOption(t *testing.T) {
 	r.settle()
 }
 
+// TestRemoteKeySetOneBackOffRule: the same window (here WithMissPenalty)
+// follows a failed fetch at cold start and an unknown kid after a good one.
+func TestRemoteKeySetOneBackOffRule(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	s.set(func(s *ksServer) { s.status = http.StatusBadGateway })
+	r := newKSRemote(t, s, WithMissPenalty(time.Minute))
+	ctx := t.Context()
+	_, err := r.Key(ctx, "rsa-a")
+	require.ErrorIs(t, err, ErrKeySetUnavailable)
+	require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
+
+	s.set(func(s *ksServer) { s.status = http.StatusOK })
+	r.clock.Advance(time.Minute - time.Nanosecond)
+	_, err = r.Key(ctx, "rsa-a")
+	require.ErrorIs(t, err, ErrKeySetUnavailable, "cold start, inside the window")
+	assert.EqualValues(t, 1, s.hits.Load())
+	r.clock.Advance(time.Nanosecond)
+	_, err = r.Key(ctx, "rsa-a")
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, s.hits.Load())
+
+	_, err = r.Key(ctx, "unknown")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	r.clock.Advance(time.Minute - time.Nanosecond)
+	_, err = r.Key(ctx, "unknown-2")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 3, s.hits.Load(), "loaded set, inside the window")
+	r.clock.Advance(time.Nanosecond)
+	_, err = r.Key(ctx, "unknown-3")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	assert.EqualValues(t, 4, s.hits.Load())
+	r.assertIdle(t)
+}
+
 // TestRemoteKeySetFailedRefreshKeepsLastGood covers catalogue row 31: a
 // broken endpoint never replaces the last good set.
 func TestRemoteKeySetFailedRefreshKeepsLastGood(t *testing.T) {
@@ -460,11 +494,11 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 		require.ErrorIs(t, err, ErrKeySetUnavailable)
 		require.ErrorIs(t, err, ErrJWKSFetch)
 		assert.NotErrorIs(t, err, ErrKidNotFound)
-		assert.EqualValues(t, 2+i, s.hits.Load(), "one fetch per cold-start backoff window")
+		assert.EqualValues(t, 2+i, s.hits.Load(), "one fetch per penalty window")
 		r.settle()
 		require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
 
-		// Inside the backoff: fail at once with the last cause, no fetch.
+		// Inside the window: fail at once with the last cause, no fetch.
 		for range 20 {
 			_, err = r.Key(ctx, "any-kid")
 			require.ErrorIs(t, err, ErrKeySetUnavailable)
@@ -473,7 +507,7 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 		r.clock.Advance(defaultMissPenalty - time.Nanosecond)
 		_, err = r.Key(ctx, "rsa-a")
 		require.ErrorIs(t, err, ErrKeySetUnavailable)
-		assert.EqualValues(t, 2+i, s.hits.Load(), "no fetch inside the cold-start backoff")
+		assert.EqualValues(t, 2+i, s.hits.Load(), "no fetch inside the penalty window")
 		r.clock.Advance(time.Nanosecond)
 	}
 
@@ -486,7 +520,7 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 
 	s.set(func(s *ksServer) { s.body = ksJWKS(t, "rsa-a") })
 	_, err = r.Key(ctx, "rsa-a")
-	require.ErrorIs(t, err, ErrNoUsableKeys, "still inside the backoff: no fetch yet")
+	require.ErrorIs(t, err, ErrNoUsableKeys, "still inside the penalty window: no fetch yet")
 	r.clock.Advance(defaultMissPenalty)
 	k, err := r.Key(ctx, "rsa-a")
 	require.NoError(t, err)
