@@ -250,3 +250,38 @@ func BenchmarkParseJWKS(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseJWKS: ParseJWKS never panics, every admitted key passes the
+// policy for keys built in code under its own kid, and no entry is both
+// admitted and dropped.
+func FuzzParseJWKS(f *testing.F) {
+	keys := ksTestKeys()
+	f.Add(ksDoc(f,
+		ksJWK(f, &keys.rsa2048.PublicKey, map[string]any{"kid": "rsa", "alg": "RS256", "use": "sig"}),
+		ksJWK(f, &keys.p256.PublicKey, map[string]any{"kid": "ec", "alg": "ES256", "key_ops": []string{"verify"}}),
+		ksJWK(f, keys.ed.Public(), map[string]any{"kid": "ed", "alg": "EdDSA"}),
+		ksJWK(f, keys.p256, map[string]any{"kid": "priv", "alg": "ES256"}),
+		ksRawRSA(&keys.rsa1024.PublicKey, "weak", "RS256"),
+	))
+	f.Add([]byte(`{"keys":[1,"x",null,[],{"kty":"oct","k":"AA","kid":"s"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"a","alg":"ES256","x":"AQ","y":"AQ"}],"keys":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, dropped, err := ParseJWKS(data)
+		if err != nil {
+			require.Nil(t, got)
+			return
+		}
+		require.NotEmpty(t, got)
+		for kid, k := range got {
+			require.Equal(t, kid, k.ID)
+			require.Empty(t, validateKey(k), "admitted key %q fails the policy", kid)
+		}
+		for _, d := range dropped {
+			require.NotEmpty(t, d.Reason)
+			if d.Reason != dropDuplicateKid {
+				continue
+			}
+			require.NotContains(t, got, d.ID, "a duplicate kid is never admitted")
+		}
+	})
+}
