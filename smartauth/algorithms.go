@@ -48,21 +48,6 @@ func ktyForAlg(alg string) (kty string, ok bool) {
 	return "", false
 }
 
-// curveForAlg returns the JWK crv an EC or OKP algorithm needs.
-func curveForAlg(alg string) string {
-	switch alg {
-	case "ES256":
-		return "P-256"
-	case "ES384":
-		return "P-384"
-	case "ES512":
-		return "P-521"
-	case "EdDSA":
-		return "Ed25519"
-	}
-	return ""
-}
-
 // ellipticCurve returns the curve of an ECDSA algorithm, or nil.
 func ellipticCurve(alg string) elliptic.Curve {
 	switch alg {

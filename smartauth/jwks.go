@@ -1,16 +1,13 @@
 package smartauth
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -47,7 +44,8 @@ const (
 // Reasons recorded in DroppedKey.Reason. They are stable strings meant for
 // diagnostics; match on them only in tests.
 const (
-	dropMalformed     = "malformed JWK"
+	dropNilKey        = "nil key"
+	dropInvalidJWK    = "invalid JWK"
 	dropSymmetric     = "symmetric (oct) key"
 	dropPrivate       = "private key material published"
 	dropNoKid         = "missing kid"
@@ -72,15 +70,23 @@ type DroppedKey struct {
 	// 256 bytes when longer.
 	ID string
 	// Reason is a short human-readable cause, for example
-	// "RSA modulus shorter than 2048 bits".
+	// "use is not \"sig\"", or "invalid JWK: " and jwx's cause for an
+	// entry jwx cannot parse.
 	Reason string
 }
 
+// privateMembers are the JWK members of private key material (RFC 7518 §6).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
+
 // ParseJWKS parses a JWKS document (RFC 7517 §5) and applies the key load
 // policy. It returns the admitted keys by kid and the entries it dropped.
+// Each entry is parsed once, by jwx (jwk.Parse); the policy reads that
+// parse.
 //
 // A key is dropped, without failing the document, when:
-//   - it is not a JSON object or a member has the wrong JSON type;
+//   - jwx cannot parse it: not a JSON object, a member of the wrong JSON
+//     type, an unknown kty or alg value, an RSA modulus shorter than 2048
+//     bits, an EC point off its curve, bad base64url;
 //   - it is a symmetric ("oct") key;
 //   - it carries private key members ("d", "p", "q", "dp", "dq", "qi",
 //     "oth"): a private key published at a JWKS URL is compromised, so the
@@ -92,10 +98,9 @@ type DroppedKey struct {
 //     not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384,
 //     ES512, EdDSA;
 //   - "kty" does not fit "alg" (RSA for RS*/PS*, EC for ES*, OKP for EdDSA);
-//   - an RSA modulus is shorter than 2048 bits or the exponent is not 65537;
-//   - an EC curve does not fit "alg" (P-256 for ES256, P-384 for ES384,
-//     P-521 for ES512) or the point is invalid; an OKP curve is not Ed25519;
-//   - jwx cannot parse or export the key material;
+//   - the RSA exponent is not 65537;
+//   - the curve does not fit "alg" (P-256 for ES256, P-384 for ES384,
+//     P-521 for ES512, Ed25519 for EdDSA);
 //   - its kid appears on more than one entry of the document: every entry
 //     with that kid is dropped, as the token's kid could not choose
 //     between them.
@@ -107,141 +112,98 @@ type DroppedKey struct {
 // x5c/x5t members, expiry of certificates, or any member other than those
 // listed; unknown members are ignored.
 func ParseJWKS(data []byte) (keys map[string]*Key, dropped []DroppedKey, err error) {
+	// jwx reads a document without "keys" as a single bare JWK: refuse it
+	// first (the member name is case-sensitive).
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrJWKSInvalid, err)
 	}
-	rawKeys, ok := doc["keys"]
-	if !ok {
+	if _, ok := doc["keys"]; !ok {
 		return nil, nil, fmt.Errorf(`%w: no "keys" member`, ErrJWKSInvalid)
 	}
-	var entries []json.RawMessage
-	if err := json.Unmarshal(rawKeys, &entries); err != nil || entries == nil {
-		return nil, nil, fmt.Errorf(`%w: "keys" is not an array`, ErrJWKSInvalid)
-	}
-	if len(entries) > maxJWKSEntries {
-		return nil, nil, fmt.Errorf(`%w: %d entries in "keys", at most %d allowed`,
-			ErrJWKSInvalid, len(entries), maxJWKSEntries)
+	// Non-strict: an entry jwx cannot parse becomes a jwk.UnsupportedKey
+	// placeholder (dropped below) instead of failing the document.
+	set, err := jwk.Parse(data, jwk.WithStrictKeySetParsing(false), jwk.WithMaxKeys(maxJWKSEntries))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrJWKSInvalid, err)
 	}
 
-	type candidate struct {
-		index int
-		key   *Key
-	}
-	kidCount := make(map[string]int, len(entries))
-	admitted := make([]candidate, 0, len(entries))
-	for i, raw := range entries {
-		key, kid, reason := loadJWK(raw)
+	kidCount := make(map[string]int, set.Len())
+	admitted := make([]int, 0, set.Len()) // indexes into set
+	keys = make(map[string]*Key, set.Len())
+	for i := range set.Len() {
+		jk, _ := set.Key(i)
+		kid, _ := jk.KeyID()
 		if kid != "" {
 			kidCount[kid]++
 		}
+		key, reason := loadJWK(jk, kid)
 		if reason != "" {
 			dropped = append(dropped, DroppedKey{Index: i, ID: truncateKid(kid), Reason: reason})
 			continue
 		}
-		admitted = append(admitted, candidate{index: i, key: key})
+		keys[kid] = key
+		admitted = append(admitted, i)
 	}
-
-	keys = make(map[string]*Key, len(admitted))
-	for _, c := range admitted {
-		if kidCount[c.key.ID] > 1 {
-			dropped = append(dropped, DroppedKey{Index: c.index, ID: c.key.ID, Reason: dropDuplicateKid})
-			continue
+	for _, i := range admitted {
+		jk, _ := set.Key(i)
+		if kid, _ := jk.KeyID(); kidCount[kid] > 1 {
+			dropped = append(dropped, DroppedKey{Index: i, ID: kid, Reason: dropDuplicateKid})
+			delete(keys, kid)
 		}
-		keys[c.key.ID] = c.key
 	}
 	if len(keys) == 0 {
-		return nil, dropped, fmt.Errorf("%w: %d of %d entries dropped", ErrNoUsableKeys, len(dropped), len(entries))
+		return nil, dropped, fmt.Errorf("%w: %d of %d entries dropped", ErrNoUsableKeys, len(dropped), set.Len())
 	}
 	return keys, dropped, nil
 }
 
-// loadJWK applies the load policy to one "keys" entry. It returns the key,
-// or a non-empty drop reason; kid is the entry's kid when it is a string.
-func loadJWK(raw json.RawMessage) (key *Key, kid string, reason string) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, "", dropMalformed
-	}
-	kid, hasKid, okKid := jsonString(m, "kid")
-	kty, _, okKty := jsonString(m, "kty")
-	alg, hasAlg, okAlg := jsonString(m, "alg")
-	use, hasUse, okUse := jsonString(m, "use")
-	crv, _, okCrv := jsonString(m, "crv")
-	if !okKid || !okKty || !okAlg || !okUse || !okCrv {
-		return nil, kid, dropMalformed
-	}
-	if kty == "oct" {
-		return nil, kid, dropSymmetric
-	}
-	for _, member := range [...]string{"d", "p", "q", "dp", "dq", "qi", "oth"} {
-		if _, ok := m[member]; ok {
-			return nil, kid, dropPrivate
+// loadJWK applies the load policy to one parsed entry whose kid is kid. It
+// returns the key, or a non-empty drop reason.
+func loadJWK(jk jwk.Key, kid string) (*Key, string) {
+	if uk, ok := jk.(jwk.UnsupportedKey); ok {
+		cause := uk.Reason()
+		for u := errors.Unwrap(cause); u != nil; u = errors.Unwrap(cause) {
+			cause = u // jwx's innermost cause is the informative one
 		}
+		return nil, dropInvalidJWK + ": " + cause.Error()
 	}
+	var alg string
+	if a, ok := jk.Algorithm(); ok {
+		alg = a.String()
+	}
+	use, hasUse := jk.KeyUsage()
+	ops, hasOps := jk.KeyOps()
+	kty := jk.KeyType().String()
+	wantKty, allowed := ktyForAlg(alg)
 	switch {
-	case !hasKid || kid == "":
-		return nil, kid, dropNoKid
+	case kty == "oct":
+		return nil, dropSymmetric
+	case slices.ContainsFunc(privateMembers, jk.Has):
+		return nil, dropPrivate
+	case kid == "":
+		return nil, dropNoKid
 	case len(kid) > maxKidLen:
-		return nil, kid, dropKidTooLong
+		return nil, dropKidTooLong
 	case hasUse && use != "sig":
-		return nil, kid, dropUse
+		return nil, dropUse
+	case hasOps && !slices.Contains(ops, jwk.KeyOpVerify):
+		return nil, dropKeyOps
+	case alg == "":
+		return nil, dropNoAlg
+	case !allowed:
+		return nil, dropAlgNotAllowed
+	case kty != wantKty:
+		return nil, dropKtyMismatch
 	}
-	if rawOps, ok := m["key_ops"]; ok {
-		var ops []string
-		if err := json.Unmarshal(rawOps, &ops); err != nil {
-			return nil, kid, dropMalformed
-		}
-		if !slices.Contains(ops, "verify") {
-			return nil, kid, dropKeyOps
-		}
-	}
-	if !hasAlg || alg == "" {
-		return nil, kid, dropNoAlg
-	}
-	wantKty, ok := ktyForAlg(alg)
-	if !ok {
-		return nil, kid, dropAlgNotAllowed
-	}
-	if kty != wantKty {
-		return nil, kid, dropKtyMismatch
-	}
-	switch kty {
-	case "EC", "OKP":
-		if crv != curveForAlg(alg) {
-			return nil, kid, dropCurveMismatch
-		}
-	case "RSA":
-		// jwx refuses small moduli while parsing, so check the raw members
-		// first to report a precise reason.
-		if r := checkRawRSA(m); r != "" {
-			return nil, kid, r
-		}
-	}
-
-	jk, err := jwk.ParseKey(raw)
-	if err != nil {
-		return nil, kid, dropInvalidKey
-	}
-	if priv, err := jwk.IsPrivateKey(jk); err != nil || priv {
-		return nil, kid, dropPrivate
-	}
-	// The entry was decoded twice (here and by jwx); refuse any disagreement
-	// on the members the policy relies on.
-	jkid, _ := jk.KeyID()
-	jalg, _ := jk.Algorithm()
-	juse, _ := jk.KeyUsage()
-	if jkid != kid || jalg == nil || jalg.String() != alg || juse != use || jk.KeyType().String() != kty {
-		return nil, kid, dropMalformed
-	}
-	var pub any
+	var pub any // not crypto.PublicKey: jwk.Export assigns to *any only
 	if err := jwk.Export(jk, &pub); err != nil {
-		return nil, kid, dropInvalidKey
+		return nil, dropInvalidKey
 	}
 	if r := checkPublicKey(alg, pub); r != "" {
-		return nil, kid, r
+		return nil, r
 	}
-	return &Key{ID: kid, Algorithm: alg, Public: pub}, kid, ""
+	return &Key{ID: kid, Algorithm: alg, Public: pub}, ""
 }
 
 // checkPublicKey applies the crypto part of the load policy to an exported
@@ -286,41 +248,6 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 	return ""
 }
 
-// checkRawRSA checks "n" and "e" of an RSA JWK before jwx parses it.
-func checkRawRSA(m map[string]json.RawMessage) string {
-	n, _, okN := jsonString(m, "n")
-	e, _, okE := jsonString(m, "e")
-	if !okN || !okE {
-		return dropMalformed
-	}
-	nb, errN := base64.RawURLEncoding.DecodeString(n)
-	eb, errE := base64.RawURLEncoding.DecodeString(e)
-	if errN != nil || errE != nil || len(nb) == 0 || len(eb) == 0 {
-		return dropInvalidKey
-	}
-	if new(big.Int).SetBytes(nb).BitLen() < minRSABits {
-		return dropRSAModulus
-	}
-	if ev := new(big.Int).SetBytes(eb); !ev.IsInt64() || ev.Int64() != rsaExponent {
-		return dropRSAExponent
-	}
-	return ""
-}
-
-// jsonString reads member name of m as a JSON string. present reports
-// whether the member exists (a JSON null counts as absent); ok is false
-// when it exists with another JSON type.
-func jsonString(m map[string]json.RawMessage, name string) (s string, present, ok bool) {
-	raw, found := m[name]
-	if !found || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return "", false, true
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", true, false
-	}
-	return s, true, true
-}
-
 func truncateKid(kid string) string {
 	if len(kid) > maxKidLen {
 		return kid[:maxKidLen]
@@ -333,7 +260,7 @@ func truncateKid(kid string) string {
 func validateKey(k *Key) string {
 	switch {
 	case k == nil:
-		return dropMalformed
+		return dropNilKey
 	case k.ID == "":
 		return dropNoKid
 	case len(k.ID) > maxKidLen:

@@ -18,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// invalidJWK prefixes the reason of an entry jwx cannot parse.
+const invalidJWK = dropInvalidJWK + ": "
+
 // TestParseJWKSLoadPolicy has one row per admitted key type and one per
 // drop reason (catalogue rows 2, 28, 30). Each document also holds an
 // anchor key, so a drop never empties the set.
@@ -30,7 +33,7 @@ func TestParseJWKSLoadPolicy(t *testing.T) {
 	tests := []struct {
 		name       string
 		entry      map[string]any
-		wantReason string // "" = admitted
+		wantReason string // "" = admitted; for invalidJWK, a prefix of the reason
 	}{
 		// Admitted.
 		{"RS256 2048", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "use": "sig"}), ""},
@@ -44,7 +47,7 @@ func TestParseJWKSLoadPolicy(t *testing.T) {
 		{"kid of 256 bytes", ksJWK(t, &keys.p256.PublicKey, map[string]any{"kid": longKid[:maxKidLen], "alg": "ES256"}), ""},
 
 		// Dropped.
-		{"RSA 1024", ksRawRSA(&keys.rsa1024.PublicKey, "k", "RS256"), dropRSAModulus},
+		{"RSA 1024", ksRawRSA(&keys.rsa1024.PublicKey, "k", "RS256"), invalidJWK + "rsa modulus too small"},
 		{"RSA e=3", ksJWK(t, &e3, map[string]any{"kid": "k", "alg": "RS256"}), dropRSAExponent},
 		{"HS256 oct", ksJWK(t, []byte("0123456789abcdef0123456789abcdef"), map[string]any{"kid": "k", "alg": "HS256"}), dropSymmetric},
 		{"oct without alg", ksJWK(t, []byte("0123456789abcdef0123456789abcdef"), map[string]any{"kid": "k"}), dropSymmetric},
@@ -52,12 +55,12 @@ func TestParseJWKSLoadPolicy(t *testing.T) {
 		{"RSA-OAEP without use", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RSA-OAEP"}), dropAlgNotAllowed},
 		{"alg none", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "none"}), dropAlgNotAllowed},
 		{"missing alg", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k"}), dropNoAlg},
-		{"empty alg", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": ""}), dropNoAlg},
-		{"unknown alg", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS1"}), dropAlgNotAllowed},
+		{"empty alg", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": ""}), invalidJWK + "invalid key algorithm"},
+		{"unknown alg", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS1"}), invalidJWK + "invalid key algorithm"},
 		{"missing kid", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"alg": "RS256"}), dropNoKid},
 		{"empty kid", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "", "alg": "RS256"}), dropNoKid},
 		{"kid too long", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": longKid, "alg": "RS256"}), dropKidTooLong},
-		{"kid not a string", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": 7, "alg": "RS256"}), dropMalformed},
+		{"kid not a string", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": 7, "alg": "RS256"}), invalidJWK},
 		{"use enc on RS256", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "use": "enc"}), dropUse},
 		{"key_ops without verify", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "key_ops": []string{"encrypt"}}), dropKeyOps},
 		{"ES384 on P-256", ksJWK(t, &keys.p256.PublicKey, map[string]any{"kid": "k", "alg": "ES384"}), dropCurveMismatch},
@@ -70,9 +73,12 @@ func TestParseJWKSLoadPolicy(t *testing.T) {
 		{"EC private key", ksJWK(t, keys.p256, map[string]any{"kid": "k", "alg": "ES256"}), dropPrivate},
 		{"Ed25519 private key", ksJWK(t, keys.ed, map[string]any{"kid": "k", "alg": "EdDSA"}), dropPrivate},
 		{"EC point off curve", ksJWK(t, &keys.p256.PublicKey, map[string]any{"kid": "k", "alg": "ES256",
-			"x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "y": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}), dropInvalidKey},
-		{"RSA modulus not base64url", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "n": "###"}), dropInvalidKey},
-		{"unknown kty", map[string]any{"kty": "XYZ", "kid": "k", "alg": "RS256"}, dropKtyMismatch},
+			"x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "y": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}), invalidJWK + "P256 point not on curve"},
+		{"RSA modulus not base64url", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "n": "###"}), invalidJWK},
+		{"unknown kty", map[string]any{"kty": "XYZ", "kid": "k", "alg": "RS256"}, invalidJWK + "invalid key type"},
+		{"public key with private member", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "p": "AQAB"}), dropPrivate},
+		{"use not a string", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "use": 5}), invalidJWK},
+		{"key_ops not an array", ksJWK(t, &keys.p256.PublicKey, map[string]any{"kid": "k", "alg": "ES256", "key_ops": "verify"}), invalidJWK},
 		{"member case smuggling", ksJWK(t, &keys.rsa2048.PublicKey, map[string]any{"kid": "k", "alg": "RS256", "KID": "other"}), ""},
 	}
 	anchor := ksJWK(t, &keys.rsa2048b.PublicKey, map[string]any{"kid": "anchor", "alg": "RS256"})
@@ -91,6 +97,11 @@ func TestParseJWKSLoadPolicy(t *testing.T) {
 				return
 			}
 			assert.Len(t, got, 1)
+			if len(dropped) == 1 && strings.HasPrefix(tc.wantReason, invalidJWK) {
+				// jwx refused the entry; its cause follows the prefix.
+				assert.True(t, strings.HasPrefix(dropped[0].Reason, tc.wantReason), "reason %q", dropped[0].Reason)
+				dropped[0].Reason = tc.wantReason
+			}
 			want := []DroppedKey{{Index: 1, ID: truncateKid(kid), Reason: tc.wantReason}}
 			if diff := cmp.Diff(want, dropped); diff != "" {
 				t.Errorf("dropped (-want +got):\n%s", diff)
@@ -221,4 +232,56 @@ func ksMapKeys(m map[string]*Key) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// BenchmarkParseJWKS loads a Keycloak-shaped document: two signing keys and
+// an encryption key the policy drops.
+func BenchmarkParseJWKS(b *testing.B) {
+	keys := ksTestKeys()
+	doc := ksDoc(b,
+		ksJWK(b, &keys.rsa2048.PublicKey, map[string]any{"kid": "rsa", "alg": "RS256", "use": "sig"}),
+		ksJWK(b, &keys.p256.PublicKey, map[string]any{"kid": "ec", "alg": "ES256"}),
+		ksJWK(b, &keys.rsa2048b.PublicKey, map[string]any{"kid": "enc", "alg": "RSA-OAEP", "use": "enc"}),
+	)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ParseJWKS(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzParseJWKS: ParseJWKS never panics, every admitted key passes the
+// policy for keys built in code under its own kid, and no entry is both
+// admitted and dropped.
+func FuzzParseJWKS(f *testing.F) {
+	keys := ksTestKeys()
+	f.Add(ksDoc(f,
+		ksJWK(f, &keys.rsa2048.PublicKey, map[string]any{"kid": "rsa", "alg": "RS256", "use": "sig"}),
+		ksJWK(f, &keys.p256.PublicKey, map[string]any{"kid": "ec", "alg": "ES256", "key_ops": []string{"verify"}}),
+		ksJWK(f, keys.ed.Public(), map[string]any{"kid": "ed", "alg": "EdDSA"}),
+		ksJWK(f, keys.p256, map[string]any{"kid": "priv", "alg": "ES256"}),
+		ksRawRSA(&keys.rsa1024.PublicKey, "weak", "RS256"),
+	))
+	f.Add([]byte(`{"keys":[1,"x",null,[],{"kty":"oct","k":"AA","kid":"s"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"a","alg":"ES256","x":"AQ","y":"AQ"}],"keys":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, dropped, err := ParseJWKS(data)
+		if err != nil {
+			require.Nil(t, got)
+			return
+		}
+		require.NotEmpty(t, got)
+		for kid, k := range got {
+			require.Equal(t, kid, k.ID)
+			require.Empty(t, validateKey(k), "admitted key %q fails the policy", kid)
+		}
+		for _, d := range dropped {
+			require.NotEmpty(t, d.Reason)
+			if d.Reason != dropDuplicateKid {
+				continue
+			}
+			require.NotContains(t, got, d.ID, "a duplicate kid is never admitted")
+		}
+	})
 }
