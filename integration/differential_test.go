@@ -281,7 +281,6 @@ func ourDecision(t *testing.T, c diffCase, keySets map[string]smartauth.KeySet) 
 	}
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  []smartauth.IssuerConfig{ic},
-		RoleARN:                  itRoleARN,
 		InsecureAllowHTTPIssuers: true, // the real local issuers are http://
 		// Validate compares token validity with aws-jwt-verify; pinning the
 		// data store (Endpoints) is an Authorize concern tested elsewhere.

@@ -24,30 +24,15 @@ const (
 	NoClockSkew time.Duration = -1
 )
 
-// ScopeFormat selects how granted scopes are written into authPayload.scope.
-type ScopeFormat int
-
-const (
-	// ScopesAsGiven emits each valid scope exactly as the token carried it
-	// (after a configured prefix strip). Use it with SMART_ON_FHIR data stores.
-	ScopesAsGiven ScopeFormat = iota
-	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource
-	// scopes are converted only where the conversion is exact (rs→read,
-	// cud→write, cruds→*); other resource scopes are dropped.
-	ScopesV1
-)
-
-// Config configures a Validator. It fails closed: a Config without an issuer,
-// an issuer without a key set or audience policy, or an empty RoleARN is
-// rejected by NewValidator.
+// Config is the token policy of a Validator. It fails closed: a Config
+// without an issuer, or an issuer without a key set or audience policy, is
+// rejected by NewValidator. (The HealthLake response settings live in
+// package healthlake.)
 type Config struct {
 	// Issuers lists the trusted issuers. A token's unverified iss selects one
 	// by exact string match before any network I/O; unknown issuers are
 	// rejected.
 	Issuers []IssuerConfig
-	// RoleARN is the IAM role HealthLake assumes for allowed requests
-	// (response field iamRoleARN). Required.
-	RoleARN string
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 	// ClockSkew is the tolerance applied to exp, nbf and iat. Zero selects
@@ -57,15 +42,6 @@ type Config struct {
 	// MaxTokenSize caps the raw token length in bytes. Zero selects
 	// DefaultMaxTokenSize; values above MaxTokenSizeLimit are refused.
 	MaxTokenSize int
-	// UIDClaim names the string claim copied to authPayload.uid. Empty
-	// means "sub".
-	UIDClaim string
-	// ScopeFormat selects the scope output form (default ScopesAsGiven).
-	ScopeFormat ScopeFormat
-	// AuthorizedAsString emits isAuthorized as the JSON string "true"/"false"
-	// instead of a JSON boolean, for compatibility with the request example in
-	// the HealthLake documentation. Default false (JSON boolean).
-	AuthorizedAsString bool
 	// AnyResourceType accepts any well-formed FHIR resource type name in
 	// scopes instead of only FHIR R4 types.
 	AnyResourceType bool
@@ -265,19 +241,11 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 	if len(c.Issuers) == 0 {
 		bad("no issuer configured")
 	}
-	if strings.TrimSpace(c.RoleARN) == "" {
-		bad("RoleARN is required")
-	} else if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") {
-		bad("RoleARN %q is not an IAM role ARN", c.RoleARN)
-	}
 	if (c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew {
 		bad("ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
 	}
 	if c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit {
 		bad("MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
-	}
-	if c.ScopeFormat != ScopesAsGiven && c.ScopeFormat != ScopesV1 {
-		bad("unknown ScopeFormat %d", c.ScopeFormat)
 	}
 	for _, e := range c.Endpoints {
 		if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" {

@@ -41,7 +41,4 @@ var (
 	ErrScope          = errors.New("smartauth: no usable SMART resource scope")
 	ErrCustomCheck    = errors.New("smartauth: custom check failed")
 	ErrRemoteCheck    = errors.New("smartauth: remote check failed")
-
-	// Event errors (HealthLake mapping).
-	ErrEvent = errors.New("smartauth: invalid HealthLake event")
 )

@@ -15,7 +15,6 @@ func reasonCodes() []struct {
 		code string
 	}{
 		{ErrConfig, "config"},
-		{ErrEvent, "event"},
 		{ErrTokenMissing, "token_missing"},
 		{ErrTokenTooLarge, "token_size"},
 		{ErrMalformed, "malformed"},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -82,16 +83,14 @@ func parseNow(s string) (time.Time, error) {
 	return t, nil
 }
 
-// buildValidator turns the flags into a Validator.
-func (f *validateFlags) buildValidator() (*smartauth.Validator, error) {
+// buildValidator turns the flags into a HealthLake Authorizer.
+func (f *validateFlags) buildValidator() (*healthlake.Authorizer, error) {
 	if f.roleARN == "" {
 		return nil, errors.New("--role-arn is required")
 	}
+	hl := healthlake.Config{RoleARN: f.roleARN, AuthorizedAsString: f.asString, UIDClaim: f.uidClaim}
 	cfg := smartauth.Config{
-		RoleARN:                  f.roleARN,
-		AuthorizedAsString:       f.asString,
 		AnyResourceType:          f.anyType,
-		UIDClaim:                 f.uidClaim,
 		InsecureAllowHTTPIssuers: f.insecureHTTP,
 		Endpoints:                f.endpoints,
 		// An offline check of one event: without --endpoint, tokens whose
@@ -100,7 +99,7 @@ func (f *validateFlags) buildValidator() (*smartauth.Validator, error) {
 		InsecureSkipEndpointCheck: len(f.endpoints) == 0,
 	}
 	if f.v1Scopes {
-		cfg.ScopeFormat = smartauth.ScopesV1
+		hl.ScopeFormat = healthlake.ScopesV1
 	}
 	if f.now != "" {
 		t, err := parseNow(f.now)
@@ -168,7 +167,11 @@ func (f *validateFlags) buildValidator() (*smartauth.Validator, error) {
 	default:
 		return nil, fmt.Errorf("--provider %q: want generic, cognito or keycloak", f.provider)
 	}
-	return smartauth.NewValidator(cfg)
+	v, err := smartauth.NewValidator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return healthlake.New(v, hl)
 }
 
 // checkCombination refuses flag sets where one flag would decide the
@@ -305,14 +308,7 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "smartauth validate: reading event: %v\n", err)
 		return 2
 	}
-	var d smartauth.Decision
-	ev, err := smartauth.DecodeEvent(raw)
-	if err != nil {
-		d = v.Authorize(ctx, smartauth.Event{})
-		d.Err, d.Reason = err, smartauth.Reason(err)
-	} else {
-		d = v.Authorize(ctx, ev)
-	}
+	_, d := v.AuthorizeJSON(ctx, raw)
 	if d.Internal {
 		fmt.Fprintf(stderr, "smartauth validate: internal fault (%s): %v\n", d.Reason, d.Err)
 		return 1

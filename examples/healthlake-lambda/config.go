@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -36,24 +37,24 @@ import (
 //	SMARTAUTH_INSECURE_HTTP   TEST ONLY: "true" accepts http:// issuers and JWKS URLs (a local
 //	                          Keycloak or cognito-local, e.g. under aws-lambda-rie in
 //	                          scripts/integration.sh). Never set it in a deployed Lambda.
-func configFromEnv(getenv func(string) string) (smartauth.Config, error) {
-	cfg := smartauth.Config{
+func configFromEnv(getenv func(string) string) (smartauth.Config, healthlake.Config, error) {
+	hl := healthlake.Config{
 		RoleARN:            getenv("SERVICE_ROLE_ARN"),
 		AuthorizedAsString: getenv("ISAUTHORIZED_AS_STRING") == "true",
-		Endpoints:          list(getenv("DATASTORE_ENDPOINTS")),
 	}
+	cfg := smartauth.Config{Endpoints: list(getenv("DATASTORE_ENDPOINTS"))}
 	switch f := getenv("SCOPE_FORMAT"); f {
 	case "v1":
-		cfg.ScopeFormat = smartauth.ScopesV1
+		hl.ScopeFormat = healthlake.ScopesV1
 	case "", "as-given":
 	default:
-		return cfg, fmt.Errorf("SCOPE_FORMAT %q: want v1 or as-given", f)
+		return cfg, hl, fmt.Errorf("SCOPE_FORMAT %q: want v1 or as-given", f)
 	}
 	timeout := 500 * time.Millisecond
 	if s := getenv("JWKS_TIMEOUT"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 || d > 900*time.Millisecond {
-			return cfg, fmt.Errorf("JWKS_TIMEOUT %q: want a duration in (0, 900ms]", s)
+			return cfg, hl, fmt.Errorf("JWKS_TIMEOUT %q: want a duration in (0, 900ms]", s)
 		}
 		timeout = d
 	}
@@ -74,7 +75,7 @@ func configFromEnv(getenv func(string) string) (smartauth.Config, error) {
 			KeySetOptions:     ksOpts,
 		})
 		if err != nil {
-			return cfg, err
+			return cfg, hl, err
 		}
 		cfg.Issuers = ics
 	case "keycloak":
@@ -87,25 +88,25 @@ func configFromEnv(getenv func(string) string) (smartauth.Config, error) {
 			KeySetOptions:  ksOpts,
 		})
 		if err != nil {
-			return cfg, err
+			return cfg, hl, err
 		}
 		cfg.Issuers = []smartauth.IssuerConfig{ic}
 	case "generic":
 		iss, jwks := getenv("ISSUER"), getenv("JWKS_URL")
 		if iss == "" || jwks == "" {
-			return cfg, errors.New("generic provider needs ISSUER and JWKS_URL")
+			return cfg, hl, errors.New("generic provider needs ISSUER and JWKS_URL")
 		}
 		ks, err := smartauth.NewRemoteKeySet(jwks, ksOpts...)
 		if err != nil {
-			return cfg, err
+			return cfg, hl, err
 		}
 		cfg.Issuers = []smartauth.IssuerConfig{{
 			Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience(list(getenv("AUDIENCES"))...),
 		}}
 	default:
-		return cfg, fmt.Errorf("SMARTAUTH_PROVIDER %q: want cognito, keycloak or generic", p)
+		return cfg, hl, fmt.Errorf("SMARTAUTH_PROVIDER %q: want cognito, keycloak or generic", p)
 	}
-	return cfg, nil
+	return cfg, hl, nil
 }
 
 // list splits a comma-separated value, dropping blanks.

@@ -26,18 +26,24 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := configFromEnv(os.Getenv)
+	cfg, hl, err := configFromEnv(os.Getenv)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	v, err := smartauth.NewValidator(cfg)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	a, err := healthlake.New(v, hl)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(1)
@@ -49,6 +55,6 @@ func main() {
 		logger.Warn("jwks hydrate failed", "error", err.Error())
 	}
 	cancel()
-	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
+	h := lambdaadapter.New(a, lambdaadapter.WithLogger(logger))
 	lambda.Start(h) // Handler.Invoke: malformed payloads get a deny, not a runtime error
 }
