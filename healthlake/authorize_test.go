@@ -23,7 +23,7 @@ import (
 
 const denyJSON = `{"authPayload":{"isAuthorized":false}}`
 
-// eventJSON is a HealthLake event as the service sends it (contract §2).
+// eventJSON is a HealthLake event as the service sends it.
 func eventJSON(tb testing.TB, endpoint, token string) []byte {
 	tb.Helper()
 	return []byte(mustJSON(tb, map[string]any{
@@ -158,7 +158,8 @@ func TestAuthorizeAllowed(t *testing.T) {
 }
 
 // TestAuthorizeResponseTypes checks the JSON types HealthLake needs
-// (contract §3): integers for times, a boolean isAuthorized, exact casing.
+// (HealthLake IdP Lambda reference): integers for times, a boolean
+// isAuthorized, exact casing.
 func TestAuthorizeResponseTypes(t *testing.T) {
 	a := mustAuthorizer(t, nil)
 	d, got := authorizeJSON(t, a, eventJSON(t, testEndpoint, mint(t, keycloakClaims())))

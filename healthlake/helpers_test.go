@@ -58,17 +58,23 @@ var (
 	})
 )
 
-// testKeySet serves the "rs256" and "eddsa" keys, or fails with err.
+// testKeys are the public keys behind "rs256" and "eddsa".
+var testKeys = sync.OnceValue(func() map[string]*smartauth.Key {
+	return map[string]*smartauth.Key{
+		"rs256": {ID: "rs256", Algorithm: "RS256", Public: &rsaKey().PublicKey},
+		"eddsa": {ID: "eddsa", Algorithm: "EdDSA", Public: edKey().Public()},
+	}
+})
+
+// testKeySet serves testKeys, or fails with err.
 type testKeySet struct{ err error }
 
 func (s *testKeySet) Key(_ context.Context, kid string) (*smartauth.Key, error) {
-	switch {
-	case s.err != nil:
+	if s.err != nil {
 		return nil, s.err
-	case kid == "rs256":
-		return &smartauth.Key{ID: kid, Algorithm: "RS256", Public: &rsaKey().PublicKey}, nil
-	case kid == "eddsa":
-		return &smartauth.Key{ID: kid, Algorithm: "EdDSA", Public: edKey().Public()}, nil
+	}
+	if k, ok := testKeys()[kid]; ok {
+		return k, nil
 	}
 	return nil, fmt.Errorf("%w: test key set", smartauth.ErrKidNotFound)
 }

@@ -32,8 +32,8 @@ import (
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// Fixed test identities. The issuers and endpoint have the shapes of
-// healthlake-contract.md §3, §13 and §14.
+// Fixed test identities, with the shapes of real Keycloak and Cognito
+// issuers and HealthLake data store endpoints.
 const (
 	testIssuer       = "https://keycloak.example.com/realms/fhir"
 	otherIssuer      = "https://keycloak.example.com/realms/other"

@@ -27,8 +27,9 @@ import (
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// vcase is one row of the token catalogue (token-security.md §4) or one of
-// the boundary/provider rows around it.
+// vcase is one row of the token attack catalogue (the 34 rows numbered #1 to
+// #34 in the case names: RFC 8725, RFC 7515/7519/9068 and JOSE CVEs) or one
+// of the boundary/provider rows around it.
 type vcase struct {
 	name   string
 	token  func(tb testing.TB) string
@@ -877,8 +878,8 @@ func TestValidateCatalogue(t *testing.T) {
 	}
 }
 
-// TestCatalogueCoversEveryRow fails when a token-security.md §4 row has no
-// case in the catalogue table.
+// TestCatalogueCoversEveryRow fails when one of the catalogue rows #1 to #34
+// has no case in the catalogue table.
 func TestCatalogueCoversEveryRow(t *testing.T) {
 	seen := map[int]bool{}
 	for _, tc := range append(catalogueCases(), keyLoadCases()...) {

@@ -1,5 +1,5 @@
 // Package deps_test guards the dependency surface of the core packages
-// (style.md "Dependencies"): smartauth, healthlake, scopes and the providers
+// (README "Dependencies"): smartauth, healthlake, scopes and the providers
 // must build without aws-lambda-go and without any module outside jwx v3
 // (with its own dependencies), go-json-experiment/json, samber/lo and the
 // standard library.
