@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -248,4 +250,43 @@ func TestUsage(t *testing.T) {
 	code, stdout, _ := runCLI(t, "", "help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "smartauth demo")
+}
+
+// TestValidateAlgorithm: an ES256 issuer is usable from the command line
+// with --algorithm; without it the default allow-list (RS256) refuses it.
+func TestValidateAlgorithm(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	pub, err := jwk.Import(ec.Public())
+	require.NoError(t, err)
+	require.NoError(t, pub.Set(jwk.KeyIDKey, "e1"))
+	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.ES256()))
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	b, err := json.Marshal(set)
+	require.NoError(t, err)
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	require.NoError(t, os.WriteFile(jwks, b, 0o600))
+
+	const iss = "https://idp.example.com"
+	payload, err := json.Marshal(claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "system/*.rs"}))
+	require.NoError(t, err)
+	hdr := jws.NewHeaders()
+	require.NoError(t, hdr.Set(jws.KeyIDKey, "e1"))
+	tok, err := jws.Sign(payload, jws.WithKey(jwa.ES256(), ec, jws.WithProtectedHeaders(hdr)))
+	require.NoError(t, err)
+	ev := writeEvent(t, string(tok))
+	base := []string{"validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now=1700000100"}
+
+	_, stdout, stderr := runCLI(t, "", append(base, ev)...)
+	assert.Contains(t, stderr, "reason=alg", "RS256 only by default")
+	assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
+
+	code, stdout, stderr := runCLI(t, "", append(base, "--algorithm", "ES256", "--algorithm", "RS256", ev)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"isAuthorized": true`)
+
+	code, _, stderr = runCLI(t, "", append(base, "--algorithm", "HS256", ev)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "HS256")
 }

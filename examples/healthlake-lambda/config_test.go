@@ -117,3 +117,19 @@ func TestConfigFromEnvInsecureHTTP(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, cfg.InsecureAllowHTTPIssuers)
 }
+
+// TestConfigFromEnvAlgorithms: ALGORITHMS sets the JWS allow-list (an ES256
+// or PS256 issuer); Cognito issuers stay pinned to RS256.
+func TestConfigFromEnvAlgorithms(t *testing.T) {
+	cfg, _, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "generic", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+		"ISSUER": "https://idp.example.com", "JWKS_URL": "https://idp.example.com/jwks", "ALGORITHMS": "ES256, PS256", "CLIENT_IDS": "app"}))
+	require.NoError(t, err)
+	require.Len(t, cfg.Issuers, 1)
+	assert.Equal(t, []string{"ES256", "PS256"}, cfg.Issuers[0].Algorithms)
+	assert.NotNil(t, cfg.Issuers[0].Check, "CLIENT_IDS is the generic client allow-list")
+
+	_, _, err = configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "cognito", "COGNITO_REGION": "us-east-1",
+		"COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc", "ALGORITHMS": "ES256"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ALGORITHMS does not apply to cognito")
+}
