@@ -169,7 +169,7 @@ func (a *Authorizer) authorize(ctx context.Context, ev Event) Decision {
 			err = fmt.Errorf("%w: patient/ scopes need a patient claim (launch context)", smartauth.ErrScope)
 		}
 		d := a.deny(err)
-		d.Issuer, d.ClientID, d.Subject = t.Issuer, clientOf(c), c.Subject
+		d.Issuer, d.ClientID, d.Subject = t.Issuer, smartauth.ClientOf(c), c.Subject
 		return d
 	}
 	uid, _ := c.StringClaim(a.cfg.UIDClaim)
@@ -196,7 +196,7 @@ func (a *Authorizer) authorize(ctx context.Context, ev Event) Decision {
 			IAMRoleARN: a.cfg.RoleARN,
 		},
 		Issuer:   t.Issuer,
-		ClientID: clientOf(c),
+		ClientID: smartauth.ClientOf(c),
 		Subject:  c.Subject,
 		Scopes:   strings.Count(scope, " ") + 1,
 	}
@@ -243,13 +243,6 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) string {
 		return ""
 	}
 	return b.String()
-}
-
-func clientOf(c *smartauth.Claims) string {
-	if c.ClientID != "" {
-		return c.ClientID
-	}
-	return c.AuthorizedParty
 }
 
 // containsField reports whether the space-separated list has field f.

@@ -162,16 +162,67 @@ func ExactAudience(auds ...string) AudiencePolicy {
 	})
 }
 
-// ClientIDs requires the client_id claim to be one of ids (Cognito access
-// tokens carry no aud).
-func ClientIDs(ids ...string) AudiencePolicy {
-	allowed := slices.Clone(ids)
-	return AudienceFunc(func(c *Claims, _ string) error {
-		if c.ClientID != "" && slices.Contains(allowed, c.ClientID) {
+// ClientIDs is the audience policy of tokens without aud (Cognito access
+// tokens): the token's client must be on the allow-list ids (see Clients).
+func ClientIDs(ids ...string) AudiencePolicy { return Clients(slices.Clone(ids)) }
+
+// ClientOf returns the app client a token was issued to: client_id
+// (Cognito, RFC 9068), else azp (Keycloak, OpenID Connect).
+func ClientOf(c *Claims) string {
+	if c.ClientID != "" {
+		return c.ClientID
+	}
+	return c.AuthorizedParty
+}
+
+// Clients is an app-client allow-list (exact match). A token is allowed
+// when it names a client and every client claim it has (client_id, azp) is
+// on the list. It is the audience policy of ClientIDs, a Check, and the gate
+// of MappedScopes.
+type Clients []string
+
+// Allows reports whether c's client claims are on the list.
+func (l Clients) Allows(c *Claims) bool {
+	if c.ClientID == "" && c.AuthorizedParty == "" {
+		return false
+	}
+	return (c.ClientID == "" || slices.Contains(l, c.ClientID)) &&
+		(c.AuthorizedParty == "" || slices.Contains(l, c.AuthorizedParty))
+}
+
+// Check is Allows as an IssuerConfig.Check: an error wrapping ErrClientID.
+func (l Clients) Check(c *Claims) error {
+	if !l.Allows(c) {
+		return fmt.Errorf("%w: client not on the allow-list", ErrClientID)
+	}
+	return nil
+}
+
+// CheckAudience implements AudiencePolicy with Check; the endpoint is not
+// consulted, so Config.Endpoints is required.
+func (l Clients) CheckAudience(c *Claims, _ string) error { return l.Check(c) }
+
+// MappedScopes returns an IssuerConfig.ExtraScopes function that adds
+// table[name] for each name names(c) returns (Cognito groups, Keycloak
+// roles), for tokens of the listed clients only: a user signing in to a
+// third-party app must not receive the scopes their groups grant in your
+// own apps. table and clients are copied.
+func MappedScopes(clients Clients, table map[string][]string, names func(*Claims) []string) func(*Claims) []string {
+	clients = slices.Clone(clients)
+	t := make(map[string][]string, len(table))
+	for name, s := range table {
+		t[name] = slices.Clone(s)
+	}
+	return func(c *Claims) []string {
+		if !clients.Allows(c) {
 			return nil
 		}
-		return fmt.Errorf("%w: client_id not on the allow-list", ErrClientID)
-	})
+		var out []string
+		for _, name := range names(c) {
+			out = append(out, t[name]...)
+		}
+		return out
+	}
 }
 
 // TokenKindRule decides whether verified claims belong to an access token.

@@ -6,8 +6,8 @@
 package config
 
 import (
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +39,7 @@ type Settings struct {
 	// endpoint (key "audience"). Not for cognito (no aud).
 	Audiences []string
 	// ClientIDs is the app-client allow-list (key "client-id"): required
-	// for cognito (client_id); optional for keycloak and generic (azp or
-	// client_id).
+	// for cognito; optional for keycloak and generic (smartauth.Clients).
 	ClientIDs []string
 	// ScopePrefixes are resource-server prefixes stripped from scopes.
 	ScopePrefixes []string
@@ -139,7 +138,7 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 			ScopePrefixes: s.ScopePrefixes,
 		}
 		if len(s.ClientIDs) > 0 {
-			ic.Check = clientCheck(s.ClientIDs)
+			ic.Check = smartauth.Clients(slices.Clone(s.ClientIDs)).Check
 		}
 		cfg.Issuers = []smartauth.IssuerConfig{ic}
 	case "cognito":
@@ -222,19 +221,6 @@ func (s *Settings) checkCombination() error {
 		}
 	}
 	return nil
-}
-
-// clientCheck is the generic provider's client allow-list.
-func clientCheck(ids []string) func(*smartauth.Claims) error {
-	ids = append([]string(nil), ids...)
-	return func(c *smartauth.Claims) error {
-		for _, id := range ids {
-			if id == c.ClientID || id == c.AuthorizedParty {
-				return nil
-			}
-		}
-		return errors.New("client not on the allow-list")
-	}
 }
 
 // List splits a comma-separated value, dropping blanks.
