@@ -96,7 +96,6 @@ func TestValidate(t *testing.T) {
 		name       string
 		claims     map[string]any
 		args       []string
-		wantCode   int
 		wantAllow  bool
 		wantScope  string
 		wantStderr string
@@ -137,7 +136,11 @@ func TestValidate(t *testing.T) {
 			ev := writeEvent(t, signToken(t, tc.claims))
 			args := append([]string{"validate", "--jwks-file", jwks, "--role-arn", testRole, now}, tc.args...)
 			code, stdout, stderr := runCLI(t, "", append(args, ev)...)
-			require.Equal(t, tc.wantCode, code, stderr)
+			wantCode := 1 // denied
+			if tc.wantAllow {
+				wantCode = 0
+			}
+			require.Equal(t, wantCode, code, stderr)
 			assert.Contains(t, stderr, tc.wantStderr)
 			var resp struct {
 				AuthPayload map[string]any `json:"authPayload"`
@@ -171,7 +174,7 @@ func TestValidateStdinAndBearerPrefix(t *testing.T) {
 func TestValidateMalformedEvent(t *testing.T) {
 	jwks := writeJWKS(t)
 	code, stdout, stderr := runCLI(t, `{"bearerToken": 42}`, "validate", "--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole)
-	require.Equal(t, 0, code)
+	require.Equal(t, 1, code, "an undecodable event is denied")
 	assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
 	assert.Contains(t, stderr, "reason=event")
 }
@@ -278,15 +281,64 @@ func TestValidateAlgorithm(t *testing.T) {
 	ev := writeEvent(t, string(tok))
 	base := []string{"validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now=1700000100"}
 
-	_, stdout, stderr := runCLI(t, "", append(base, ev)...)
+	code, stdout, stderr := runCLI(t, "", append(base, ev)...)
+	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "reason=alg", "RS256 only by default")
 	assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
 
-	code, stdout, stderr := runCLI(t, "", append(base, "--algorithm", "ES256", "--algorithm", "RS256", ev)...)
+	code, stdout, stderr = runCLI(t, "", append(base, "--algorithm", "ES256", "--algorithm", "RS256", ev)...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, `"isAuthorized": true`)
 
 	code, _, stderr = runCLI(t, "", append(base, "--algorithm", "HS256", ev)...)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "HS256")
+}
+
+// TestExitCodes: one convention for every command, stated in each -h text:
+// 0 allowed or positive, 1 denied or negative, 2 usage or configuration
+// error (no decision).
+func TestExitCodes(t *testing.T) {
+	jwks := writeJWKS(t)
+	const iss = "https://idp.example.com"
+	allowed := writeEvent(t, signToken(t, claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "system/*.rs"})))
+	denied := writeEvent(t, signToken(t, claims(map[string]any{"iss": iss, "aud": "https://other.example.com", "scope": "system/*.rs"})))
+	validate := []string{"validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now=1700000100"}
+	// An unreachable JWKS (nothing listens on port 1) leaves no decision.
+	unreachable := []string{"validate", "--jwks-url", "http://127.0.0.1:1/jwks", "--insecure-http", "--issuer", iss,
+		"--role-arn", testRole, "--now=1700000100", "--timeout", "2s", allowed}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"validate allowed", append(validate, allowed), 0},
+		{"validate denied", append(validate, denied), 1},
+		{"validate configuration error", []string{"validate", "--issuer", iss, "--role-arn", testRole, allowed}, 2},
+		{"validate internal fault", unreachable, 2},
+		{"validate usage", []string{"validate", "--frobnicate"}, 2},
+		{"scopes valid", []string{"scopes", "--", "patient/*.rs"}, 0},
+		{"scopes invalid", []string{"scopes", "--", "patient/*.sr"}, 1},
+		{"permits allowed", []string{"scopes", "--permits", "patient/*.rs", "--patient", "p1", "GET", "Observation/1"}, 0},
+		{"permits denied", []string{"scopes", "--permits", "patient/*.rs", "--patient", "p1", "DELETE", "Observation/1"}, 1},
+		{"permits usage", []string{"scopes", "--permits", "patient/*.rs", "GET"}, 2},
+		{"decode", []string{"decode", signToken(t, claims(nil))}, 0},
+		{"decode not a token", []string{"decode", "x"}, 1},
+		{"decode usage", []string{"decode"}, 2},
+		{"unknown command", []string{"frob"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			assert.Equal(t, tc.want, code, stderr)
+		})
+	}
+	_, _, stderr := runCLI(t, "", unreachable...)
+	assert.Contains(t, stderr, "internal fault (jwks_unavailable)")
+	for _, cmd := range []string{"validate", "scopes", "decode", "demo"} {
+		code, _, stderr := runCLI(t, "", cmd, "-h")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stderr, "Exit status: 0", "%s -h documents the exit status", cmd)
+	}
+	_, stdout, _ := runCLI(t, "", "help")
+	assert.Contains(t, stdout, "Exit status (every command): 0 allowed or positive result, 1 denied")
 }

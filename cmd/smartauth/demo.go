@@ -135,7 +135,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: smartauth demo\n\nStarts an in-process identity provider (fresh RSA key, JWKS over HTTPS on\n127.0.0.1), mints tokens for typical SMART clients and attacks, and runs each\nthrough the HealthLake Lambda handler. Needs no network and no setup.")
+		fmt.Fprintln(stderr, "usage: smartauth demo\n\nStarts an in-process identity provider (fresh RSA key, JWKS over HTTPS on\n127.0.0.1), mints tokens for typical SMART clients and attacks, and runs each\nthrough the HealthLake Lambda handler. Needs no network and no setup.\nExit status: 0 every decision as expected, 1 otherwise, 2 usage error.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return helpOrUsage(err)

@@ -98,9 +98,14 @@ func (f *validateFlags) buildValidator() (*healthlake.Authorizer, error) {
 const validateUsage = `usage: smartauth validate [flags] [EVENT_FILE]
 
 Reads a HealthLake IdP Lambda event (from EVENT_FILE or stdin), validates its
-bearer token and prints the response JSON on stdout. Exit status: 0 when the
-event was allowed or denied (the reason goes to stderr), 1 on an internal
-fault (for example an unreachable JWKS), 2 on usage or configuration errors.
+bearer token and prints the response JSON on stdout (the reason goes to
+stderr). Exit status: 0 allowed, 1 denied, 2 usage or configuration error,
+including an internal fault that leaves no decision (for example an
+unreachable JWKS).
+
+The flags and the environment variables of examples/healthlake-lambda fill
+the same settings with the same rules. The generic provider needs --issuer
+and --jwks-url or --jwks-file.
 
 Flags:
 `
@@ -147,18 +152,18 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	_, d := v.AuthorizeJSON(ctx, raw)
 	if d.Internal {
 		fmt.Fprintf(stderr, "smartauth validate: internal fault (%s): %v\n", d.Reason, d.Err)
-		return 1
+		return 2
 	}
 	out, err := json.MarshalIndent(d.Response, "", "  ")
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth validate: %v\n", err)
-		return 1
+		return 2
 	}
 	fmt.Fprintln(stdout, string(out))
-	if d.Allowed {
-		fmt.Fprintf(stderr, "allowed: issuer=%s client=%s scopes=%d\n", d.Issuer, d.ClientID, d.Scopes)
-	} else {
+	if !d.Allowed {
 		fmt.Fprintf(stderr, "denied: reason=%s: %v\n", d.Reason, d.Err)
+		return 1
 	}
+	fmt.Fprintf(stderr, "allowed: issuer=%s client=%s scopes=%d\n", d.Issuer, d.ClientID, d.Scopes)
 	return 0
 }
