@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -28,7 +29,7 @@ var practitionerScopes = map[string][]string{"practitioners": {"user/*.rs"}}
 
 // newCognitoValidator builds a validator for the cognito-local pool the way a deployment does
 // (cognito.New, remote key set on the derived JWKS URL) with the test-only http:// switches.
-func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientIDs ...string) (*smartauth.Validator, *countingTransport) {
+func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientIDs ...string) (itValidator, *countingTransport) {
 	t.Helper()
 	client, ct := newCountingClient()
 	ics, err := cognito.New(cognito.Config{
@@ -46,14 +47,14 @@ func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientID
 	require.NoError(t, err)
 	require.Len(t, ics, 1)
 	require.Equal(t, mustEnv(t, envCognitoIssuer), ics[0].Issuer)
-	v, err := smartauth.NewValidator(smartauth.Config{
+	sv, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  ics,
-		RoleARN:                  itRoleARN,
 		InsecureAllowHTTPIssuers: true, // test-only: the cognito-local issuer is http://
 		// Cognito access tokens have no aud: the Lambda pins its data store.
 		Endpoints: []string{mustEnv(t, envKCAudience)},
 	})
 	require.NoError(t, err)
+	v := withResponse(t, sv, healthlake.ScopesAsGiven)
 	hydrate(t, v)
 	require.Equal(t, 1, ct.count())
 	return v, ct
@@ -164,9 +165,9 @@ func TestCognitoLocalDerivedJWKS(t *testing.T) {
 	assert.Equal(t, "RS256", h["alg"])
 }
 
-func mustDecodeEvent(t *testing.T, b []byte) smartauth.Event {
+func mustDecodeEvent(t *testing.T, b []byte) healthlake.Event {
 	t.Helper()
-	ev, err := smartauth.DecodeEvent(b)
+	ev, err := healthlake.DecodeEvent(b)
 	require.NoError(t, err)
 	return ev
 }

@@ -92,7 +92,7 @@ var expectedDivergences = map[string]divergence{
 	// More lenient here.
 	"kc-real-bearer-prefix":  {"accept", "reject", "more lenient: Validate strips one optional \"Bearer \" prefix (case-insensitive scheme, one space) before parsing"},
 	"kc-real-aud-no-slash":   {"accept", "reject", "more lenient: EndpointAudience ignores one trailing \"/\" on the aud and on the data store endpoint; aws-jwt-verify compares exactly"},
-	"kc-expired-within-skew": {"accept", "reject", "more lenient: default ClockSkew is 30 s for exp (token-security.md §1 says the default is 0, like aws-jwt-verify's graceSeconds)"},
+	"kc-expired-within-skew": {"accept", "reject", "more lenient: default ClockSkew is 30 s for exp (aws-jwt-verify's graceSeconds defaults to 0)"},
 	"kc-nbf-future-in-skew":  {"accept", "reject", "more lenient: default ClockSkew is 30 s for nbf (see kc-expired-within-skew)"},
 }
 
@@ -281,7 +281,6 @@ func ourDecision(t *testing.T, c diffCase, keySets map[string]smartauth.KeySet) 
 	}
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  []smartauth.IssuerConfig{ic},
-		RoleARN:                  itRoleARN,
 		InsecureAllowHTTPIssuers: true, // the real local issuers are http://
 		// Validate compares token validity with aws-jwt-verify; pinning the
 		// data store (Endpoints) is an Authorize concern tested elsewhere.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -30,7 +31,7 @@ const (
 // newIntrospectingValidator is newKeycloakValidator plus RFC 7662
 // introspection against the real Keycloak endpoint, authenticated as the
 // dedicated introspector client.
-func newIntrospectingValidator(t *testing.T, introspect bool) *smartauth.Validator {
+func newIntrospectingValidator(t *testing.T, introspect bool) itValidator {
 	t.Helper()
 	cfg := keycloak.Config{
 		BaseURL: mustEnv(t, envKCBase),
@@ -51,12 +52,12 @@ func newIntrospectingValidator(t *testing.T, introspect bool) *smartauth.Validat
 	}
 	ic, err := keycloak.New(cfg)
 	require.NoError(t, err)
-	v, err := smartauth.NewValidator(smartauth.Config{
+	sv, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  []smartauth.IssuerConfig{ic},
-		RoleARN:                  itRoleARN,
 		InsecureAllowHTTPIssuers: true,
 	})
 	require.NoError(t, err)
+	v := withResponse(t, sv, healthlake.ScopesAsGiven)
 	hydrate(t, v)
 	return v
 }
@@ -76,7 +77,7 @@ func TestKeycloakIntrospectionSeesLogout(t *testing.T) {
 
 	local := newIntrospectingValidator(t, false)
 	checked := newIntrospectingValidator(t, true)
-	d := checked.Authorize(ctx(), smartauth.Event{DatastoreEndpoint: endpoint, BearerToken: tok.AccessToken})
+	d := checked.Authorize(ctx(), healthlake.Event{DatastoreEndpoint: endpoint, BearerToken: tok.AccessToken})
 	require.True(t, d.Allowed, "active token: %v", d.Err)
 	assert.Equal(t, "Patient/789", d.Response.AuthPayload.FHIRUser)
 
@@ -92,12 +93,12 @@ func TestKeycloakIntrospectionSeesLogout(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, resp.StatusCode, string(body))
 
 	// The local-only validator cannot know: the token stays valid until exp.
-	d = local.Authorize(ctx(), smartauth.Event{DatastoreEndpoint: endpoint, BearerToken: tok.AccessToken})
+	d = local.Authorize(ctx(), healthlake.Event{DatastoreEndpoint: endpoint, BearerToken: tok.AccessToken})
 	assert.True(t, d.Allowed, "local verification does not see revocation (documented)")
 
 	// A fresh introspecting validator (empty cache) asks Keycloak: inactive.
 	fresh := newIntrospectingValidator(t, true)
-	d = fresh.Authorize(ctx(), smartauth.Event{DatastoreEndpoint: endpoint, BearerToken: tok.AccessToken})
+	d = fresh.Authorize(ctx(), healthlake.Event{DatastoreEndpoint: endpoint, BearerToken: tok.AccessToken})
 	assert.False(t, d.Allowed)
 	require.ErrorIs(t, d.Err, keycloak.ErrTokenInactive)
 	assert.Equal(t, "remote_check", d.Reason)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -103,14 +104,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 type keycloakValidatorOptions struct {
-	scopeFormat smartauth.ScopeFormat
+	scopeFormat healthlake.ScopeFormat
 	clock       func() time.Time // key set clock; nil: real time
 }
 
 // newKeycloakValidator builds a validator for the running realm the way a deployment does
 // (keycloak.New, remote key set on the derived certs URL), with the test-only http:// switches and
 // a counting HTTP client. It performs no fetch.
-func newKeycloakValidator(t *testing.T, o keycloakValidatorOptions) (*smartauth.Validator, *smartauth.RemoteKeySet, *countingTransport) {
+func newKeycloakValidator(t *testing.T, o keycloakValidatorOptions) (itValidator, *smartauth.RemoteKeySet, *countingTransport) {
 	t.Helper()
 	client, ct := newCountingClient()
 	ksOpts := []smartauth.RemoteOption{
@@ -132,17 +133,35 @@ func newKeycloakValidator(t *testing.T, o keycloakValidatorOptions) (*smartauth.
 	require.True(t, ok, "keycloak.New builds a RemoteKeySet, got %T", ic.KeySet)
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  []smartauth.IssuerConfig{ic},
-		RoleARN:                  itRoleARN,
-		ScopeFormat:              o.scopeFormat,
 		InsecureAllowHTTPIssuers: true, // test-only: the local Keycloak issuer is http://
 	})
 	require.NoError(t, err)
 	require.Zero(t, ct.count(), "building a validator fetches nothing")
-	return v, rks, ct
+	return withResponse(t, v, o.scopeFormat), rks, ct
+}
+
+// itValidator is a validator with the HealthLake response settings of the
+// Lambda under test (role itRoleARN).
+type itValidator struct {
+	*smartauth.Validator
+	hl *healthlake.Authorizer
+}
+
+// withResponse adds the response settings (itRoleARN, format) to v.
+func withResponse(t *testing.T, v *smartauth.Validator, format healthlake.ScopeFormat) itValidator {
+	t.Helper()
+	a, err := healthlake.New(v, healthlake.Config{RoleARN: itRoleARN, ScopeFormat: format})
+	require.NoError(t, err)
+	return itValidator{Validator: v, hl: a}
+}
+
+// Authorize runs the HealthLake mapping.
+func (v itValidator) Authorize(ctx context.Context, ev healthlake.Event) healthlake.Decision {
+	return v.hl.Authorize(ctx, ev)
 }
 
 // hydrate loads the validator's key sets outside any Lambda budget.
-func hydrate(t *testing.T, v *smartauth.Validator) {
+func hydrate(t *testing.T, v itValidator) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*jwksTimeout)
 	defer cancel()
@@ -192,10 +211,10 @@ func healthLakeEvent(t testing.TB, endpoint, token string) []byte {
 
 // invokeLambda sends a HealthLake event through lambda.NewHandler(lambdaadapter.New(v)), the same
 // path lambda.Start takes, and returns the response and the logged reason code.
-func invokeLambda(t *testing.T, v *smartauth.Validator, endpoint, token string) lambdaResult {
+func invokeLambda(t *testing.T, v itValidator, endpoint, token string) lambdaResult {
 	t.Helper()
 	var logs syncBuffer
-	h := lambda.NewHandler(lambdaadapter.New(v, lambdaadapter.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))))
+	h := lambda.NewHandler(lambdaadapter.New(v.hl, lambdaadapter.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))))
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "it-" + t.Name()})
 	out, err := h.Invoke(ctx, healthLakeEvent(t, endpoint, token))
 	require.NoError(t, err, "the handler answers token problems with a deny, never a function error")
@@ -379,7 +398,7 @@ func TestKeycloakLambdaDenied(t *testing.T) {
 
 func TestKeycloakLambdaScopesV1(t *testing.T) {
 	aud := mustEnv(t, envKCAudience)
-	v, _, _ := newKeycloakValidator(t, keycloakValidatorOptions{scopeFormat: smartauth.ScopesV1})
+	v, _, _ := newKeycloakValidator(t, keycloakValidatorOptions{scopeFormat: healthlake.ScopesV1})
 	hydrate(t, v)
 
 	tok := keycloakUserToken(t, "openid fhirUser launch/patient patient/*.rs").AccessToken
@@ -416,8 +435,9 @@ func TestKeycloakDiscoverThenValidate(t *testing.T) {
 	ic, err := keycloak.New(keycloak.Config{BaseURL: mustEnv(t, envKCBase), Realm: mustEnv(t, envKCRealm), JWKSURL: d.JWKSURI,
 		KeySetOptions: []smartauth.RemoteOption{smartauth.WithInsecureHTTP(), smartauth.WithHTTPClient(client)}})
 	require.NoError(t, err)
-	v, err := smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}, RoleARN: itRoleARN, InsecureAllowHTTPIssuers: true})
+	sv, err := smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}, InsecureAllowHTTPIssuers: true})
 	require.NoError(t, err)
+	v := withResponse(t, sv, healthlake.ScopesAsGiven)
 	hydrate(t, v)
 	aud := mustEnv(t, envKCAudience)
 	tok := keycloakServiceToken(t, "system/*.rs").AccessToken

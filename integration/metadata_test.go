@@ -69,7 +69,7 @@ func TestMetadataFromRealKeycloak(t *testing.T) {
 			// scopes_supported is the realm's SMART scopes that the strategy accepts.
 			for _, s := range m.ScopesSupported {
 				assert.Contains(t, raw.Scopes, s)
-				sc, err := smartscopes.Parse(s, smartscopes.AnyResourceType())
+				sc, err := smartscopes.Parser{AnyResourceType: true}.Parse(s)
 				require.NoError(t, err, s)
 				if tc.strategy == metadata.SMARTOnFHIRV1 {
 					assert.NotEqual(t, smartscopes.V2, sc.Version, "v2 scope %s advertised on a V1 data store", s)
@@ -146,7 +146,7 @@ func TestMetadataRawKeycloakDiscoveryFails(t *testing.T) {
 	}
 	var v1Scope, granular []string
 	for _, s := range raw.Scopes {
-		sc, err := smartscopes.Parse(s, smartscopes.AnyResourceType())
+		sc, err := smartscopes.Parser{AnyResourceType: true}.Parse(s)
 		if err != nil || !sc.IsResource() {
 			continue
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/healthlake-smart/smartauth-go/smartauth"
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 )
 
 // DefaultBudget is the validation time budget when the invocation context
@@ -25,9 +25,9 @@ const DefaultDeadlineMargin = 100 * time.Millisecond
 // Its text carries no token content or claim values.
 var ErrInternal = errors.New("lambdaadapter: internal authorization error")
 
-// Authorizer is what the handler needs from a validator.
+// Authorizer is what the handler needs (normally a *healthlake.Authorizer).
 type Authorizer interface {
-	Authorize(ctx context.Context, ev smartauth.Event) smartauth.Decision
+	AuthorizeJSON(ctx context.Context, event []byte) (healthlake.Event, healthlake.Decision)
 }
 
 // Handler answers HealthLake IdP Lambda invocations.
@@ -70,7 +70,7 @@ func WithDeadlineMargin(d time.Duration) Option {
 	}
 }
 
-// New returns a Handler over auth (normally a *smartauth.Validator).
+// New returns a Handler over auth (normally a *healthlake.Authorizer).
 func New(auth Authorizer, opts ...Option) *Handler {
 	h := &Handler{
 		auth:   auth,
@@ -87,13 +87,13 @@ func New(auth Authorizer, opts ...Option) *Handler {
 // Invoke implements the aws-lambda-go lambda.Handler interface, so that
 // lambda.Start(h) hands the payload bytes to the handler unparsed: a
 // payload that is not JSON at all, or is empty, still gets a well-formed
-// deny. The response is Handle's, JSON-encoded.
+// deny. The response is Handle's, encoded by healthlake.MarshalResponse.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	resp, err := h.Handle(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(resp)
+	return healthlake.MarshalResponse(resp)
 }
 
 // Handle is the Lambda entry point for a typed handler
@@ -103,27 +103,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // decodes the payload into json.RawMessage first, so a payload that is not
 // valid JSON (or is empty) fails there, as a function error, before Handle
 // runs; use lambda.Start(h) (see Invoke) to deny those too.
-func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*smartauth.Response, error) {
-	ev, err := smartauth.DecodeEvent(raw)
-	if err != nil {
-		if h.auth == nil {
-			return h.HandleEvent(ctx, ev)
-		}
-		// An empty event yields the validator's own deny shape; keep the
-		// decode error as the reason.
-		d := h.auth.Authorize(ctx, smartauth.Event{})
-		d.Err, d.Reason = err, smartauth.Reason(err)
-		h.log(ctx, d, ev)
-		if d.Internal {
-			return nil, ErrInternal
-		}
-		return &d.Response, nil
-	}
-	return h.HandleEvent(ctx, ev)
-}
-
-// HandleEvent is Handle for an already decoded event.
-func (h *Handler) HandleEvent(ctx context.Context, ev smartauth.Event) (*smartauth.Response, error) {
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*healthlake.Response, error) {
 	if h.auth == nil {
 		h.logger.LogAttrs(ctx, slog.LevelError, "authorization", slog.String("decision", "error"),
 			slog.String("reason", "config"))
@@ -131,7 +111,7 @@ func (h *Handler) HandleEvent(ctx context.Context, ev smartauth.Event) (*smartau
 	}
 	ctx, cancel := h.withBudget(ctx)
 	defer cancel()
-	d := h.auth.Authorize(ctx, ev)
+	ev, d := h.auth.AuthorizeJSON(ctx, raw)
 	h.log(ctx, d, ev)
 	if d.Internal {
 		return nil, ErrInternal
@@ -151,7 +131,7 @@ func (h *Handler) withBudget(ctx context.Context) (context.Context, context.Canc
 	return context.WithDeadline(ctx, deadline)
 }
 
-func (h *Handler) log(ctx context.Context, d smartauth.Decision, ev smartauth.Event) {
+func (h *Handler) log(ctx context.Context, d healthlake.Decision, ev healthlake.Event) {
 	decision, level := "deny", slog.LevelWarn
 	switch {
 	case d.Allowed:

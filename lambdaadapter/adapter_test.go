@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -91,7 +92,7 @@ func staticKeys(t testing.TB) smartauth.KeySet {
 	return ks
 }
 
-func newValidator(t testing.TB, ks smartauth.KeySet) *smartauth.Validator {
+func newValidator(t testing.TB, ks smartauth.KeySet) *healthlake.Authorizer {
 	t.Helper()
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers: []smartauth.IssuerConfig{{
@@ -99,17 +100,18 @@ func newValidator(t testing.TB, ks smartauth.KeySet) *smartauth.Validator {
 			KeySet:   ks,
 			Audience: smartauth.EndpointAudience(),
 		}},
-		RoleARN: roleARN,
-		Now:     func() time.Time { return now },
+		Now: func() time.Time { return now },
 	})
 	require.NoError(t, err)
-	return v
+	a, err := healthlake.New(v, healthlake.Config{RoleARN: roleARN})
+	require.NoError(t, err)
+	return a
 }
 
-// event reads testdata/events/<name> and puts token in place of {{token}}.
+// event reads healthlake/testdata/events/<name> and puts token in place of {{token}}.
 func event(t testing.TB, name, token string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "events", name))
+	data, err := os.ReadFile(filepath.Join("..", "healthlake", "testdata", "events", name))
 	require.NoError(t, err)
 	return bytes.ReplaceAll(data, []byte("{{token}}"), []byte(token))
 }
@@ -505,22 +507,26 @@ func TestDecisionLog(t *testing.T) {
 // fakeAuthorizer is a hand-written Authorizer that records its events.
 type fakeAuthorizer struct {
 	mu     sync.Mutex
-	events []smartauth.Event
-	d      smartauth.Decision
+	events []healthlake.Event
+	d      healthlake.Decision
 }
 
-func (f *fakeAuthorizer) Authorize(_ context.Context, ev smartauth.Event) smartauth.Decision {
+func (f *fakeAuthorizer) AuthorizeJSON(_ context.Context, data []byte) (healthlake.Event, healthlake.Decision) {
+	ev, err := healthlake.DecodeEvent(data)
+	if err != nil {
+		return ev, healthlake.Decision{Err: err, Reason: healthlake.Reason(err)}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = append(f.events, ev)
-	return f.d
+	return ev, f.d
 }
 
 func TestCustomAuthorizer(t *testing.T) {
-	f := &fakeAuthorizer{d: smartauth.Decision{
+	f := &fakeAuthorizer{d: healthlake.Decision{
 		Allowed: true,
-		Response: smartauth.Response{
-			AuthPayload: smartauth.AuthPayload{Audience: endpoint, IsAuthorized: true, Scope: "user/*.read",
+		Response: healthlake.Response{
+			AuthPayload: healthlake.AuthPayload{Audience: endpoint, IsAuthorized: true, Scope: "user/*.read",
 				NotBefore: iat, ExpiresAt: iat + 300},
 			IAMRoleARN: roleARN,
 		},
@@ -531,7 +537,7 @@ func TestCustomAuthorizer(t *testing.T) {
 	assert.JSONEq(t, `{"authPayload":{"aud":"`+endpoint+`","nbf":1700000000,"exp":1700000300,
 		"isAuthorized":true,"scope":"user/*.read"},"iamRoleARN":"`+roleARN+`"}`, out)
 	require.Len(t, f.events, 1)
-	assert.Equal(t, smartauth.Event{
+	assert.Equal(t, healthlake.Event{
 		DatastoreEndpoint:    endpoint,
 		BearerToken:          "opaque-token",
 		OperationName:        "StartFHIRBulkMagicJob",
@@ -541,7 +547,7 @@ func TestCustomAuthorizer(t *testing.T) {
 	}, f.events[0])
 
 	t.Run("internal decision", func(t *testing.T) {
-		f := &fakeAuthorizer{d: smartauth.Decision{Internal: true, Err: errors.New("secret detail: eyJhbGciOi")}}
+		f := &fakeAuthorizer{d: healthlake.Decision{Internal: true, Err: errors.New("secret detail: eyJhbGciOi")}}
 		_, err := invoke(lambdaCtx(), lambda.NewHandler(lambdaadapter.New(f).Handle), event(t, "search-with-get.json", "x"))
 		require.ErrorIs(t, err, lambdaadapter.ErrInternal)
 		assert.Equal(t, lambdaadapter.ErrInternal.Error(), err.Error())

@@ -15,6 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -39,9 +40,12 @@ func Example() {
 			KeySet:   keys,
 			Audience: smartauth.EndpointAudience(),
 		}},
-		RoleARN: "arn:aws:iam::123456789012:role/stack-healthlake-smart",
-		Now:     func() time.Time { return time.Unix(1700000060, 0) },
+		Now: func() time.Time { return time.Unix(1700000060, 0) },
 	})
+	if err != nil {
+		panic(err)
+	}
+	a, err := healthlake.New(v, healthlake.Config{RoleARN: "arn:aws:iam::123456789012:role/stack-healthlake-smart"})
 	if err != nil {
 		panic(err)
 	}
@@ -53,7 +57,7 @@ func Example() {
 			return a
 		},
 	}))
-	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
+	h := lambdaadapter.New(a, lambdaadapter.WithLogger(logger))
 
 	// An access token as the IdP would issue it.
 	const endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"

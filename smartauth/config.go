@@ -24,30 +24,15 @@ const (
 	NoClockSkew time.Duration = -1
 )
 
-// ScopeFormat selects how granted scopes are written into authPayload.scope.
-type ScopeFormat int
-
-const (
-	// ScopesAsGiven emits each valid scope exactly as the token carried it
-	// (after a configured prefix strip). Use it with SMART_ON_FHIR data stores.
-	ScopesAsGiven ScopeFormat = iota
-	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource
-	// scopes are converted only where the conversion is exact (rs→read,
-	// cud→write, cruds→*); other resource scopes are dropped.
-	ScopesV1
-)
-
-// Config configures a Validator. It fails closed: a Config without an issuer,
-// an issuer without a key set or audience policy, or an empty RoleARN is
-// rejected by NewValidator.
+// Config is the token policy of a Validator. It fails closed: a Config
+// without an issuer, or an issuer without a key set or audience policy, is
+// rejected by NewValidator. (The HealthLake response settings live in
+// package healthlake.)
 type Config struct {
 	// Issuers lists the trusted issuers. A token's unverified iss selects one
 	// by exact string match before any network I/O; unknown issuers are
 	// rejected.
 	Issuers []IssuerConfig
-	// RoleARN is the IAM role HealthLake assumes for allowed requests
-	// (response field iamRoleARN). Required.
-	RoleARN string
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 	// ClockSkew is the tolerance applied to exp, nbf and iat. Zero selects
@@ -57,15 +42,6 @@ type Config struct {
 	// MaxTokenSize caps the raw token length in bytes. Zero selects
 	// DefaultMaxTokenSize; values above MaxTokenSizeLimit are refused.
 	MaxTokenSize int
-	// UIDClaim names the string claim copied to authPayload.uid. Empty
-	// means "sub".
-	UIDClaim string
-	// ScopeFormat selects the scope output form (default ScopesAsGiven).
-	ScopeFormat ScopeFormat
-	// AuthorizedAsString emits isAuthorized as the JSON string "true"/"false"
-	// instead of a JSON boolean, for compatibility with the request example in
-	// the HealthLake documentation. Default false (JSON boolean).
-	AuthorizedAsString bool
 	// AnyResourceType accepts any well-formed FHIR resource type name in
 	// scopes instead of only FHIR R4 types.
 	AnyResourceType bool
@@ -186,16 +162,67 @@ func ExactAudience(auds ...string) AudiencePolicy {
 	})
 }
 
-// ClientIDs requires the client_id claim to be one of ids (Cognito access
-// tokens carry no aud).
-func ClientIDs(ids ...string) AudiencePolicy {
-	allowed := slices.Clone(ids)
-	return AudienceFunc(func(c *Claims, _ string) error {
-		if c.ClientID != "" && slices.Contains(allowed, c.ClientID) {
+// ClientIDs is the audience policy of tokens without aud (Cognito access
+// tokens): the token's client must be on the allow-list ids (see Clients).
+func ClientIDs(ids ...string) AudiencePolicy { return Clients(slices.Clone(ids)) }
+
+// ClientOf returns the app client a token was issued to: client_id
+// (Cognito, RFC 9068), else azp (Keycloak, OpenID Connect).
+func ClientOf(c *Claims) string {
+	if c.ClientID != "" {
+		return c.ClientID
+	}
+	return c.AuthorizedParty
+}
+
+// Clients is an app-client allow-list (exact match). A token is allowed
+// when it names a client and every client claim it has (client_id, azp) is
+// on the list. It is the audience policy of ClientIDs, a Check, and the gate
+// of MappedScopes.
+type Clients []string
+
+// Allows reports whether c's client claims are on the list.
+func (l Clients) Allows(c *Claims) bool {
+	if c.ClientID == "" && c.AuthorizedParty == "" {
+		return false
+	}
+	return (c.ClientID == "" || slices.Contains(l, c.ClientID)) &&
+		(c.AuthorizedParty == "" || slices.Contains(l, c.AuthorizedParty))
+}
+
+// Check is Allows as an IssuerConfig.Check: an error wrapping ErrClientID.
+func (l Clients) Check(c *Claims) error {
+	if !l.Allows(c) {
+		return fmt.Errorf("%w: client not on the allow-list", ErrClientID)
+	}
+	return nil
+}
+
+// CheckAudience implements AudiencePolicy with Check; the endpoint is not
+// consulted, so Config.Endpoints is required.
+func (l Clients) CheckAudience(c *Claims, _ string) error { return l.Check(c) }
+
+// MappedScopes returns an IssuerConfig.ExtraScopes function that adds
+// table[name] for each name names(c) returns (Cognito groups, Keycloak
+// roles), for tokens of the listed clients only: a user signing in to a
+// third-party app must not receive the scopes their groups grant in your
+// own apps. table and clients are copied.
+func MappedScopes(clients Clients, table map[string][]string, names func(*Claims) []string) func(*Claims) []string {
+	clients = slices.Clone(clients)
+	t := make(map[string][]string, len(table))
+	for name, s := range table {
+		t[name] = slices.Clone(s)
+	}
+	return func(c *Claims) []string {
+		if !clients.Allows(c) {
 			return nil
 		}
-		return fmt.Errorf("%w: client_id not on the allow-list", ErrClientID)
-	})
+		var out []string
+		for _, name := range names(c) {
+			out = append(out, t[name]...)
+		}
+		return out
+	}
 }
 
 // TokenKindRule decides whether verified claims belong to an access token.
@@ -265,19 +292,11 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 	if len(c.Issuers) == 0 {
 		bad("no issuer configured")
 	}
-	if strings.TrimSpace(c.RoleARN) == "" {
-		bad("RoleARN is required")
-	} else if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") {
-		bad("RoleARN %q is not an IAM role ARN", c.RoleARN)
-	}
 	if (c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew {
 		bad("ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
 	}
 	if c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit {
 		bad("MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
-	}
-	if c.ScopeFormat != ScopesAsGiven && c.ScopeFormat != ScopesV1 {
-		bad("unknown ScopeFormat %d", c.ScopeFormat)
 	}
 	for _, e := range c.Endpoints {
 		if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" {

@@ -1,29 +1,30 @@
-// Package smartauth verifies SMART on FHIR access tokens for AWS HealthLake
-// and maps them to the response of a HealthLake IdP Lambda.
+// Package smartauth verifies SMART on FHIR access tokens: the token layer of
+// a HealthLake IdP Lambda. (Package healthlake maps a verified token to the
+// HealthLake response; package scopes parses and evaluates the scopes.)
 //
-// A Validator is built once (at Lambda init) from a Config that fails
-// closed: at least one trusted issuer, each with a KeySet and an audience
-// policy, and the IAM role ARN HealthLake assumes. Validate runs the
-// verification pipeline, cheapest checks first:
+// A Validator is built once (at Lambda init) from a Config that holds only
+// token policy and fails closed: at least one trusted issuer, each with a
+// KeySet and an audience policy. Validate runs the verification pipeline,
+// cheapest checks first; the step numbers are the ones used in the errors
+// and comments of this package:
 //
-//  1. strip one optional "Bearer " prefix; size cap (8 KiB by default);
-//  2. compact JWS only: three parts, strict unpadded base64url;
-//  3. header: a JSON object without duplicate members, only alg, kid and
-//     typ; alg from the issuer's asymmetric allow-list; kid required;
-//  4. payload: a JSON object without duplicate or case-variant member
-//     names and with well-typed claims; the unverified iss selects the
-//     issuer by exact match (unknown issuers never reach the network);
-//  5. key lookup by kid (RemoteKeySet refreshes on an unknown kid, rate
-//     limited), the key's pinned alg must equal the header's;
-//  6. signature, verified with github.com/lestrrat-go/jwx/v3;
-//  7. claims: exp and iat required, nbf honoured, bounded clock skew, the
-//     token kind (Cognito token_use, Keycloak payload typ), the audience
-//     policy, SMART scopes (invalid ones dropped), custom and remote checks.
-//
-// Authorize wraps Validate for a HealthLake Event and returns a Decision
-// whose Response is what the Lambda returns: an allowed authPayload (aud =
-// the event's datastoreEndpoint, nbf, exp, scope, uid, fhirUser, patient)
-// plus iamRoleARN, or {"authPayload":{"isAuthorized":false}}.
+//  1. strip one optional "Bearer " prefix (any case);
+//  2. size cap (8 KiB by default, Config.MaxTokenSize);
+//  3. compact JWS only: three parts, strict unpadded base64url;
+//  4. header: a JSON object without duplicate members, only alg, kid and
+//     typ; alg one of the asymmetric JWS algorithms; kid required;
+//  5. payload: a JSON object with well-typed claims, iss, exp and iat
+//     present; the unverified iss selects the issuer by exact match
+//     (unknown issuers never reach the network), whose allow-list must
+//     hold the header alg;
+//  6. key lookup by kid (RemoteKeySet refreshes on an unknown kid, rate
+//     limited); the key's pinned alg must equal the header's and the key
+//     material must fit it;
+//  7. signature, verified with github.com/lestrrat-go/jwx/v3;
+//  8. claims: exp, nbf and iat within the bounded clock skew, the token
+//     kind (Cognito token_use, Keycloak payload typ), the audience policy,
+//     the Config.Endpoints pin, SMART scopes (invalid ones dropped), the
+//     custom check, then the remote check.
 //
 // Every failed check returns an error wrapping exactly one exported
 // sentinel (ErrExpired, ErrAudience, ErrKidNotFound, ...); Reason maps it

@@ -27,7 +27,8 @@ var (
 	ErrKeySetUnavailable = errors.New("smartauth: key set unavailable")
 	ErrSignature         = errors.New("smartauth: signature invalid")
 
-	// Claims (step 8).
+	// Claims (step 8). ErrClaimType, ErrIssuer, ErrExpMissing and
+	// ErrIatMissing are found already in step 5, before any key lookup.
 	ErrExpired        = errors.New("smartauth: token expired")
 	ErrExpMissing     = errors.New("smartauth: exp claim missing")
 	ErrNotYetValid    = errors.New("smartauth: token not valid yet (nbf)")
@@ -41,7 +42,4 @@ var (
 	ErrScope          = errors.New("smartauth: no usable SMART resource scope")
 	ErrCustomCheck    = errors.New("smartauth: custom check failed")
 	ErrRemoteCheck    = errors.New("smartauth: remote check failed")
-
-	// Event errors (HealthLake mapping).
-	ErrEvent = errors.New("smartauth: invalid HealthLake event")
 )

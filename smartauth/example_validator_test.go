@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -43,101 +42,6 @@ func validatorExampleSign(priv *rsa.PrivateKey, claims string) string {
 	return string(tok)
 }
 
-// A Cognito user pool behind a HealthLake data store: the token's client_id
-// must be allowed, token_use must be "access", and the resource-server
-// prefix is stripped from the scopes before they reach HealthLake.
-func ExampleValidator_Authorize() {
-	priv, keys := validatorExampleKey()
-	now := time.Unix(1700000000, 0) // fixed clock, for a stable output
-
-	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: []smartauth.IssuerConfig{{
-			Issuer:        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
-			KeySet:        keys,
-			Audience:      smartauth.ClientIDs("app-client-1"),
-			TokenKind:     smartauth.RequireTokenUse("access"),
-			ScopePrefixes: []string{"https://fhir.example.com"},
-		}},
-		// Cognito access tokens carry no aud: pin the data store.
-		Endpoints: []string{"https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"},
-		RoleARN:   "arn:aws:iam::123456789012:role/healthlake-smart",
-		Now:       func() time.Time { return now },
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-
-	token := validatorExampleSign(priv, `{
-		"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
-		"sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-		"client_id": "app-client-1",
-		"token_use": "access",
-		"scope": "openid https://fhir.example.com/patient/*.read launch/patient aws.cognito.signin.user.admin",
-		"iat": 1699999990, "exp": 1700003590,
-		"fhirUser": "Practitioner/123", "patient": "456"
-	}`)
-
-	d := v.Authorize(context.Background(), smartauth.Event{
-		DatastoreEndpoint: "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/",
-		BearerToken:       token,
-		OperationName:     "SearchWithGet",
-	})
-	out, _ := json.MarshalIndent(d.Response, "", "  ")
-	fmt.Println(d.Allowed, d.Reason)
-	fmt.Println(string(out))
-	// Output:
-	// true ok
-	// {
-	//   "authPayload": {
-	//     "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
-	//     "aud": "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/",
-	//     "iat": 1699999990,
-	//     "nbf": 1699999990,
-	//     "exp": 1700003590,
-	//     "isAuthorized": true,
-	//     "uid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-	//     "scope": "openid patient/*.read launch/patient",
-	//     "fhirUser": "Practitioner/123",
-	//     "patient": "456"
-	//   },
-	//   "iamRoleARN": "arn:aws:iam::123456789012:role/healthlake-smart"
-	// }
-}
-
-// A denied request gets a well-formed deny; Reason is what to log.
-func ExampleReason() {
-	priv, keys := validatorExampleKey()
-	const endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
-	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: []smartauth.IssuerConfig{{
-			Issuer:   "https://keycloak.example.com/realms/fhir",
-			KeySet:   keys,
-			Audience: smartauth.EndpointAudience(),
-		}},
-		RoleARN: "arn:aws:iam::123456789012:role/healthlake-smart",
-		Now:     func() time.Time { return time.Unix(1700000000, 0) },
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	expired := validatorExampleSign(priv, `{"iss":"https://keycloak.example.com/realms/fhir","aud":"`+endpoint+`",
-		"sub":"u1","typ":"Bearer","scope":"patient/*.read","iat":1699990000,"exp":1699993600}`)
-	foreign := validatorExampleSign(priv, `{"iss":"https://keycloak.example.com/realms/fhir","aud":"https://other.example.com/r4/",
-		"sub":"u1","typ":"Bearer","scope":"patient/*.read","iat":1699999990,"exp":1700003590}`)
-
-	for _, tok := range []string{expired, foreign, "not-a-token"} {
-		d := v.Authorize(context.Background(), smartauth.Event{DatastoreEndpoint: endpoint, BearerToken: tok})
-		out, _ := json.Marshal(d.Response)
-		fmt.Println(d.Allowed, d.Reason, errors.Is(d.Err, smartauth.ErrExpired), string(out))
-	}
-	// Output:
-	// false exp true {"authPayload":{"isAuthorized":false}}
-	// false aud false {"authPayload":{"isAuthorized":false}}
-	// false malformed false {"authPayload":{"isAuthorized":false}}
-}
-
 // NewValidator fails closed: a configuration that would accept any issuer,
 // audience or unbounded clock skew is refused, with every problem listed.
 func ExampleNewValidator_configError() {
@@ -152,7 +56,6 @@ func ExampleNewValidator_configError() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// smartauth: invalid configuration: RoleARN is required
 	// smartauth: invalid configuration: ClockSkew 1h0m0s outside [0, 5m0s]
 	// smartauth: invalid configuration: issuer "http://keycloak.example.com/realms/fhir" is not https (InsecureAllowHTTPIssuers is off)
 	// smartauth: invalid configuration: issuer "http://keycloak.example.com/realms/fhir" has no KeySet
@@ -175,7 +78,6 @@ func ExampleValidator_Validate() {
 		// ExactAudience does not look at a data store endpoint; Validate is
 		// used here outside HealthLake, where there is none.
 		InsecureSkipEndpointCheck: true,
-		RoleARN:                   "arn:aws:iam::123456789012:role/healthlake-smart",
 		Now:                       func() time.Time { return time.Unix(1700000000, 0) },
 	})
 	if err != nil {

@@ -32,8 +32,8 @@ import (
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// Fixed test identities. The issuers and endpoint have the shapes of
-// healthlake-contract.md §3, §13 and §14.
+// Fixed test identities, with the shapes of real Keycloak and Cognito
+// issuers and HealthLake data store endpoints.
 const (
 	testIssuer       = "https://keycloak.example.com/realms/fhir"
 	otherIssuer      = "https://keycloak.example.com/realms/other"
@@ -225,8 +225,7 @@ func baseConfig(a, b smartauth.KeySet) smartauth.Config {
 			{Issuer: testIssuer, KeySet: a, Algorithms: allAlgorithms, Audience: smartauth.EndpointAudience()},
 			{Issuer: otherIssuer, KeySet: b, Audience: smartauth.EndpointAudience()},
 		},
-		RoleARN: testRoleARN,
-		Now:     fixedNow,
+		Now: fixedNow,
 	}
 }
 
@@ -498,7 +497,7 @@ var sentinels = []error{
 	smartauth.ErrKeyMismatch, smartauth.ErrKeySetUnavailable, smartauth.ErrSignature, smartauth.ErrExpired,
 	smartauth.ErrExpMissing, smartauth.ErrNotYetValid, smartauth.ErrIssuedInFuture, smartauth.ErrIatMissing,
 	smartauth.ErrClaimType, smartauth.ErrIssuer, smartauth.ErrAudience, smartauth.ErrClientID,
-	smartauth.ErrTokenUse, smartauth.ErrScope, smartauth.ErrCustomCheck, smartauth.ErrRemoteCheck, smartauth.ErrEvent,
+	smartauth.ErrTokenUse, smartauth.ErrScope, smartauth.ErrCustomCheck, smartauth.ErrRemoteCheck,
 	smartauth.ErrJWKSInvalid, smartauth.ErrNoUsableKeys, smartauth.ErrJWKSFetch,
 }
 

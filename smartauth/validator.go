@@ -21,13 +21,9 @@ import (
 // concurrent use and holds no global state.
 type Validator struct {
 	issuers      map[string]*issuerState
-	roleARN      string
 	now          func() time.Time
 	skew         time.Duration
 	maxTokenSize int
-	uidClaim     string
-	scopeFormat  ScopeFormat
-	asString     bool
 	endpoints    []string
 	scopeParser  scopes.Parser
 	// verifiers holds jwx's signature verifier per allow-listed algorithm,
@@ -48,13 +44,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	v := &Validator{
 		issuers:      issuers,
-		roleARN:      cfg.RoleARN,
 		now:          cfg.Now,
 		skew:         cfg.ClockSkew,
 		maxTokenSize: cfg.MaxTokenSize,
-		uidClaim:     cfg.UIDClaim,
-		scopeFormat:  cfg.ScopeFormat,
-		asString:     cfg.AuthorizedAsString,
 		endpoints:    normaliseAll(cfg.Endpoints),
 	}
 	if v.now == nil {
@@ -68,9 +60,6 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	if v.maxTokenSize == 0 {
 		v.maxTokenSize = DefaultMaxTokenSize
-	}
-	if v.uidClaim == "" {
-		v.uidClaim = "sub"
 	}
 	if cfg.AnyResourceType {
 		v.scopeParser = scopes.Parser{AnyResourceType: true}
@@ -199,7 +188,7 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	}
 	// The data store pin applies to Validate too, not only to Authorize:
 	// for ClientIDs and fixed audiences it is what ties a token to a store.
-	if !v.servesEndpoint(endpoint) {
+	if !v.ServesEndpoint(endpoint) {
 		return nil, errEndpointNotServed
 	}
 	t := &vt.token
@@ -221,9 +210,9 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	return t, nil
 }
 
-// servesEndpoint reports whether endpoint is one of Config.Endpoints (one
+// ServesEndpoint reports whether endpoint is one of Config.Endpoints (one
 // trailing "/" ignored); true when none are configured.
-func (v *Validator) servesEndpoint(endpoint string) bool {
+func (v *Validator) ServesEndpoint(endpoint string) bool {
 	return len(v.endpoints) == 0 || slices.Contains(v.endpoints, trimSlash(endpoint))
 }
 

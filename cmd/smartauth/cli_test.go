@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -94,7 +96,6 @@ func TestValidate(t *testing.T) {
 		name       string
 		claims     map[string]any
 		args       []string
-		wantCode   int
 		wantAllow  bool
 		wantScope  string
 		wantStderr string
@@ -135,7 +136,11 @@ func TestValidate(t *testing.T) {
 			ev := writeEvent(t, signToken(t, tc.claims))
 			args := append([]string{"validate", "--jwks-file", jwks, "--role-arn", testRole, now}, tc.args...)
 			code, stdout, stderr := runCLI(t, "", append(args, ev)...)
-			require.Equal(t, tc.wantCode, code, stderr)
+			wantCode := 1 // denied
+			if tc.wantAllow {
+				wantCode = 0
+			}
+			require.Equal(t, wantCode, code, stderr)
 			assert.Contains(t, stderr, tc.wantStderr)
 			var resp struct {
 				AuthPayload map[string]any `json:"authPayload"`
@@ -169,7 +174,7 @@ func TestValidateStdinAndBearerPrefix(t *testing.T) {
 func TestValidateMalformedEvent(t *testing.T) {
 	jwks := writeJWKS(t)
 	code, stdout, stderr := runCLI(t, `{"bearerToken": 42}`, "validate", "--jwks-file", jwks, "--issuer", "https://idp.example.com", "--role-arn", testRole)
-	require.Equal(t, 0, code)
+	require.Equal(t, 1, code, "an undecodable event is denied")
 	assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
 	assert.Contains(t, stderr, "reason=event")
 }
@@ -248,4 +253,92 @@ func TestUsage(t *testing.T) {
 	code, stdout, _ := runCLI(t, "", "help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "smartauth demo")
+}
+
+// TestValidateAlgorithm: an ES256 issuer is usable from the command line
+// with --algorithm; without it the default allow-list (RS256) refuses it.
+func TestValidateAlgorithm(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	pub, err := jwk.Import(ec.Public())
+	require.NoError(t, err)
+	require.NoError(t, pub.Set(jwk.KeyIDKey, "e1"))
+	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.ES256()))
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	b, err := json.Marshal(set)
+	require.NoError(t, err)
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	require.NoError(t, os.WriteFile(jwks, b, 0o600))
+
+	const iss = "https://idp.example.com"
+	payload, err := json.Marshal(claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "system/*.rs"}))
+	require.NoError(t, err)
+	hdr := jws.NewHeaders()
+	require.NoError(t, hdr.Set(jws.KeyIDKey, "e1"))
+	tok, err := jws.Sign(payload, jws.WithKey(jwa.ES256(), ec, jws.WithProtectedHeaders(hdr)))
+	require.NoError(t, err)
+	ev := writeEvent(t, string(tok))
+	base := []string{"validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now=1700000100"}
+
+	code, stdout, stderr := runCLI(t, "", append(base, ev)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "reason=alg", "RS256 only by default")
+	assert.JSONEq(t, `{"authPayload":{"isAuthorized":false}}`, stdout)
+
+	code, stdout, stderr = runCLI(t, "", append(base, "--algorithm", "ES256", "--algorithm", "RS256", ev)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"isAuthorized": true`)
+
+	code, _, stderr = runCLI(t, "", append(base, "--algorithm", "HS256", ev)...)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "HS256")
+}
+
+// TestExitCodes: one convention for every command, stated in each -h text:
+// 0 allowed or positive, 1 denied or negative, 2 usage or configuration
+// error (no decision).
+func TestExitCodes(t *testing.T) {
+	jwks := writeJWKS(t)
+	const iss = "https://idp.example.com"
+	allowed := writeEvent(t, signToken(t, claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "system/*.rs"})))
+	denied := writeEvent(t, signToken(t, claims(map[string]any{"iss": iss, "aud": "https://other.example.com", "scope": "system/*.rs"})))
+	validate := []string{"validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now=1700000100"}
+	// An unreachable JWKS (nothing listens on port 1) leaves no decision.
+	unreachable := []string{"validate", "--jwks-url", "http://127.0.0.1:1/jwks", "--insecure-http", "--issuer", iss,
+		"--role-arn", testRole, "--now=1700000100", "--timeout", "2s", allowed}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"validate allowed", append(validate, allowed), 0},
+		{"validate denied", append(validate, denied), 1},
+		{"validate configuration error", []string{"validate", "--issuer", iss, "--role-arn", testRole, allowed}, 2},
+		{"validate internal fault", unreachable, 2},
+		{"validate usage", []string{"validate", "--frobnicate"}, 2},
+		{"scopes valid", []string{"scopes", "--", "patient/*.rs"}, 0},
+		{"scopes invalid", []string{"scopes", "--", "patient/*.sr"}, 1},
+		{"permits allowed", []string{"scopes", "--permits", "patient/*.rs", "--patient", "p1", "GET", "Observation/1"}, 0},
+		{"permits denied", []string{"scopes", "--permits", "patient/*.rs", "--patient", "p1", "DELETE", "Observation/1"}, 1},
+		{"permits usage", []string{"scopes", "--permits", "patient/*.rs", "GET"}, 2},
+		{"decode", []string{"decode", signToken(t, claims(nil))}, 0},
+		{"decode not a token", []string{"decode", "x"}, 1},
+		{"decode usage", []string{"decode"}, 2},
+		{"unknown command", []string{"frob"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			assert.Equal(t, tc.want, code, stderr)
+		})
+	}
+	_, _, stderr := runCLI(t, "", unreachable...)
+	assert.Contains(t, stderr, "internal fault (jwks_unavailable)")
+	for _, cmd := range []string{"validate", "scopes", "decode", "demo"} {
+		code, _, stderr := runCLI(t, "", cmd, "-h")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stderr, "Exit status: 0", "%s -h documents the exit status", cmd)
+	}
+	_, stdout, _ := runCLI(t, "", "help")
+	assert.Contains(t, stdout, "Exit status (every command): 0 allowed or positive result, 1 denied")
 }

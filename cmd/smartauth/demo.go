@@ -23,6 +23,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -134,7 +135,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: smartauth demo\n\nStarts an in-process identity provider (fresh RSA key, JWKS over HTTPS on\n127.0.0.1), mints tokens for typical SMART clients and attacks, and runs each\nthrough the HealthLake Lambda handler. Needs no network and no setup.")
+		fmt.Fprintln(stderr, "usage: smartauth demo\n\nStarts an in-process identity provider (fresh RSA key, JWKS over HTTPS on\n127.0.0.1), mints tokens for typical SMART clients and attacks, and runs each\nthrough the HealthLake Lambda handler. Needs no network and no setup.\nExit status: 0 every decision as expected, 1 otherwise, 2 usage error.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return helpOrUsage(err)
@@ -169,8 +170,11 @@ func demo(ctx context.Context, out io.Writer) error {
 			Audience:  smartauth.EndpointAudience(),
 			TokenKind: smartauth.RequirePayloadType("Bearer"),
 		}},
-		RoleARN: demoRoleARN,
 	})
+	if err != nil {
+		return err
+	}
+	a, err := healthlake.New(v, healthlake.Config{RoleARN: demoRoleARN})
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func demo(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	var logs decisionLog
-	h := lambdaadapter.New(v, lambdaadapter.WithLogger(slog.New(logs.handler())))
+	h := lambdaadapter.New(a, lambdaadapter.WithLogger(slog.New(logs.handler())))
 	invoke := lambda.NewHandler(h.Handle)
 
 	now := time.Now().Unix()
@@ -224,7 +228,7 @@ func demo(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ev, _ := json.Marshal(smartauth.Event{DatastoreEndpoint: demoEndpoint, BearerToken: tok,
+		ev, _ := json.Marshal(healthlake.Event{DatastoreEndpoint: demoEndpoint, BearerToken: tok,
 			OperationName: "SearchWithGet", DatastoreID: "0123456789abcdef0123456789abcdef", DatastoreTypeVersion: "R4"})
 		ictx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("demo-%d", i+1)})
 		resp, err := invoke.Invoke(ictx, ev)
@@ -243,7 +247,7 @@ func demo(ctx context.Context, out io.Writer) error {
 	var firstAllow, firstDeny *result
 	for i := range results {
 		r := &results[i]
-		var resp smartauth.Response
+		var resp healthlake.Response
 		if err := json.Unmarshal(r.response, &resp); err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		inv = emulator.HTTPInvoker{URL: u}
 		mode = "Lambda at " + u
 	} else {
-		v, err := f.buildValidator()
+		v, a, err := f.buildValidator()
 		if err != nil {
 			return fail(err)
 		}
@@ -123,7 +123,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			logger.Warn("jwks hydrate failed; the key set retries on the first request", "error", err.Error())
 		}
 		cancel()
-		inv = emulator.InvokerFunc(lambdaadapter.New(v, lambdaadapter.WithLogger(logger.With("component", "lambda"))).Invoke)
+		inv = emulator.InvokerFunc(lambdaadapter.New(a, lambdaadapter.WithLogger(logger.With("component", "lambda"))).Invoke)
 	}
 
 	metadata, err := e.metadata(fs)

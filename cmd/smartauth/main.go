@@ -45,11 +45,15 @@ Usage:
                                            build or check HealthLake's SMART Metadata (discovery document)
 
 Run "smartauth COMMAND -h" for a command's flags.
+
+Exit status (every command): 0 allowed or positive result, 1 denied or
+negative result (denied event, invalid scope, denied request, undecodable
+token), 2 usage or configuration error (no decision).
 `
 
-// run dispatches a subcommand and returns the exit status: 0 success,
-// 1 a negative result (invalid scope, denied request), 2 usage or
-// configuration errors.
+// run dispatches a subcommand and returns the exit status, the same
+// convention for every command: 0 allowed or positive result, 1 denied or
+// negative result, 2 usage or configuration error (no decision).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

@@ -19,13 +19,13 @@ const scopesUsage = `usage: smartauth scopes [--json] [--any-type] [--claim "A B
 The first form parses SMART scopes (v1, v2, v2.2 granular), one row per scope:
 the tokens of --claim first (split on single spaces, so a double space shows
 up as an empty, invalid token), then the positional SCOPEs. Put "--" before
-the scopes. Exit status: 0 when every scope is valid, 1 when any is invalid,
-2 on usage errors.
+the scopes. Exit status: 0 every scope is valid, 1 any is invalid, 2 usage
+error.
 
 The second form decides one FHIR request (PATH relative to the FHIR base,
 e.g. "Observation/123" or "Condition?category=x") against the scopes in
-SCOPES. Exit status: 0 allowed, 1 denied, 2 on usage errors or a malformed
-request.
+SCOPES. Exit status: 0 allowed, 1 denied, 2 usage error (including a
+malformed request).
 
 Flags:
 `

@@ -42,37 +42,38 @@ func decodeRows(t *testing.T, out string) []scopeRow {
 
 const scopesLabCategory = "http://terminology.hl7.org/CodeSystem/observation-category|laboratory"
 
-// TestScopesSpecExamples runs the table of smart-scopes.md §9 through the CLI.
+// TestScopesSpecExamples runs illustrative parse results of SMART App Launch
+// v2.2 scopes through the CLI.
 func TestScopesSpecExamples(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
 		want scopeRow
 	}{
-		{"§9 spec example", "patient/Observation.rs", scopeRow{Scope: "patient/Observation.rs", Valid: true, Kind: "resource", Context: "patient",
+		{"spec example", "patient/Observation.rs", scopeRow{Scope: "patient/Observation.rs", Valid: true, Kind: "resource", Context: "patient",
 			Resource: "Observation", Permissions: "rs", Version: "v2", V2: "patient/Observation.rs", V1: "patient/Observation.read"}},
-		{"§9 v1 wildcard", "user/*.*", scopeRow{Scope: "user/*.*", Valid: true, Kind: "resource", Context: "user",
+		{"v1 wildcard", "user/*.*", scopeRow{Scope: "user/*.*", Valid: true, Kind: "resource", Context: "user",
 			Resource: "*", Permissions: "cruds", Version: "v1", V2: "user/*.cruds", V1: "user/*.*"}},
-		{"§9 v1 read", "patient/Observation.read", scopeRow{Scope: "patient/Observation.read", Valid: true, Kind: "resource", Context: "patient",
+		{"v1 read", "patient/Observation.read", scopeRow{Scope: "patient/Observation.read", Valid: true, Kind: "resource", Context: "patient",
 			Resource: "Observation", Permissions: "rs", Version: "v1", V2: "patient/Observation.rs", V1: "patient/Observation.read"}},
-		{"§9 spec backend example", "system/Encounter.cud", scopeRow{Scope: "system/Encounter.cud", Valid: true, Kind: "resource", Context: "system",
+		{"spec backend example", "system/Encounter.cud", scopeRow{Scope: "system/Encounter.cud", Valid: true, Kind: "resource", Context: "system",
 			Resource: "Encounter", Permissions: "cud", Version: "v2", V2: "system/Encounter.cud", V1: "system/Encounter.write"}},
-		{"§9 granular; query kept raw", "patient/Observation.rs?category=" + scopesLabCategory, scopeRow{Scope: "patient/Observation.rs?category=" + scopesLabCategory,
+		{"granular; query kept raw", "patient/Observation.rs?category=" + scopesLabCategory, scopeRow{Scope: "patient/Observation.rs?category=" + scopesLabCategory,
 			Valid: true, Kind: "resource", Context: "patient", Resource: "Observation", Permissions: "rs", Query: "category=" + scopesLabCategory,
 			Version: "v2", V2: "patient/Observation.rs?category=" + scopesLabCategory}},
-		{"§9 out of order", "patient/Observation.sr", scopeRow{Scope: "patient/Observation.sr",
+		{"out of order", "patient/Observation.sr", scopeRow{Scope: "patient/Observation.sr",
 			Error: `permissions "sr" out of order: want a subset of "cruds" in that order (e.g. "rs")`}},
-		{"§9 empty permissions", "patient/Observation.", scopeRow{Scope: "patient/Observation.",
+		{"empty permissions", "patient/Observation.", scopeRow{Scope: "patient/Observation.",
 			Error: `empty permissions (want read, write, * or a subset of "cruds" in that order)`}},
-		{"§9 query on wildcard resource", "patient/*.rs?category=" + scopesLabCategory, scopeRow{Scope: "patient/*.rs?category=" + scopesLabCategory,
+		{"query on wildcard resource", "patient/*.rs?category=" + scopesLabCategory, scopeRow{Scope: "patient/*.rs?category=" + scopesLabCategory,
 			Error: `granular query is not allowed on the wildcard resource "*" (HealthLake rejects it); name a resource type`}},
-		{"§9 launch/patient not clinical", "launch/patient", scopeRow{Scope: "launch/patient", Valid: true, Kind: "launch"}},
-		{"§9 extension", "__profilePhoto.manage", scopeRow{Scope: "__profilePhoto.manage", Valid: true, Kind: "extension"}},
-		{"§7 launch role", "launch/patient?role=https://example.org/r", scopeRow{Scope: "launch/patient?role=https://example.org/r", Valid: true,
+		{"launch/patient not clinical", "launch/patient", scopeRow{Scope: "launch/patient", Valid: true, Kind: "launch"}},
+		{"extension", "__profilePhoto.manage", scopeRow{Scope: "__profilePhoto.manage", Valid: true, Kind: "extension"}},
+		{"launch role", "launch/patient?role=https://example.org/r", scopeRow{Scope: "launch/patient?role=https://example.org/r", Valid: true,
 			Kind: "launch", Query: "role=https://example.org/r", Role: "https://example.org/r"}},
-		{"§8 identity", "fhirUser", scopeRow{Scope: "fhirUser", Valid: true, Kind: "identity"}},
-		{"§8 refresh", "offline_access", scopeRow{Scope: "offline_access", Valid: true, Kind: "refresh"}},
-		{"§4 v2 without exact v1 form", "patient/Observation.r", scopeRow{Scope: "patient/Observation.r", Valid: true, Kind: "resource", Context: "patient",
+		{"identity", "fhirUser", scopeRow{Scope: "fhirUser", Valid: true, Kind: "identity"}},
+		{"refresh", "offline_access", scopeRow{Scope: "offline_access", Valid: true, Kind: "refresh"}},
+		{"v2 without exact v1 form", "patient/Observation.r", scopeRow{Scope: "patient/Observation.r", Valid: true, Kind: "resource", Context: "patient",
 			Resource: "Observation", Permissions: "r", Version: "v2", V2: "patient/Observation.r"}},
 	}
 	for _, tc := range tests {
@@ -248,7 +249,8 @@ func decodeDecision(t *testing.T, out string) permitsDecisionOut {
 	return d
 }
 
-// TestScopesPermits runs smart-scopes.md §12 examples through the CLI.
+// TestScopesPermits runs request-level examples (scopes.Permits) through the
+// CLI.
 func TestScopesPermits(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -259,23 +261,23 @@ func TestScopesPermits(t *testing.T) {
 		filters    int
 		entryCheck bool
 	}{
-		{"§12 #1 read allow", []string{"--permits", "patient/Observation.rs", "--patient", "p1", "GET", "/Observation/123"}, 0,
+		{"read allow", []string{"--permits", "patient/Observation.rs", "--patient", "p1", "GET", "/Observation/123"}, 0,
 			"granted by patient/Observation.rs", "patient/Observation.rs", 0, false},
-		{"§12 #1 delete deny", []string{"--permits", "patient/Observation.rs", "--patient", "p1", "DELETE", "/Observation/123"}, 1,
+		{"delete deny", []string{"--permits", "patient/Observation.rs", "--patient", "p1", "DELETE", "/Observation/123"}, 1,
 			"no scope grants d on Observation", "", 0, false},
-		{"§12 #4 create deny", []string{"--permits", "patient/*.rs patient/Observation.u", "--patient", "p1", "POST", "Observation"}, 1,
+		{"create deny", []string{"--permits", "patient/*.rs patient/Observation.u", "--patient", "p1", "POST", "Observation"}, 1,
 			"no scope grants c on Observation", "", 0, false},
-		{"§12 #7 two filters", []string{"--permits", "patient/Condition.rs?category=health-concern patient/Condition.rs?category=encounter-diagnosis", "--patient", "p1", "GET", "Condition"}, 0,
+		{"two filters", []string{"--permits", "patient/Condition.rs?category=health-concern patient/Condition.rs?category=encounter-diagnosis", "--patient", "p1", "GET", "Condition"}, 0,
 			"granted by 2 granular scopes on Condition only", "patient/Condition.rs?category=health-concern", 2, false},
-		{"§12 #8 wildcard wins", []string{"--permits", "patient/*.cruds patient/Observation.rs?code=foo", "--patient", "p1", "GET", "Observation"}, 0,
+		{"wildcard wins", []string{"--permits", "patient/*.cruds patient/Observation.rs?code=foo", "--patient", "p1", "GET", "Observation"}, 0,
 			"granted by patient/*.cruds", "patient/*.cruds", 0, false},
-		{"§12 #9 $export not granted on its own", []string{"--permits", "system/*.rs", "GET", "/$export"}, 1,
+		{"$export not granted on its own", []string{"--permits", "system/*.rs", "GET", "/$export"}, 1,
 			"$export usually requires system/*.rs", "", 0, false},
-		{"§12 #9 $export with --export-policy", []string{"--permits", "system/*.rs", "--export-policy", "GET", "/$export"}, 0,
+		{"$export with --export-policy", []string{"--permits", "system/*.rs", "--export-policy", "GET", "/$export"}, 0,
 			"operation $export allowed by the operation policy", "", 0, false},
-		{"§12 #9 system/Observation.read cannot export", []string{"--permits", "system/Observation.read", "--export-policy", "GET", "/$export"}, 1,
+		{"system/Observation.read cannot export", []string{"--permits", "system/Observation.read", "--export-policy", "GET", "/$export"}, 1,
 			"operation $export denied by the operation policy", "", 0, false},
-		{"§12 #10 no patient", []string{"--permits", "patient/*.read", "GET", "Observation/1"}, 1,
+		{"no patient", []string{"--permits", "patient/*.read", "GET", "Observation/1"}, 1,
 			"grants nothing without a patient in context", "", 0, false},
 		{"batch needs entry check", []string{"--permits", "user/*.cruds", "POST", "/"}, 1,
 			"evaluate each entry", "", 0, true},

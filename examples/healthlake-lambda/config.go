@@ -1,18 +1,18 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/healthlake-smart/smartauth-go/providers/cognito"
-	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
+	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/internal/config"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// configFromEnv builds the validator configuration from environment
-// variables (getenv is os.Getenv in main, a map in tests).
+// configFromEnv builds the validator configuration and the HealthLake
+// response settings from environment variables (getenv is os.Getenv in
+// main, a map in tests), with the rules of the smartauth CLI
+// (internal/config).
 //
 //	SMARTAUTH_PROVIDER        cognito | keycloak | generic (required)
 //	SERVICE_ROLE_ARN          role returned as iamRoleARN (required)
@@ -25,96 +25,81 @@ import (
 //	KEYCLOAK_REALM            keycloak: realm
 //	KEYCLOAK_PATH_PREFIX      keycloak: "/auth" for legacy servers
 //	KEYCLOAK_AUDIENCES        keycloak: extra accepted aud values (comma-separated)
-//	KEYCLOAK_CLIENTS          keycloak: azp allow-list (comma-separated, optional)
-//	ISSUER, JWKS_URL          generic: issuer and its JWKS URL
-//	AUDIENCES                 generic: extra accepted aud values
+//	KEYCLOAK_CLIENTS          keycloak: client allow-list (azp; comma-separated, optional)
+//	ISSUER                    generic: the issuer (required)
+//	JWKS_URL, JWKS_FILE       generic: its JWKS URL, or a JWKS file in the package (one required)
+//	AUDIENCES                 generic: extra accepted aud values (comma-separated)
+//	CLIENT_IDS                generic: client allow-list (client_id or azp; comma-separated, optional)
+//	ALGORITHMS                generic, keycloak: JWS algorithm allow-list (comma-separated; default RS256)
 //	SCOPE_FORMAT              "v1" for SMART_ON_FHIR_V1 data stores, else as given
 //	ISAUTHORIZED_AS_STRING    "true" to emit isAuthorized as a string
+//	UID_CLAIM                 claim copied to authPayload.uid (default sub)
 //	DATASTORE_ENDPOINTS       comma-separated data store endpoint(s) this Lambda serves; required for
 //	                          cognito and with extra audiences (their tokens do not name the data store)
 //	JWKS_TIMEOUT              request-path JWKS timeout (default 500ms)
 //	SMARTAUTH_INSECURE_HTTP   TEST ONLY: "true" accepts http:// issuers and JWKS URLs (a local
 //	                          Keycloak or cognito-local, e.g. under aws-lambda-rie in
 //	                          scripts/integration.sh). Never set it in a deployed Lambda.
-func configFromEnv(getenv func(string) string) (smartauth.Config, error) {
-	cfg := smartauth.Config{
+func configFromEnv(getenv func(string) string) (smartauth.Config, healthlake.Config, error) {
+	s, err := settingsFromEnv(getenv)
+	if err != nil {
+		return smartauth.Config{}, healthlake.Config{}, err
+	}
+	return s.Build()
+}
+
+func settingsFromEnv(getenv func(string) string) (*config.Settings, error) {
+	provider := getenv("SMARTAUTH_PROVIDER")
+	s := &config.Settings{
+		Provider:           provider,
 		RoleARN:            getenv("SERVICE_ROLE_ARN"),
 		AuthorizedAsString: getenv("ISAUTHORIZED_AS_STRING") == "true",
-		Endpoints:          list(getenv("DATASTORE_ENDPOINTS")),
+		UIDClaim:           getenv("UID_CLAIM"),
+		Endpoints:          config.List(getenv("DATASTORE_ENDPOINTS")),
+		Algorithms:         config.List(getenv("ALGORITHMS")),
+		// Test-only switch (see above): both the issuer check and the key set refuse http:// without it.
+		InsecureHTTP: getenv("SMARTAUTH_INSECURE_HTTP") == "true",
+		JWKSTimeout:  500 * time.Millisecond,
 	}
 	switch f := getenv("SCOPE_FORMAT"); f {
 	case "v1":
-		cfg.ScopeFormat = smartauth.ScopesV1
+		s.V1Scopes = true
 	case "", "as-given":
 	default:
-		return cfg, fmt.Errorf("SCOPE_FORMAT %q: want v1 or as-given", f)
+		return nil, fmt.Errorf("SCOPE_FORMAT %q: want v1 or as-given", f)
 	}
-	timeout := 500 * time.Millisecond
-	if s := getenv("JWKS_TIMEOUT"); s != "" {
-		d, err := time.ParseDuration(s)
+	if v := getenv("JWKS_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > 900*time.Millisecond {
-			return cfg, fmt.Errorf("JWKS_TIMEOUT %q: want a duration in (0, 900ms]", s)
+			return nil, fmt.Errorf("JWKS_TIMEOUT %q: want a duration in (0, 900ms]", v)
 		}
-		timeout = d
+		s.JWKSTimeout = d
 	}
-	ksOpts := []smartauth.RemoteOption{smartauth.WithRequestTimeout(timeout)}
-	// Test-only switch (see above): both the issuer check and the key set refuse http:// without it.
-	if getenv("SMARTAUTH_INSECURE_HTTP") == "true" {
-		cfg.InsecureAllowHTTPIssuers = true
-		ksOpts = append(ksOpts, smartauth.WithInsecureHTTP())
-	}
-	switch p := getenv("SMARTAUTH_PROVIDER"); p {
+	// Each provider reads its own variables; the others are ignored.
+	names := map[string]string{"provider": "SMARTAUTH_PROVIDER", "algorithm": "ALGORITHMS"}
+	switch provider {
 	case "cognito":
-		ics, err := cognito.New(cognito.Config{
-			Region:            getenv("COGNITO_REGION"),
-			UserPoolID:        getenv("COGNITO_USER_POOL_ID"),
-			ClientIDs:         list(getenv("COGNITO_CLIENT_IDS")),
-			ScopePrefixes:     list(getenv("COGNITO_SCOPE_PREFIXES")),
-			MultiRegionIssuer: getenv("COGNITO_MULTI_REGION") == "true",
-			KeySetOptions:     ksOpts,
-		})
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Issuers = ics
+		s.Region, s.UserPoolID = getenv("COGNITO_REGION"), getenv("COGNITO_USER_POOL_ID")
+		s.ClientIDs = config.List(getenv("COGNITO_CLIENT_IDS"))
+		s.ScopePrefixes = config.List(getenv("COGNITO_SCOPE_PREFIXES"))
+		s.MultiRegion = getenv("COGNITO_MULTI_REGION") == "true"
+		names["region"], names["user-pool-id"], names["client-id"] = "COGNITO_REGION", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_IDS"
 	case "keycloak":
-		ic, err := keycloak.New(keycloak.Config{
-			BaseURL:        getenv("KEYCLOAK_URL"),
-			Realm:          getenv("KEYCLOAK_REALM"),
-			PathPrefix:     getenv("KEYCLOAK_PATH_PREFIX"),
-			Audiences:      list(getenv("KEYCLOAK_AUDIENCES")),
-			AllowedClients: list(getenv("KEYCLOAK_CLIENTS")),
-			KeySetOptions:  ksOpts,
-		})
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Issuers = []smartauth.IssuerConfig{ic}
+		s.KeycloakURL, s.Realm, s.PathPrefix = getenv("KEYCLOAK_URL"), getenv("KEYCLOAK_REALM"), getenv("KEYCLOAK_PATH_PREFIX")
+		s.Audiences = config.List(getenv("KEYCLOAK_AUDIENCES"))
+		s.ClientIDs = config.List(getenv("KEYCLOAK_CLIENTS"))
+		names["keycloak-url"], names["realm"], names["audience"], names["client-id"] = "KEYCLOAK_URL", "KEYCLOAK_REALM", "KEYCLOAK_AUDIENCES", "KEYCLOAK_CLIENTS"
 	case "generic":
-		iss, jwks := getenv("ISSUER"), getenv("JWKS_URL")
-		if iss == "" || jwks == "" {
-			return cfg, errors.New("generic provider needs ISSUER and JWKS_URL")
-		}
-		ks, err := smartauth.NewRemoteKeySet(jwks, ksOpts...)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Issuers = []smartauth.IssuerConfig{{
-			Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience(list(getenv("AUDIENCES"))...),
-		}}
-	default:
-		return cfg, fmt.Errorf("SMARTAUTH_PROVIDER %q: want cognito, keycloak or generic", p)
+		s.Issuer, s.JWKSURL, s.JWKSFile = getenv("ISSUER"), getenv("JWKS_URL"), getenv("JWKS_FILE")
+		s.Audiences = config.List(getenv("AUDIENCES"))
+		s.ClientIDs = config.List(getenv("CLIENT_IDS"))
+		names["issuer"], names["jwks-url"], names["jwks-file"], names["audience"], names["client-id"] = "ISSUER", "JWKS_URL", "JWKS_FILE", "AUDIENCES", "CLIENT_IDS"
 	}
-	return cfg, nil
-}
-
-// list splits a comma-separated value, dropping blanks.
-func list(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
+	s.Name = func(key string) string {
+		if n, ok := names[key]; ok {
+			return n
 		}
+		return key
 	}
-	return out
+	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -45,7 +46,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := configFromEnv(env(tc.env))
+			cfg, hl, err := configFromEnv(env(tc.env))
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -57,14 +58,16 @@ func TestConfigFromEnv(t *testing.T) {
 				got = append(got, ic.Issuer)
 			}
 			assert.Equal(t, tc.issuers, got)
-			_, err = smartauth.NewValidator(cfg)
+			v, err := smartauth.NewValidator(cfg)
 			require.NoError(t, err, "the environment must yield a valid validator configuration")
+			_, err = healthlake.New(v, hl)
+			require.NoError(t, err, "the environment must yield valid response settings")
 		})
 	}
 }
 
 func TestConfigFromEnvCognitoNeedsEndpoints(t *testing.T) {
-	cfg, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+	cfg, _, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "cognito", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
 		"COGNITO_REGION": "us-east-1", "COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc"}))
 	require.NoError(t, err)
 	_, err = smartauth.NewValidator(cfg)
@@ -73,10 +76,12 @@ func TestConfigFromEnvCognitoNeedsEndpoints(t *testing.T) {
 }
 
 func TestConfigFromEnvMissingRole(t *testing.T) {
-	cfg, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "generic",
+	cfg, hl, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "generic",
 		"ISSUER": "https://idp.example.com", "JWKS_URL": "https://idp.example.com/jwks"}))
 	require.NoError(t, err)
-	_, err = smartauth.NewValidator(cfg)
+	v, err := smartauth.NewValidator(cfg)
+	require.NoError(t, err)
+	_, err = healthlake.New(v, hl)
 	require.ErrorIs(t, err, smartauth.ErrConfig, "a missing SERVICE_ROLE_ARN must fail closed")
 }
 
@@ -90,7 +95,7 @@ func TestConfigFromEnvInsecureHTTP(t *testing.T) {
 		for k, val := range base {
 			m[k] = val
 		}
-		_, err := configFromEnv(env(m))
+		_, _, err := configFromEnv(env(m))
 		require.Error(t, err, "SMARTAUTH_INSECURE_HTTP=%q must not allow http://", v)
 		assert.Contains(t, err.Error(), "https")
 	}
@@ -98,7 +103,7 @@ func TestConfigFromEnvInsecureHTTP(t *testing.T) {
 	for k, val := range base {
 		m[k] = val
 	}
-	cfg, err := configFromEnv(env(m))
+	cfg, _, err := configFromEnv(env(m))
 	require.NoError(t, err)
 	assert.True(t, cfg.InsecureAllowHTTPIssuers)
 	require.Len(t, cfg.Issuers, 1)
@@ -107,8 +112,24 @@ func TestConfigFromEnvInsecureHTTP(t *testing.T) {
 	require.NoError(t, err)
 
 	// An https deployment is unaffected by the switch being absent.
-	cfg, err = configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "keycloak", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+	cfg, _, err = configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "keycloak", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
 		"KEYCLOAK_URL": "https://kc.example.com", "KEYCLOAK_REALM": "fhir"}))
 	require.NoError(t, err)
 	assert.False(t, cfg.InsecureAllowHTTPIssuers)
+}
+
+// TestConfigFromEnvAlgorithms: ALGORITHMS sets the JWS allow-list (an ES256
+// or PS256 issuer); Cognito issuers stay pinned to RS256.
+func TestConfigFromEnvAlgorithms(t *testing.T) {
+	cfg, _, err := configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "generic", "SERVICE_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+		"ISSUER": "https://idp.example.com", "JWKS_URL": "https://idp.example.com/jwks", "ALGORITHMS": "ES256, PS256", "CLIENT_IDS": "app"}))
+	require.NoError(t, err)
+	require.Len(t, cfg.Issuers, 1)
+	assert.Equal(t, []string{"ES256", "PS256"}, cfg.Issuers[0].Algorithms)
+	assert.NotNil(t, cfg.Issuers[0].Check, "CLIENT_IDS is the generic client allow-list")
+
+	_, _, err = configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "cognito", "COGNITO_REGION": "us-east-1",
+		"COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc", "ALGORITHMS": "ES256"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ALGORITHMS does not apply to cognito")
 }

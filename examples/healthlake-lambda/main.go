@@ -14,7 +14,8 @@
 //	SERVICE_ROLE_ARN     IAM role HealthLake assumes (iamRoleARN), required
 //	COGNITO_REGION, COGNITO_USER_POOL_ID, COGNITO_CLIENT_IDS, COGNITO_SCOPE_PREFIXES
 //	KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES, KEYCLOAK_CLIENTS
-//	ISSUER, JWKS_URL, AUDIENCES (generic)
+//	ISSUER, JWKS_URL, AUDIENCES, CLIENT_IDS (generic)
+//	ALGORITHMS           JWS allow-list, e.g. "ES256,RS256" (generic, keycloak; default RS256)
 //	SCOPE_FORMAT         "v1" for SMART_ON_FHIR_V1 data stores
 package main
 
@@ -27,17 +28,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
-	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := configFromEnv(os.Getenv)
+	s, err := settingsFromEnv(os.Getenv)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	v, err := smartauth.NewValidator(cfg)
+	v, a, err := s.New()
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(1)
@@ -49,6 +49,6 @@ func main() {
 		logger.Warn("jwks hydrate failed", "error", err.Error())
 	}
 	cancel()
-	h := lambdaadapter.New(v, lambdaadapter.WithLogger(logger))
+	h := lambdaadapter.New(a, lambdaadapter.WithLogger(logger))
 	lambda.Start(h) // Handler.Invoke: malformed payloads get a deny, not a runtime error
 }

@@ -158,11 +158,11 @@ func TestThroughLambdaAdapter(t *testing.T) {
 	require.NoError(t, err)
 	const iss = "https://kc.example.com/realms/fhir"
 	v, err := smartauth.NewValidator(smartauth.Config{
-		RoleARN: testRole, Now: func() time.Time { return testNow },
+		Now:     func() time.Time { return testNow },
 		Issuers: []smartauth.IssuerConfig{{Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience()}},
 	})
 	require.NoError(t, err)
-	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(v).Invoke))
+	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole)).Invoke))
 
 	claims := func(scope string, extra map[string]any) map[string]any {
 		c := map[string]any{"iss": iss, "aud": testEndpoint, "sub": "u1", "iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "scope": scope}

@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -75,16 +76,26 @@ func Sign(t testing.TB, priv crypto.Signer, alg jwa.SignatureAlgorithm, kid, typ
 	return string(tok)
 }
 
-// Authorize runs v's HealthLake mapping for one event and returns the
-// decision and the response JSON.
-func Authorize(t testing.TB, v *smartauth.Validator, endpoint, operation, token string) (smartauth.Decision, string) {
+// Authorizer wraps v in a healthlake.Authorizer that answers with roleARN.
+func Authorizer(t testing.TB, v *smartauth.Validator, roleARN string) *healthlake.Authorizer {
 	t.Helper()
-	d := v.Authorize(context.Background(), smartauth.Event{
+	a, err := healthlake.New(v, healthlake.Config{RoleARN: roleARN})
+	if err != nil {
+		t.Fatalf("testjwt: %v", err)
+	}
+	return a
+}
+
+// Authorize runs v's HealthLake mapping (answering with roleARN) for one
+// event and returns the decision and the response JSON.
+func Authorize(t testing.TB, v *smartauth.Validator, roleARN, endpoint, operation, token string) (healthlake.Decision, string) {
+	t.Helper()
+	d := Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
 		DatastoreEndpoint: endpoint,
 		BearerToken:       token,
 		OperationName:     operation,
 	})
-	out, err := json.Marshal(d.Response)
+	out, err := healthlake.MarshalResponse(&d.Response)
 	if err != nil {
 		t.Fatalf("testjwt: %v", err)
 	}

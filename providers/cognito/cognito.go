@@ -145,29 +145,11 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			Check:         cfg.Check,
 		}
 		if len(cfg.GroupScopes) > 0 {
-			ic.ExtraScopes = groupScopes(cfg.GroupScopes, cfg.GroupScopeClients)
+			ic.ExtraScopes = smartauth.MappedScopes(cfg.GroupScopeClients, cfg.GroupScopes, groups)
 		}
 		out = append(out, ic)
 	}
 	return out, nil
 }
 
-// groupScopes maps cognito:groups to scopes through an explicit table, for
-// tokens of the listed app clients only.
-func groupScopes(table map[string][]string, clients []string) func(*smartauth.Claims) []string {
-	t := make(map[string][]string, len(table))
-	for g, s := range table {
-		t[g] = slices.Clone(s)
-	}
-	clients = slices.Clone(clients)
-	return func(c *smartauth.Claims) []string {
-		if !slices.Contains(clients, c.ClientID) {
-			return nil
-		}
-		var out []string
-		for _, g := range c.Groups {
-			out = append(out, t[g]...)
-		}
-		return out
-	}
-}
+func groups(c *smartauth.Claims) []string { return c.Groups }

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -120,7 +121,6 @@ func newValidator(t testing.TB, cfg cognito.Config) *smartauth.Validator {
 	require.NoError(t, err)
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers: ics,
-		RoleARN: roleARN,
 		Now:     func() time.Time { return now },
 		// Cognito access tokens carry no aud: pin the data store.
 		Endpoints: []string{endpoint},
@@ -131,9 +131,9 @@ func newValidator(t testing.TB, cfg cognito.Config) *smartauth.Validator {
 
 // authorize runs the HealthLake mapping and returns the decision and the
 // response JSON.
-func authorize(t testing.TB, v *smartauth.Validator, token string) (smartauth.Decision, string) {
+func authorize(t testing.TB, v *smartauth.Validator, token string) (healthlake.Decision, string) {
 	t.Helper()
-	return testjwt.Authorize(t, v, endpoint, "SearchWithGet", token)
+	return testjwt.Authorize(t, v, roleARN, endpoint, "SearchWithGet", token)
 }
 
 func TestIssuerURLs(t *testing.T) {
@@ -725,7 +725,7 @@ func TestRemoteKeySetDefault(t *testing.T) {
 	assert.Equal(t, iss, ics[0].Issuer)
 
 	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: ics, RoleARN: roleARN, Now: func() time.Time { return now }, Endpoints: []string{endpoint},
+		Issuers: ics, Now: func() time.Time { return now }, Endpoints: []string{endpoint},
 	})
 	require.NoError(t, err)
 	assert.Zero(t, hits.Load(), "construction performs no I/O")

@@ -198,7 +198,7 @@ func TestDiscoverThenValidate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, d.Issuer, ic.Issuer)
 	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: []smartauth.IssuerConfig{ic}, RoleARN: roleARN, Now: func() time.Time { return now },
+		Issuers: []smartauth.IssuerConfig{ic}, Now: func() time.Time { return now },
 	})
 	require.NoError(t, err)
 	require.NoError(t, v.Hydrate(context.Background()))

@@ -14,9 +14,9 @@ import (
 // ErrConfig is wrapped by every configuration error of this package.
 var ErrConfig = errors.New("keycloak: invalid configuration")
 
-// ErrClient is returned (wrapped in smartauth.ErrCustomCheck) when azp is
-// not on the configured allow-list.
-var ErrClient = errors.New("keycloak: azp not allowed")
+// ErrClient is returned (wrapped in smartauth.ErrCustomCheck) when the
+// token's client (azp, and client_id if present) is not on AllowedClients.
+var ErrClient = errors.New("keycloak: client not allowed")
 
 // Config describes one Keycloak realm.
 type Config struct {
@@ -30,7 +30,8 @@ type Config struct {
 	// Audiences are accepted in aud in addition to the data store endpoint
 	// from the HealthLake event.
 	Audiences []string
-	// AllowedClients, when non-empty, requires azp to be one of them.
+	// AllowedClients, when non-empty, requires the token's client (azp, and
+	// client_id if present) to be one of them (smartauth.Clients).
 	AllowedClients []string
 	// Algorithms is the realm's JWS allow-list (default RS256).
 	Algorithms []string
@@ -121,10 +122,10 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		}
 		ks = rks
 	}
-	allowed := slices.Clone(cfg.AllowedClients)
+	allowed := smartauth.Clients(slices.Clone(cfg.AllowedClients))
 	userCheck := cfg.Check
 	check := func(c *smartauth.Claims) error {
-		if len(allowed) > 0 && !slices.Contains(allowed, c.AuthorizedParty) {
+		if len(allowed) > 0 && !allowed.Allows(c) {
 			return ErrClient
 		}
 		if userCheck != nil {
@@ -156,24 +157,22 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 	return ic, nil
 }
 
-// roleScopes maps realm and client roles to scopes through explicit tables.
-// Clients are visited in sorted order so the resulting scope order is stable.
-// Only tokens whose azp is in allowed receive them.
+// roleScopes maps realm and client roles to scopes through explicit tables
+// (smartauth.MappedScopes), realm roles first, then clients in sorted order
+// so the resulting scope order is stable. Only tokens of the allowed
+// clients receive them.
 func roleScopes(realm map[string][]string, clients map[string]map[string][]string, allowed []string) func(*smartauth.Claims) []string {
-	names := slices.Sorted(maps.Keys(clients))
-	allowed = slices.Clone(allowed)
+	tables := []func(*smartauth.Claims) []string{
+		smartauth.MappedScopes(allowed, realm, func(c *smartauth.Claims) []string { return c.RealmRoles }),
+	}
+	for _, client := range slices.Sorted(maps.Keys(clients)) {
+		tables = append(tables, smartauth.MappedScopes(allowed, clients[client],
+			func(c *smartauth.Claims) []string { return c.ClientRoles[client] }))
+	}
 	return func(c *smartauth.Claims) []string {
-		if !slices.Contains(allowed, c.AuthorizedParty) {
-			return nil
-		}
 		var out []string
-		for _, r := range c.RealmRoles {
-			out = append(out, realm[r]...)
-		}
-		for _, client := range names {
-			for _, r := range c.ClientRoles[client] {
-				out = append(out, clients[client][r]...)
-			}
+		for _, m := range tables {
+			out = append(out, m(c)...)
 		}
 		return out
 	}

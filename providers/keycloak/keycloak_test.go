@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -170,7 +171,6 @@ func newValidator(t testing.TB, cfg keycloak.Config) *smartauth.Validator {
 	require.NoError(t, err)
 	sc := smartauth.Config{
 		Issuers: []smartauth.IssuerConfig{ic},
-		RoleARN: roleARN,
 		Now:     func() time.Time { return now },
 	}
 	if len(cfg.Audiences) > 0 {
@@ -182,9 +182,9 @@ func newValidator(t testing.TB, cfg keycloak.Config) *smartauth.Validator {
 	return v
 }
 
-func authorize(t testing.TB, v *smartauth.Validator, token string) (smartauth.Decision, string) {
+func authorize(t testing.TB, v *smartauth.Validator, token string) (healthlake.Decision, string) {
 	t.Helper()
-	return testjwt.Authorize(t, v, endpoint, "ReadResource", token)
+	return testjwt.Authorize(t, v, roleARN, endpoint, "ReadResource", token)
 }
 
 func TestIssuerURL(t *testing.T) {
@@ -665,17 +665,17 @@ func TestRoleScopesOnlyForListedClients(t *testing.T) {
 func TestExtraAudiencesNeedEndpoints(t *testing.T) {
 	ic, err := keycloak.New(keycloak.Config{BaseURL: baseURL, Realm: realm, KeySet: staticKeys(t), Audiences: []string{"account"}})
 	require.NoError(t, err)
-	_, err = smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}, RoleARN: roleARN})
+	_, err = smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}})
 	require.ErrorIs(t, err, smartauth.ErrConfig)
 	assert.Contains(t, err.Error(), "Endpoints")
 
 	v := newValidator(t, keycloak.Config{Audiences: []string{"account"}})
 	access := fixture(t, "access-token.json")
-	d := v.Authorize(context.Background(), smartauth.Event{
+	d := testjwt.Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
 		DatastoreEndpoint: "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/",
 		BearerToken:       signKC(t, with(access, map[string]any{"aud": "account"})),
 	})
-	require.ErrorIs(t, d.Err, smartauth.ErrEvent, "another data store is refused by the Endpoints pin")
+	require.ErrorIs(t, d.Err, healthlake.ErrEvent, "another data store is refused by the Endpoints pin")
 }
 
 func TestRoleScopeClientsRefuseEmptyEntry(t *testing.T) {

@@ -9,7 +9,7 @@
 //   node-prefix: the npm --prefix holding node_modules/aws-jwt-verify; default $SMARTAUTH_NODE_PREFIX,
 //                else <repo>/.cache/node.
 //
-// How each kind is verified (see shared docs test-components.md §4):
+// How each kind is verified:
 //   keycloak: JwtVerifier{issuer, audience (null when absent), customJwtCheck: payload.typ === "Bearer"}.
 //   cognito:  issuer https://cognito-idp.<region>.amazonaws.com/<region>_<id> → CognitoJwtVerifier
 //             {userPoolId, tokenUse:"access", clientId (null when absent)}; any other issuer (cognito-local:

@@ -9,7 +9,7 @@
 # it in a process group of its own and leaves it behind when it exits on SIGTERM), both recorded in
 # $RUN_DIR as <name>.pid/.pgid, so stop_all stops them by process group like the other servers.
 #
-# Notes (shared docs test-components.md §6): the emulator has no --help (it would be taken as the
+# Notes: the emulator has no --help (it would be taken as the
 # handler name and the server would start); it binds 0.0.0.0:8080 and its Runtime API 127.0.0.1:9001
 # unless told otherwise, so both addresses are always passed, on free loopback ports.
 

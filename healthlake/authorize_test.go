@@ -1,4 +1,4 @@
-package smartauth_test
+package healthlake_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +17,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
 const denyJSON = `{"authPayload":{"isAuthorized":false}}`
 
-// eventJSON is a HealthLake event as the service sends it (contract §2).
+// eventJSON is a HealthLake event as the service sends it.
 func eventJSON(tb testing.TB, endpoint, token string) []byte {
 	tb.Helper()
 	return []byte(mustJSON(tb, map[string]any{
@@ -35,12 +38,12 @@ func eventJSON(tb testing.TB, endpoint, token string) []byte {
 
 // authorizeJSON runs the full JSON path: decode the event, authorize,
 // encode the response.
-func authorizeJSON(tb testing.TB, env testEnv, event []byte) (smartauth.Decision, string) {
+func authorizeJSON(tb testing.TB, a *healthlake.Authorizer, event []byte) (healthlake.Decision, string) {
 	tb.Helper()
-	ev, err := smartauth.DecodeEvent(event)
+	ev, err := healthlake.DecodeEvent(event)
 	require.NoError(tb, err)
-	d := env.Authorize(context.Background(), ev)
-	out, err := json.Marshal(d.Response)
+	d := a.Authorize(context.Background(), ev)
+	out, err := healthlake.MarshalResponse(&d.Response)
 	require.NoError(tb, err)
 	return d, string(out)
 }
@@ -74,7 +77,7 @@ func allowJSON(tb testing.TB, payload map[string]any) string {
 func TestAuthorizeAllowed(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		config   func(*smartauth.Config)
+		config   func(*testConfig)
 		token    func(testing.TB) string
 		endpoint string
 		want     map[string]any // authPayload overrides of allowJSON
@@ -85,9 +88,9 @@ func TestAuthorizeAllowed(t *testing.T) {
 			endpoint: strings.TrimSuffix(testEndpoint, "/"), want: map[string]any{"aud": strings.TrimSuffix(testEndpoint, "/")}},
 		{name: "aud echoes the endpoint, not the token aud", token: kcToken("aud", []string{"account", strings.TrimSuffix(testEndpoint, "/")})},
 		{name: "nbf copied from the token", token: kcToken("nbf", at(-5*time.Second)), want: map[string]any{"nbf": at(-5 * time.Second)}},
-		{name: "isAuthorized as the string true", token: kcToken(), config: func(c *smartauth.Config) { c.AuthorizedAsString = true },
+		{name: "isAuthorized as the string true", token: kcToken(), config: func(c *testConfig) { c.HL.AuthorizedAsString = true },
 			want: map[string]any{"isAuthorized": "true"}},
-		{name: "uid from preferred_username via UIDClaim", token: kcToken(), config: func(c *smartauth.Config) { c.UIDClaim = "preferred_username" },
+		{name: "uid from preferred_username via UIDClaim", token: kcToken(), config: func(c *testConfig) { c.HL.UIDClaim = "preferred_username" },
 			want: map[string]any{"uid": "dr.jones"}},
 		{name: "uid omitted when the UID claim is absent", token: kcToken("sub", omit), want: map[string]any{"uid": nil}},
 		{name: "fhirUser and patient omitted when absent", token: kcToken("fhirUser", omit, "patient", omit, "scope", "openid user/*.read"),
@@ -105,26 +108,26 @@ func TestAuthorizeAllowed(t *testing.T) {
 		{name: "Okta scp array joined with single spaces", token: kcToken("scope", omit, "scp", []string{"openid", "patient/*.read", "launch/patient"}),
 			want: map[string]any{"scope": "openid patient/*.read launch/patient"}},
 		{name: "unknown operationName is fine", token: kcToken()},
-		{name: "Cognito token, prefix stripped, uid from username", config: func(c *smartauth.Config) {
+		{name: "Cognito token, prefix stripped, uid from username", config: func(c *testConfig) {
 			useCognito(c)
-			c.UIDClaim = "username"
+			c.HL.UIDClaim = "username"
 		}, token: cognitoToken("patient", "456"), clientID: testClientID, want: map[string]any{
 			"iss": cognitoIssuer, "iat": at(-time.Minute), "nbf": at(-time.Minute), "exp": at(time.Hour),
 			"uid": "jdoe", "scope": "openid patient/*.read launch/patient", "fhirUser": nil, "patient": "456",
 		}},
-		{name: "Cognito machine token, uid from client_id", config: func(c *smartauth.Config) {
+		{name: "Cognito machine token, uid from client_id", config: func(c *testConfig) {
 			useCognito(c)
-			c.UIDClaim = "client_id"
+			c.HL.UIDClaim = "client_id"
 		}, token: cognitoToken("scope", testScopePrefix+"/system/*.read", "username", omit, "sub", testClientID, "cognito:groups", omit),
 			clientID: testClientID, want: map[string]any{
 				"iss": cognitoIssuer, "iat": at(-time.Minute), "nbf": at(-time.Minute), "exp": at(time.Hour),
 				"uid": testClientID, "scope": "system/*.read", "fhirUser": nil, "patient": nil,
 			}},
 		{name: "Endpoints restriction allows a listed endpoint (slash ignored)", token: kcToken(),
-			config: func(c *smartauth.Config) { c.Endpoints = []string{strings.TrimSuffix(testEndpoint, "/")} }},
+			config: func(c *testConfig) { c.Endpoints = []string{strings.TrimSuffix(testEndpoint, "/")} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := mustValidator(t, tc.config)
+			a := mustAuthorizer(t, tc.config)
 			endpoint := tc.endpoint
 			if endpoint == "" {
 				endpoint = testEndpoint
@@ -134,7 +137,7 @@ func TestAuthorizeAllowed(t *testing.T) {
 			if tc.name == "unknown operationName is fine" {
 				event = bytes.Replace(event, []byte("SearchWithGet"), []byte("FrobnicateResourceV9"), 1)
 			}
-			d, got := authorizeJSON(t, env, event)
+			d, got := authorizeJSON(t, a, event)
 			require.NoError(t, d.Err)
 			assert.True(t, d.Allowed)
 			assert.False(t, d.Internal)
@@ -155,10 +158,11 @@ func TestAuthorizeAllowed(t *testing.T) {
 }
 
 // TestAuthorizeResponseTypes checks the JSON types HealthLake needs
-// (contract §3): integers for times, a boolean isAuthorized, exact casing.
+// (HealthLake IdP Lambda reference): integers for times, a boolean
+// isAuthorized, exact casing.
 func TestAuthorizeResponseTypes(t *testing.T) {
-	env := mustValidator(t, nil)
-	d, got := authorizeJSON(t, env, eventJSON(t, testEndpoint, mint(t, keycloakClaims())))
+	a := mustAuthorizer(t, nil)
+	d, got := authorizeJSON(t, a, eventJSON(t, testEndpoint, mint(t, keycloakClaims())))
 	require.True(t, d.Allowed)
 	var m map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(got), &m))
@@ -187,7 +191,7 @@ func keysOf[V any](m map[string]V) []string {
 func TestAuthorizeDenied(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		config   func(*smartauth.Config)
+		config   func(*testConfig)
 		event    func(testing.TB) []byte
 		want     error
 		wantJSON string
@@ -208,18 +212,18 @@ func TestAuthorizeDenied(t *testing.T) {
 		{name: "token for another data store", event: func(tb testing.TB) []byte {
 			return eventJSON(tb, otherEndpoint, mint(tb, keycloakClaims()))
 		}, want: smartauth.ErrAudience, reason: "aud"},
-		{name: "deny as strings", config: func(c *smartauth.Config) { c.AuthorizedAsString = true }, event: func(tb testing.TB) []byte {
+		{name: "deny as strings", config: func(c *testConfig) { c.HL.AuthorizedAsString = true }, event: func(tb testing.TB) []byte {
 			return eventJSON(tb, testEndpoint, mint(tb, keycloakClaims("aud", otherEndpoint)))
 		}, want: smartauth.ErrAudience, reason: "aud", wantJSON: `{"authPayload":{"isAuthorized":"false"}}`},
 		{name: "missing endpoint", event: func(tb testing.TB) []byte {
 			return []byte(mustJSON(tb, map[string]any{"bearerToken": mint(tb, keycloakClaims())}))
-		}, want: smartauth.ErrEvent, reason: "event"},
+		}, want: healthlake.ErrEvent, reason: "event"},
 		{name: "empty endpoint", event: func(tb testing.TB) []byte {
 			return eventJSON(tb, "", mint(tb, keycloakClaims()))
-		}, want: smartauth.ErrEvent, reason: "event"},
+		}, want: healthlake.ErrEvent, reason: "event"},
 		{name: "endpoint with whitespace", event: func(tb testing.TB) []byte {
 			return eventJSON(tb, testEndpoint+" ", mint(tb, keycloakClaims()))
-		}, want: smartauth.ErrEvent, reason: "event"},
+		}, want: healthlake.ErrEvent, reason: "event"},
 		{name: "missing token", event: func(tb testing.TB) []byte {
 			return []byte(mustJSON(tb, map[string]any{"datastoreEndpoint": testEndpoint}))
 		}, want: smartauth.ErrTokenMissing, reason: "token_missing"},
@@ -229,20 +233,20 @@ func TestAuthorizeDenied(t *testing.T) {
 		{name: "Bearer prefix only", event: func(tb testing.TB) []byte {
 			return eventJSON(tb, testEndpoint, "Bearer ")
 		}, want: smartauth.ErrTokenMissing, reason: "token_missing"},
-		{name: "null event", event: func(testing.TB) []byte { return []byte(`null`) }, want: smartauth.ErrEvent, reason: "event"},
-		{name: "empty object event", event: func(testing.TB) []byte { return []byte(`{}`) }, want: smartauth.ErrEvent, reason: "event"},
-		{name: "Endpoints restriction denies an unlisted endpoint", config: func(c *smartauth.Config) { c.Endpoints = []string{testEndpoint} },
+		{name: "null event", event: func(testing.TB) []byte { return []byte(`null`) }, want: healthlake.ErrEvent, reason: "event"},
+		{name: "empty object event", event: func(testing.TB) []byte { return []byte(`{}`) }, want: healthlake.ErrEvent, reason: "event"},
+		{name: "Endpoints restriction denies an unlisted endpoint", config: func(c *testConfig) { c.Endpoints = []string{testEndpoint} },
 			event: func(tb testing.TB) []byte {
 				return eventJSON(tb, otherEndpoint, mint(tb, keycloakClaims("aud", otherEndpoint)))
-			}, want: smartauth.ErrEvent, reason: "event"},
+			}, want: healthlake.ErrEvent, reason: "event"},
 		{name: "garbage token", event: func(tb testing.TB) []byte {
 			return eventJSON(tb, testEndpoint, "not-a-jwt")
 		}, want: smartauth.ErrMalformed, reason: "malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := mustValidator(t, tc.config)
+			a := mustAuthorizer(t, tc.config)
 			event := tc.event(t)
-			d, got := authorizeJSON(t, env, event)
+			d, got := authorizeJSON(t, a, event)
 			require.ErrorIs(t, d.Err, tc.want)
 			assert.False(t, d.Allowed)
 			assert.False(t, d.Internal)
@@ -254,7 +258,7 @@ func TestAuthorizeDenied(t *testing.T) {
 			assert.JSONEq(t, want, got)
 			assert.NotContains(t, got, "iamRoleARN")
 			assert.NotContains(t, got, `"aud"`)
-			var ev smartauth.Event
+			var ev healthlake.Event
 			if json.Unmarshal(event, &ev) == nil && len(ev.BearerToken) > 12 {
 				assert.NotContains(t, d.Err.Error(), ev.BearerToken)
 				assert.NotContains(t, fmt.Sprintf("%+v", d), ev.BearerToken)
@@ -264,8 +268,8 @@ func TestAuthorizeDenied(t *testing.T) {
 }
 
 func TestAuthorizeScopeDenyKeepsIdentity(t *testing.T) {
-	env := mustValidator(t, nil)
-	d := env.Authorize(context.Background(), smartauth.Event{DatastoreEndpoint: testEndpoint, BearerToken: mint(t, keycloakClaims("scope", "openid fhirUser"))})
+	a := mustAuthorizer(t, nil)
+	d := a.Authorize(context.Background(), healthlake.Event{DatastoreEndpoint: testEndpoint, BearerToken: mint(t, keycloakClaims("scope", "openid fhirUser"))})
 	require.ErrorIs(t, d.Err, smartauth.ErrScope)
 	assert.Equal(t, testIssuer, d.Issuer)
 	assert.Equal(t, "svc", d.ClientID)
@@ -274,24 +278,24 @@ func TestAuthorizeScopeDenyKeepsIdentity(t *testing.T) {
 }
 
 func TestAuthorizeBearerPrefix(t *testing.T) {
-	env := mustValidator(t, nil)
+	a := mustAuthorizer(t, nil)
 	raw := mint(t, keycloakClaims())
 	for _, prefix := range []string{"", "Bearer ", "bearer ", "BeArEr "} {
-		d := env.Authorize(context.Background(), smartauth.Event{DatastoreEndpoint: testEndpoint, BearerToken: prefix + raw})
+		d := a.Authorize(context.Background(), healthlake.Event{DatastoreEndpoint: testEndpoint, BearerToken: prefix + raw})
 		assert.True(t, d.Allowed, "prefix %q: %v", prefix, d.Err)
 	}
 	for _, prefix := range []string{"Bearer  ", "Bearer\t", "Token ", " "} {
-		d := env.Authorize(context.Background(), smartauth.Event{DatastoreEndpoint: testEndpoint, BearerToken: prefix + raw})
+		d := a.Authorize(context.Background(), healthlake.Event{DatastoreEndpoint: testEndpoint, BearerToken: prefix + raw})
 		assert.ErrorIs(t, d.Err, smartauth.ErrMalformed, "prefix %q", prefix)
 	}
 }
 
 func TestAuthorizeInternal(t *testing.T) {
-	env := mustValidator(t, func(c *smartauth.Config) {
+	a := mustAuthorizer(t, func(c *testConfig) {
 		c.Issuers[0].KeySet.(*testKeySet).err = fmt.Errorf("%w: connection refused", smartauth.ErrKeySetUnavailable)
 	})
 	raw := mint(t, keycloakClaims())
-	d, got := authorizeJSON(t, env, eventJSON(t, testEndpoint, raw))
+	d, got := authorizeJSON(t, a, eventJSON(t, testEndpoint, raw))
 	require.ErrorIs(t, d.Err, smartauth.ErrKeySetUnavailable)
 	assert.True(t, d.Internal, "JWKS unreachable with nothing cached is an internal fault")
 	assert.False(t, d.Allowed)
@@ -299,10 +303,10 @@ func TestAuthorizeInternal(t *testing.T) {
 	assert.JSONEq(t, denyJSON, got)
 
 	// A plain deny is not internal.
-	d, _ = authorizeJSON(t, env, eventJSON(t, testEndpoint, mint(t, keycloakClaims("iss", "https://evil.example.com"))))
+	d, _ = authorizeJSON(t, a, eventJSON(t, testEndpoint, mint(t, keycloakClaims("iss", "https://evil.example.com"))))
 	require.ErrorIs(t, d.Err, smartauth.ErrUnknownIssuer)
 	assert.False(t, d.Internal)
-	d, _ = authorizeJSON(t, mustValidator(t, nil), eventJSON(t, testEndpoint, mint(t, keycloakClaims("exp", at(-time.Hour), "iat", at(-2*time.Hour)))))
+	d, _ = authorizeJSON(t, mustAuthorizer(t, nil), eventJSON(t, testEndpoint, mint(t, keycloakClaims("exp", at(-time.Hour), "iat", at(-2*time.Hour)))))
 	require.ErrorIs(t, d.Err, smartauth.ErrExpired)
 	assert.False(t, d.Internal)
 }
@@ -329,8 +333,8 @@ func TestAuthorizeScopesV1(t *testing.T) {
 		{"patient/Observation.rs?category=laboratory patient/Observation.rs", "patient/Observation.read"},
 	} {
 		t.Run(tc.claim, func(t *testing.T) {
-			env := mustValidator(t, func(c *smartauth.Config) { c.ScopeFormat = smartauth.ScopesV1 })
-			d, got := authorizeJSON(t, env, eventJSON(t, testEndpoint, mint(t, keycloakClaims("scope", tc.claim))))
+			a := mustAuthorizer(t, func(c *testConfig) { c.HL.ScopeFormat = healthlake.ScopesV1 })
+			d, got := authorizeJSON(t, a, eventJSON(t, testEndpoint, mint(t, keycloakClaims("scope", tc.claim))))
 			if tc.want == "" {
 				require.ErrorIs(t, d.Err, smartauth.ErrScope)
 				assert.JSONEq(t, denyJSON, got)
@@ -347,7 +351,7 @@ func TestAuthorizeScopesV1(t *testing.T) {
 func TestEventNeverPrintsToken(t *testing.T) {
 	raw := mint(t, keycloakClaims())
 	p := segments(raw)
-	ev := smartauth.Event{DatastoreEndpoint: testEndpoint, BearerToken: "Bearer " + raw, OperationName: "ReadResource", DatastoreID: "0123"}
+	ev := healthlake.Event{DatastoreEndpoint: testEndpoint, BearerToken: "Bearer " + raw, OperationName: "ReadResource", DatastoreID: "0123"}
 	var jsonLog, textLog bytes.Buffer
 	slog.New(slog.NewJSONHandler(&jsonLog, nil)).Info("event", "event", ev, "ptr", &ev)
 	slog.New(slog.NewTextHandler(&textLog, nil)).Info("event", slog.Any("event", ev))
@@ -363,12 +367,12 @@ func TestEventNeverPrintsToken(t *testing.T) {
 		"%v pointer":   fmt.Sprintf("%v", &ev),
 		"%+v pointer":  fmt.Sprintf("%+v", &ev),
 		"%#v pointer":  fmt.Sprintf("%#v", &ev),
-		"%v in slice":  fmt.Sprintf("%v", []smartauth.Event{ev}),
-		"%+v wrapped":  fmt.Sprintf("%+v", struct{ E smartauth.Event }{ev}),
+		"%v in slice":  fmt.Sprintf("%v", []healthlake.Event{ev}),
+		"%+v wrapped":  fmt.Sprintf("%+v", struct{ E healthlake.Event }{ev}),
 		"slog JSON":    jsonLog.String(),
 		"slog text":    textLog.String(),
 		"error %v":     fmt.Errorf("handling %v", ev).Error(),
-		"Decision %+v": fmt.Sprintf("%+v", mustValidator(t, nil).Authorize(context.Background(), ev)),
+		"Decision %+v": fmt.Sprintf("%+v", mustAuthorizer(t, nil).Authorize(context.Background(), ev)),
 	}
 	for name, out := range outputs {
 		assert.NotContains(t, out, raw, name)
@@ -378,7 +382,7 @@ func TestEventNeverPrintsToken(t *testing.T) {
 		assert.Contains(t, out, testEndpoint, "%s keeps the endpoint", name)
 	}
 	assert.Contains(t, ev.String(), "redacted")
-	assert.Contains(t, smartauth.Event{}.String(), "(none)")
+	assert.Contains(t, healthlake.Event{}.String(), "(none)")
 }
 
 func TestDecodeEvent(t *testing.T) {
@@ -387,9 +391,9 @@ func TestDecodeEvent(t *testing.T) {
 		js := `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","operationName":"SearchWithGet",` +
 			`"datastoreId":"0123456789abcdef0123456789abcdef","datastoreTypeVersion":"R4","datastoreName":"smart-ds",` +
 			`"requestId":"abc","headers":{"x":["y"]},"futureField":[1,2,3]}`
-		ev, err := smartauth.DecodeEvent([]byte(js))
+		ev, err := healthlake.DecodeEvent([]byte(js))
 		require.NoError(t, err)
-		want := smartauth.Event{
+		want := healthlake.Event{
 			DatastoreEndpoint: testEndpoint, BearerToken: raw, OperationName: "SearchWithGet",
 			DatastoreID: "0123456789abcdef0123456789abcdef", DatastoreTypeVersion: "R4", DatastoreName: "smart-ds",
 		}
@@ -398,9 +402,9 @@ func TestDecodeEvent(t *testing.T) {
 		}
 	})
 	t.Run("minimal event", func(t *testing.T) {
-		ev, err := smartauth.DecodeEvent([]byte(`{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"x"}`))
+		ev, err := healthlake.DecodeEvent([]byte(`{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"x"}`))
 		require.NoError(t, err)
-		assert.Equal(t, smartauth.Event{DatastoreEndpoint: testEndpoint, BearerToken: "x"}, ev)
+		assert.Equal(t, healthlake.Event{DatastoreEndpoint: testEndpoint, BearerToken: "x"}, ev)
 	})
 	for _, tc := range []struct{ name, js string }{
 		{"token as a number", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":42}`},
@@ -415,13 +419,13 @@ func TestDecodeEvent(t *testing.T) {
 		{"oversized", `{"bearerToken":"` + strings.Repeat("a", 100<<10) + `"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := smartauth.DecodeEvent([]byte(tc.js))
-			require.ErrorIs(t, err, smartauth.ErrEvent)
+			_, err := healthlake.DecodeEvent([]byte(tc.js))
+			require.ErrorIs(t, err, healthlake.ErrEvent)
 			assert.NotContains(t, err.Error(), raw)
 			for i, seg := range segments(raw) {
 				assert.NotContains(t, err.Error(), seg, "segment %d", i)
 			}
-			assert.Equal(t, "event", smartauth.Reason(err))
+			assert.Equal(t, "event", healthlake.Reason(err))
 		})
 	}
 }
@@ -429,78 +433,119 @@ func TestDecodeEvent(t *testing.T) {
 func TestAuthPayloadJSON(t *testing.T) {
 	for _, tc := range []struct {
 		js   string
-		want smartauth.AuthPayload
+		want healthlake.AuthPayload
 	}{
-		{`{"isAuthorized":true,"aud":"a"}`, smartauth.AuthPayload{IsAuthorized: true, Audience: "a"}},
-		{`{"isAuthorized":"true"}`, smartauth.AuthPayload{IsAuthorized: true, AuthorizedAsString: true}},
-		{`{"isAuthorized":"false"}`, smartauth.AuthPayload{AuthorizedAsString: true}},
-		{`{"isAuthorized":false}`, smartauth.AuthPayload{}},
-		{`{}`, smartauth.AuthPayload{}},
+		{`{"isAuthorized":true,"aud":"a"}`, healthlake.AuthPayload{IsAuthorized: true, Audience: "a"}},
+		{`{"isAuthorized":"true"}`, healthlake.AuthPayload{IsAuthorized: true, AuthorizedAsString: true}},
+		{`{"isAuthorized":"false"}`, healthlake.AuthPayload{AuthorizedAsString: true}},
+		{`{"isAuthorized":false}`, healthlake.AuthPayload{}},
+		{`{}`, healthlake.AuthPayload{}},
 	} {
-		var p smartauth.AuthPayload
+		var p healthlake.AuthPayload
 		require.NoError(t, json.Unmarshal([]byte(tc.js), &p), tc.js)
 		assert.Equal(t, tc.want, p, tc.js)
 		out, err := json.Marshal(p)
 		require.NoError(t, err)
-		var back smartauth.AuthPayload
+		var back healthlake.AuthPayload
 		require.NoError(t, json.Unmarshal(out, &back))
 		assert.Equal(t, p, back, "round trip of %s", tc.js)
 	}
 	for _, bad := range []string{`{"isAuthorized":"yes"}`, `{"isAuthorized":1}`, `{"isAuthorized":"TRUE"}`} {
-		var p smartauth.AuthPayload
+		var p healthlake.AuthPayload
 		assert.Error(t, json.Unmarshal([]byte(bad), &p), bad)
 	}
 }
 
-// TestReasonCodes checks that every sentinel has its own stable code, also
-// when wrapped.
-func TestReasonCodes(t *testing.T) {
-	want := map[error]string{
-		smartauth.ErrConfig:            "config",
-		smartauth.ErrEvent:             "event",
-		smartauth.ErrTokenMissing:      "token_missing",
-		smartauth.ErrTokenTooLarge:     "token_size",
-		smartauth.ErrMalformed:         "malformed",
-		smartauth.ErrHeaderParameter:   "header_parameter",
-		smartauth.ErrHeader:            "header",
-		smartauth.ErrAlgorithm:         "alg",
-		smartauth.ErrKidMissing:        "kid_missing",
-		smartauth.ErrType:              "typ",
-		smartauth.ErrPayload:           "payload",
-		smartauth.ErrUnknownIssuer:     "iss_unknown",
-		smartauth.ErrKidNotFound:       "kid",
-		smartauth.ErrKeyMismatch:       "key_mismatch",
-		smartauth.ErrKeySetUnavailable: "jwks_unavailable",
-		smartauth.ErrSignature:         "signature",
-		smartauth.ErrExpired:           "exp",
-		smartauth.ErrExpMissing:        "exp_missing",
-		smartauth.ErrNotYetValid:       "nbf",
-		smartauth.ErrIssuedInFuture:    "iat",
-		smartauth.ErrIatMissing:        "iat_missing",
-		smartauth.ErrClaimType:         "claim_type",
-		smartauth.ErrIssuer:            "iss",
-		smartauth.ErrAudience:          "aud",
-		smartauth.ErrClientID:          "client_id",
-		smartauth.ErrTokenUse:          "token_kind",
-		smartauth.ErrScope:             "scope",
-		smartauth.ErrCustomCheck:       "custom",
-		smartauth.ErrRemoteCheck:       "remote_check",
-		smartauth.ErrJWKSInvalid:       "jwks_invalid",
-		smartauth.ErrNoUsableKeys:      "jwks_no_keys",
-		smartauth.ErrJWKSFetch:         "jwks_fetch",
+func TestNewConfig(t *testing.T) {
+	v, err := smartauth.NewValidator(smartauth.Config{
+		Issuers: []smartauth.IssuerConfig{{Issuer: testIssuer, KeySet: &testKeySet{}, Audience: smartauth.EndpointAudience()}},
+	})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		v    *smartauth.Validator
+		cfg  healthlake.Config
+		ok   bool
+	}{
+		{name: "valid minimal config", v: v, cfg: healthlake.Config{RoleARN: testRoleARN}, ok: true},
+		{name: "ScopesV1, string isAuthorized, uid claim", v: v, ok: true, cfg: healthlake.Config{RoleARN: testRoleARN,
+			ScopeFormat: healthlake.ScopesV1, AuthorizedAsString: true, UIDClaim: "username"}},
+		{name: "zero Config", v: v},
+		{name: "no validator", cfg: healthlake.Config{RoleARN: testRoleARN}},
+		{name: "blank role ARN", v: v, cfg: healthlake.Config{RoleARN: "  "}},
+		{name: "role ARN not a role", v: v, cfg: healthlake.Config{RoleARN: "arn:aws:iam::123456789012:user/alice"}},
+		{name: "unknown ScopeFormat", v: v, cfg: healthlake.Config{RoleARN: testRoleARN, ScopeFormat: healthlake.ScopeFormat(7)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := healthlake.New(tc.v, tc.cfg)
+			if tc.ok {
+				require.NoError(t, err)
+				require.NotNil(t, a)
+				return
+			}
+			require.ErrorIs(t, err, smartauth.ErrConfig)
+			assert.Nil(t, a)
+			assert.Equal(t, "config", healthlake.Reason(err))
+		})
 	}
-	require.Len(t, want, len(sentinels), "every sentinel has an expected code")
-	seen := map[string]bool{}
-	for _, s := range sentinels {
-		code, ok := want[s]
-		require.True(t, ok, "no expected code for %v", s)
-		assert.Equal(t, code, smartauth.Reason(s), "%v", s)
-		assert.Equal(t, code, smartauth.Reason(fmt.Errorf("ctx: %w", s)), "wrapped %v", s)
-		assert.False(t, seen[code], "code %q used twice", code)
-		seen[code] = true
+	t.Run("every problem is reported", func(t *testing.T) {
+		_, err := healthlake.New(nil, healthlake.Config{ScopeFormat: 9})
+		for _, want := range []string{"no Validator", "RoleARN is required", "unknown ScopeFormat 9"} {
+			assert.Contains(t, err.Error(), want)
+		}
+	})
+}
+
+// TestMarshalResponseWire: MarshalResponse (json/v2) writes the bytes
+// encoding/json wrote before, HTML characters, JavaScript line separators
+// and invalid UTF-8 included.
+func TestMarshalResponseWire(t *testing.T) {
+	for _, r := range []healthlake.Response{
+		{},
+		{AuthPayload: healthlake.AuthPayload{AuthorizedAsString: true}},
+		{AuthPayload: healthlake.AuthPayload{Issuer: testIssuer, Audience: testEndpoint, IssuedAt: 1, NotBefore: 1, ExpiresAt: 2,
+			IsAuthorized: true, UID: "u<1>", Scope: "patient/Observation.rs?category=a&code=b openid", FHIRUser: "Practitioner/1\u2028",
+			Patient: "p\xff"}, IAMRoleARN: testRoleARN},
+		{AuthPayload: healthlake.AuthPayload{IsAuthorized: true, AuthorizedAsString: true, ExpiresAt: 5}, IAMRoleARN: testRoleARN},
+	} {
+		got, err := healthlake.MarshalResponse(&r)
+		require.NoError(t, err)
+		want, err := json.Marshal(r) // encoding/json, through AuthPayload.MarshalJSON
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got))
 	}
-	assert.Equal(t, "ok", smartauth.Reason(nil))
-	assert.Equal(t, "timeout", smartauth.Reason(context.DeadlineExceeded))
-	assert.Equal(t, "timeout", smartauth.Reason(fmt.Errorf("fetch: %w", context.Canceled)))
-	assert.Equal(t, "internal", smartauth.Reason(errors.New("boom")))
+	got, err := healthlake.MarshalResponse(&healthlake.Response{AuthPayload: healthlake.AuthPayload{IsAuthorized: true,
+		Scope: "patient/Observation.rs?a=1&b=<2>"}, IAMRoleARN: testRoleARN})
+	require.NoError(t, err)
+	assert.Equal(t, `{"authPayload":{"nbf":0,"exp":0,"isAuthorized":true,"scope":"patient/Observation.rs?a=1\u0026b=\u003c2\u003e"},"iamRoleARN":"`+testRoleARN+`"}`, string(got))
+}
+
+// TestEventFixtures decodes the HealthLake event fixtures that the Lambda
+// adapter tests replay.
+func TestEventFixtures(t *testing.T) {
+	for name, wantErr := range map[string]bool{
+		"read-resource.json": false, "search-with-get.json": false, "unknown-operation.json": false,
+		"missing-endpoint.json": false, "missing-token.json": false,
+		"malformed.json": true, "not-an-object.json": true, "wrong-type.json": true,
+	} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "events", name))
+			require.NoError(t, err)
+			ev, err := healthlake.DecodeEvent(data)
+			if wantErr {
+				require.ErrorIs(t, err, healthlake.ErrEvent)
+				return
+			}
+			require.NoError(t, err)
+			assert.NotEmpty(t, ev.OperationName)
+		})
+	}
+}
+
+func TestReason(t *testing.T) {
+	assert.Equal(t, "event", healthlake.Reason(healthlake.ErrEvent))
+	assert.Equal(t, "event", healthlake.Reason(fmt.Errorf("x: %w", healthlake.ErrEvent)))
+	assert.Equal(t, "exp", healthlake.Reason(smartauth.ErrExpired))
+	assert.Equal(t, "ok", healthlake.Reason(nil))
+	assert.Equal(t, "internal", healthlake.Reason(errors.New("boom")))
 }

@@ -1,0 +1,267 @@
+package healthlake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/healthlake-smart/smartauth-go/scopes"
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+// ScopeFormat selects how granted scopes are written into authPayload.scope.
+type ScopeFormat int
+
+const (
+	// ScopesAsGiven emits each valid scope exactly as the token carried it
+	// (after a configured prefix strip). Use it with SMART_ON_FHIR data stores.
+	ScopesAsGiven ScopeFormat = iota
+	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource
+	// scopes are converted only where the conversion is exact (rs→read,
+	// cud→write, cruds→*); other resource scopes are dropped.
+	ScopesV1
+)
+
+// Config holds the response settings of an Authorizer. RoleARN is
+// required; the zero value of every other field is the default.
+type Config struct {
+	// RoleARN is the IAM role HealthLake assumes for allowed requests
+	// (response field iamRoleARN). Required.
+	RoleARN string
+	// ScopeFormat selects the scope output form (default ScopesAsGiven).
+	ScopeFormat ScopeFormat
+	// AuthorizedAsString emits isAuthorized as the JSON string "true"/"false"
+	// instead of a JSON boolean, for compatibility with the request example in
+	// the HealthLake documentation. Default false (JSON boolean).
+	AuthorizedAsString bool
+	// UIDClaim names the string claim copied to authPayload.uid. Empty
+	// means "sub".
+	UIDClaim string
+}
+
+// Authorizer answers HealthLake events with a smartauth.Validator. Build it
+// once per process; it is safe for concurrent use.
+type Authorizer struct {
+	v   *smartauth.Validator
+	cfg Config
+}
+
+// New checks cfg and returns an Authorizer over v. Every configuration
+// problem is reported (joined), each wrapping smartauth.ErrConfig.
+func New(v *smartauth.Validator, cfg Config) (*Authorizer, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{smartauth.ErrConfig}, args...)...))
+	}
+	if v == nil {
+		bad("no Validator")
+	}
+	if strings.TrimSpace(cfg.RoleARN) == "" {
+		bad("RoleARN is required")
+	} else if !strings.HasPrefix(cfg.RoleARN, "arn:") || !strings.Contains(cfg.RoleARN, ":role/") {
+		bad("RoleARN %q is not an IAM role ARN", cfg.RoleARN)
+	}
+	if cfg.ScopeFormat != ScopesAsGiven && cfg.ScopeFormat != ScopesV1 {
+		bad("unknown ScopeFormat %d", cfg.ScopeFormat)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if cfg.UIDClaim == "" {
+		cfg.UIDClaim = "sub"
+	}
+	return &Authorizer{v: v, cfg: cfg}, nil
+}
+
+// Decision is the outcome of Authorize, with what a caller needs for its
+// decision log. It never holds the token.
+type Decision struct {
+	// Response is what the Lambda returns to HealthLake (also on deny).
+	Response Response
+	// Allowed is true when Response grants access.
+	Allowed bool
+	// Err is why the request was denied (wrapping one sentinel), or an
+	// internal fault when Internal is true. Nil when allowed.
+	Err error
+	// Internal marks faults that are not the caller's: missing key set
+	// (JWKS unreachable with nothing cached), configuration. The Lambda
+	// should return a (generic) function error for these.
+	Internal bool
+	// Reason is Reason(Err): a short code for logs and metrics.
+	Reason string
+	// Issuer, ClientID and Subject come from the verified token, if any.
+	Issuer, ClientID, Subject string
+	// Scopes is the number of scopes granted in the response.
+	Scopes int
+	// Latency is the time Authorize took.
+	Latency time.Duration
+}
+
+// Reason is smartauth.Reason extended with "event" for ErrEvent.
+func Reason(err error) string {
+	if errors.Is(err, ErrEvent) {
+		return "event"
+	}
+	return smartauth.Reason(err)
+}
+
+// Authorize validates the event's token for its data store and builds the
+// HealthLake response. Token and event problems give a well-formed deny
+// ({"authPayload":{"isAuthorized":false}}); only internal faults set
+// Decision.Internal.
+//
+// Authorize does NOT check that the FHIR request is permitted by the
+// granted scopes: HealthLake enforces that (see scopes.Permits).
+func (a *Authorizer) Authorize(ctx context.Context, ev Event) Decision {
+	// Latency is a measurement, not a validation input: it uses the real
+	// monotonic clock, not the validator's clock.
+	start := time.Now()
+	return a.finish(start, a.authorize(ctx, ev))
+}
+
+// AuthorizeJSON decodes a raw HealthLake event (DecodeEvent) and authorizes
+// it; an event that does not decode is denied with the decode error. It
+// returns the decoded event (zero when undecodable) for the caller's log.
+func (a *Authorizer) AuthorizeJSON(ctx context.Context, data []byte) (Event, Decision) {
+	start := time.Now()
+	ev, err := DecodeEvent(data)
+	if err != nil {
+		return ev, a.finish(start, a.deny(err))
+	}
+	return ev, a.finish(start, a.authorize(ctx, ev))
+}
+
+func (a *Authorizer) finish(start time.Time, d Decision) Decision {
+	d.Reason = Reason(d.Err)
+	d.Latency = time.Since(start)
+	return d
+}
+
+func (a *Authorizer) deny(err error) Decision {
+	return Decision{
+		Response: Response{AuthPayload: AuthPayload{AuthorizedAsString: a.cfg.AuthorizedAsString}},
+		Err:      err,
+		Internal: errors.Is(err, smartauth.ErrKeySetUnavailable) || errors.Is(err, smartauth.ErrConfig),
+	}
+}
+
+func (a *Authorizer) authorize(ctx context.Context, ev Event) Decision {
+	if ev.DatastoreEndpoint == "" || strings.ContainsAny(ev.DatastoreEndpoint, " \t\r\n") {
+		return a.deny(fmt.Errorf("%w: datastoreEndpoint missing or malformed", ErrEvent))
+	}
+	if !a.v.ServesEndpoint(ev.DatastoreEndpoint) {
+		return a.deny(fmt.Errorf("%w: datastoreEndpoint is not one of the configured endpoints", ErrEvent))
+	}
+	if ev.BearerToken == "" {
+		return a.deny(smartauth.ErrTokenMissing)
+	}
+	t, err := a.v.Validate(ctx, ev.BearerToken, ev.DatastoreEndpoint)
+	if err != nil {
+		return a.deny(err)
+	}
+	c := t.Claims
+	scope := a.formatScopes(t)
+	if scope == "" {
+		err := error(smartauth.ErrScope)
+		if c.Patient == "" && hasPatientScope(t) {
+			err = fmt.Errorf("%w: patient/ scopes need a patient claim (launch context)", smartauth.ErrScope)
+		}
+		d := a.deny(err)
+		d.Issuer, d.ClientID, d.Subject = t.Issuer, smartauth.ClientOf(c), c.Subject
+		return d
+	}
+	uid, _ := c.StringClaim(a.cfg.UIDClaim)
+	nbf := c.IssuedAt
+	if c.HasNotBefore {
+		nbf = c.NotBefore
+	}
+	return Decision{
+		Allowed: true,
+		Response: Response{
+			AuthPayload: AuthPayload{
+				Issuer:             c.Issuer,
+				Audience:           ev.DatastoreEndpoint,
+				IssuedAt:           c.IssuedAt,
+				NotBefore:          nbf,
+				ExpiresAt:          c.ExpiresAt,
+				IsAuthorized:       true,
+				UID:                uid,
+				Scope:              scope,
+				FHIRUser:           c.FHIRUser,
+				Patient:            c.Patient,
+				AuthorizedAsString: a.cfg.AuthorizedAsString,
+			},
+			IAMRoleARN: a.cfg.RoleARN,
+		},
+		Issuer:   t.Issuer,
+		ClientID: smartauth.ClientOf(c),
+		Subject:  c.Subject,
+		Scopes:   strings.Count(scope, " ") + 1,
+	}
+}
+
+// formatScopes renders the granted scopes, or "" when no resource scope
+// survives (the caller denies).
+func (a *Authorizer) formatScopes(t *smartauth.Token) string {
+	var b strings.Builder
+	resource := false
+	for i := range t.Scopes {
+		s := &t.Scopes[i]
+		text := s.String()
+		switch {
+		case s.Kind == scopes.KindExtension:
+			// Extension scopes grant nothing in FHIR terms and may name
+			// another resource server: never forwarded.
+			continue
+		case s.IsResource() && s.Context == scopes.ContextPatient && t.Claims.Patient == "":
+			// patient/ scopes need a patient in context (SMART App Launch:
+			// the server SHALL establish one); without it they grant nothing.
+			continue
+		}
+		if a.cfg.ScopeFormat == ScopesV1 && s.IsResource() {
+			v1, ok := s.V1()
+			if !ok {
+				continue
+			}
+			text = v1
+			// Two v2 scopes can convert to the same v1 text.
+			if containsField(b.String(), text) {
+				continue
+			}
+		}
+		if s.IsResource() {
+			resource = true
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(text)
+	}
+	if !resource {
+		return ""
+	}
+	return b.String()
+}
+
+// containsField reports whether the space-separated list has field f.
+func containsField(list, f string) bool {
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, " ")
+		if item == f {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPatientScope(t *smartauth.Token) bool {
+	for i := range t.Scopes {
+		if t.Scopes[i].IsResource() && t.Scopes[i].Context == scopes.ContextPatient {
+			return true
+		}
+	}
+	return false
+}

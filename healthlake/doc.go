@@ -1,0 +1,26 @@
+// Package healthlake is the AWS HealthLake side of a SMART on FHIR IdP
+// Lambda: the event HealthLake sends (Event, DecodeEvent), the answer it
+// expects (Response, AuthPayload) and Authorize, which runs a
+// smartauth.Validator on the event's bearer token and maps the verified
+// token to that answer.
+//
+// The layers: smartauth verifies the token (token policy only), scopes
+// parses and evaluates SMART scopes, this package speaks the HealthLake wire
+// format, and lambdaadapter runs it in AWS Lambda.
+//
+//	v, err := smartauth.NewValidator(cfg)  // token policy
+//	a, err := healthlake.New(v, healthlake.Config{RoleARN: roleARN})
+//	d := a.Authorize(ctx, ev)              // d.Response is the Lambda's answer
+//
+// An allowed response carries authPayload (iss, aud = the event's
+// datastoreEndpoint, iat, nbf, exp, isAuthorized, uid, scope, fhirUser,
+// patient) and iamRoleARN; a deny is {"authPayload":{"isAuthorized":false}}.
+// Event and response JSON use github.com/go-json-experiment/json (the
+// encoding/json/v2 mirror); MarshalResponse writes the same bytes as
+// encoding/json.
+//
+// What is NOT checked: whether the FHIR request is permitted by the granted
+// scopes (HealthLake enforces that; see the scopes package).
+//
+// Reference: https://docs.aws.amazon.com/healthlake/latest/devguide/reference-smart-on-fhir-token-validation.html
+package healthlake

@@ -1,0 +1,5 @@
+//go:build race
+
+package healthlake_test
+
+const raceEnabled = true
