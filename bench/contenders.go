@@ -16,6 +16,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	xjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/healthlake-smart/smartauth-go/bench/internal/fixture"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -34,23 +35,23 @@ var errTokenType = errors.New("typ is not Bearer")
 // rawVerify is the baseline: SHA-256 of the token's signing input and
 // rsa.VerifyPKCS1v15, with the signature already decoded. It ignores its
 // argument: the input is fixed at construction.
-func rawVerify(f *fixture) (contender, error) {
-	i := strings.LastIndexByte(f.good, '.')
-	input := []byte(f.good[:i])
-	sig, err := base64.RawURLEncoding.DecodeString(f.good[i+1:])
+func rawVerify(f *fixture.Fixture) (contender, error) {
+	i := strings.LastIndexByte(f.Good, '.')
+	input := []byte(f.Good[:i])
+	sig, err := base64.RawURLEncoding.DecodeString(f.Good[i+1:])
 	if err != nil {
 		return contender{}, err
 	}
-	pub := &f.key.PublicKey
+	pub := &f.Key.PublicKey
 	return contender{"raw RS256 verify (crypto/rsa)", func(string) error {
 		h := sha256.Sum256(input)
 		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig)
 	}}, nil
 }
 
-func goContenders(f *fixture) ([]contender, error) {
+func goContenders(f *fixture.Fixture) ([]contender, error) {
 	var cs []contender
-	for _, mk := range []func(*fixture) (contender, error){smartauthContender, golangJWTContender, jwxContender, goOIDCContender} {
+	for _, mk := range []func(*fixture.Fixture) (contender, error){smartauthContender, golangJWTContender, jwxContender, goOIDCContender} {
 		c, err := mk(f)
 		if err != nil {
 			return nil, err
@@ -63,17 +64,17 @@ func goContenders(f *fixture) ([]contender, error) {
 // smartauthContender: a static key set from the JWKS, the default
 // audience policy (aud must name the event's data store) and Keycloak's
 // payload typ rule; RS256 is the default allow-list.
-func smartauthContender(f *fixture) (contender, error) {
-	ks, err := smartauth.NewStaticKeySet(f.jwks)
+func smartauthContender(f *fixture.Fixture) (contender, error) {
+	ks, err := smartauth.NewStaticKeySet(f.JWKS)
 	if err != nil {
 		return contender{}, err
 	}
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers: []smartauth.IssuerConfig{{
-			Issuer:    issuer,
+			Issuer:    fixture.Issuer,
 			KeySet:    ks,
 			Audience:  smartauth.EndpointAudience(),
-			TokenKind: smartauth.RequirePayloadType(typBearer),
+			TokenKind: smartauth.RequirePayloadType(fixture.TypBearer),
 		}},
 		RoleARN: "arn:aws:iam::123456789012:role/bench",
 	})
@@ -82,7 +83,7 @@ func smartauthContender(f *fixture) (contender, error) {
 	}
 	ctx := context.Background()
 	return contender{"smartauth Validate", func(tok string) error {
-		_, err := v.Validate(ctx, tok, endpoint)
+		_, err := v.Validate(ctx, tok, fixture.Endpoint)
 		return err
 	}}, nil
 }
@@ -99,23 +100,23 @@ type gjwtClaims struct {
 }
 
 func (c *gjwtClaims) Validate() error {
-	if c.Typ != typBearer {
+	if c.Typ != fixture.TypBearer {
 		return errTokenType
 	}
 	return nil
 }
 
-func golangJWTContender(f *fixture) (contender, error) {
+func golangJWTContender(f *fixture.Fixture) (contender, error) {
 	p := gjwt.NewParser(
 		gjwt.WithValidMethods([]string{"RS256"}),
-		gjwt.WithIssuer(issuer),
-		gjwt.WithAudience(endpoint),
+		gjwt.WithIssuer(fixture.Issuer),
+		gjwt.WithAudience(fixture.Endpoint),
 		gjwt.WithExpirationRequired(),
 		gjwt.WithIssuedAt(),
 	)
-	pub := &f.key.PublicKey
+	pub := &f.Key.PublicKey
 	keyFunc := func(t *gjwt.Token) (any, error) {
-		if t.Header["kid"] != kid {
+		if t.Header["kid"] != fixture.Kid {
 			return nil, errors.New("unknown kid")
 		}
 		return pub, nil
@@ -126,20 +127,20 @@ func golangJWTContender(f *fixture) (contender, error) {
 	}}, nil
 }
 
-func jwxContender(f *fixture) (contender, error) {
-	key, err := jwk.Import(&f.key.PublicKey)
+func jwxContender(f *fixture.Fixture) (contender, error) {
+	key, err := jwk.Import(&f.Key.PublicKey)
 	if err != nil {
 		return contender{}, err
 	}
-	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+	if err := key.Set(jwk.KeyIDKey, fixture.Kid); err != nil {
 		return contender{}, err
 	}
 	return contender{"jwx v3 jwt.Parse", func(tok string) error {
 		t, err := xjwt.Parse([]byte(tok),
 			xjwt.WithKey(jwa.RS256(), key),
-			xjwt.WithIssuer(issuer),
-			xjwt.WithAudience(endpoint),
-			xjwt.WithClaimValue("typ", typBearer),
+			xjwt.WithIssuer(fixture.Issuer),
+			xjwt.WithAudience(fixture.Endpoint),
+			xjwt.WithClaimValue("typ", fixture.TypBearer),
 			xjwt.WithValidate(true),
 		)
 		if err != nil {
@@ -160,10 +161,10 @@ type oidcClaims struct {
 	Typ      string `json:"typ"`
 }
 
-func goOIDCContender(f *fixture) (contender, error) {
-	v := oidc.NewVerifier(issuer,
-		&oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{&f.key.PublicKey}},
-		&oidc.Config{ClientID: endpoint, SupportedSigningAlgs: []string{oidc.RS256}})
+func goOIDCContender(f *fixture.Fixture) (contender, error) {
+	v := oidc.NewVerifier(fixture.Issuer,
+		&oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{&f.Key.PublicKey}},
+		&oidc.Config{ClientID: fixture.Endpoint, SupportedSigningAlgs: []string{oidc.RS256}})
 	ctx := context.Background()
 	return contender{"go-oidc Verify + Claims", func(tok string) error {
 		idt, err := v.Verify(ctx, tok)
@@ -174,7 +175,7 @@ func goOIDCContender(f *fixture) (contender, error) {
 		if err := idt.Claims(&c); err != nil {
 			return err
 		}
-		if c.Typ != typBearer {
+		if c.Typ != fixture.TypBearer {
 			return fmt.Errorf("go-oidc: %w", errTokenType)
 		}
 		return nil

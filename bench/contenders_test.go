@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/healthlake-smart/smartauth-go/bench/internal/fixture"
 )
 
 // TestContendersValidate keeps the comparison fair: every contender must
 // accept the benchmark token and really check signature, audience and
 // expiry (a contender that skipped one would look faster than it is).
 func TestContendersValidate(t *testing.T) {
-	f, err := newFixture(time.Now())
+	f, err := fixture.New(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,10 +32,10 @@ func TestContendersValidate(t *testing.T) {
 	}
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
-			if err := c.validate(f.good); err != nil {
+			if err := c.validate(f.Good); err != nil {
 				t.Fatalf("rejects the good token: %v", err)
 			}
-			for name, tok := range map[string]string{"wrong audience": f.wrongAud, "expired": f.expired, "bad signature": f.badSig} {
+			for name, tok := range map[string]string{"wrong audience": f.WrongAud, "expired": f.Expired, "bad signature": f.BadSig} {
 				if err := c.validate(tok); err == nil {
 					t.Errorf("accepts the %s token", name)
 				}
@@ -45,7 +47,7 @@ func TestContendersValidate(t *testing.T) {
 // TestContenderNotBearer: where the contender is configured for the token
 // type, a payload typ other than Bearer (an ID token) is refused.
 func TestContenderNotBearer(t *testing.T) {
-	f, err := newFixture(time.Now())
+	f, err := fixture.New(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestContenderNotBearer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cs {
-		if err := c.validate(f.idToken); err == nil {
+		if err := c.validate(f.IDToken); err == nil {
 			t.Errorf("%s accepts a token with typ ID", c.name)
 		}
 	}
@@ -70,11 +72,11 @@ func TestAWSJwtVerify(t *testing.T) {
 		}
 		t.Skip("AWS_JWT_VERIFY_PREFIX not set: run bench/run.sh to install aws-jwt-verify")
 	}
-	f, err := newFixture(time.Now())
+	f, err := fixture.New(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx, err := f.nodeFixture()
+	fx, err := f.NodeJSON()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/healthlake-smart/smartauth-go/bench/internal/fixture"
 )
 
 // sample is one contender's measurement in one round.
@@ -36,7 +38,7 @@ func main() {
 	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
 		fail(err)
 	}
-	f, err := newFixture(time.Now())
+	f, err := fixture.New(time.Now())
 	if err != nil {
 		fail(err)
 	}
@@ -49,7 +51,7 @@ func main() {
 		fail(err)
 	}
 	for _, c := range append([]contender{raw}, cs...) {
-		if err := c.validate(f.good); err != nil {
+		if err := c.validate(f.Good); err != nil {
 			fail(fmt.Errorf("%s rejects the benchmark token: %w", c.name, err))
 		}
 	}
@@ -70,12 +72,12 @@ func main() {
 		order = append(order, nodeRaw, nodeAWS)
 	}
 	for r := range *rounds {
-		base := measure(raw, f.good)
+		base := measure(raw, f.Good)
 		results[raw.name] = append(results[raw.name], sample{base.nsPerOp, 1, 1, base.allocs})
 		// Rotate the contenders so none always runs right after the baseline.
 		for i := range cs {
 			c := cs[(i+r)%len(cs)]
-			s := measure(c, f.good)
+			s := measure(c, f.Good)
 			s.ratio = s.nsPerOp / base.nsPerOp
 			s.goRatio = s.ratio
 			results[c.name] = append(results[c.name], s)
@@ -90,7 +92,7 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done (load %s)\n", r+1, *rounds, loadavg())
 	}
-	printTable(os.Stdout, order, results, len(f.good), *rounds, *benchtime)
+	printTable(os.Stdout, order, results, len(f.Good), *rounds, *benchtime)
 }
 
 func measure(c contender, tok string) sample {
@@ -122,12 +124,12 @@ type nodeSide struct {
 	dir string
 }
 
-func startNode(f *fixture, script string) (*nodeSide, error) {
+func startNode(f *fixture.Fixture, script string) (*nodeSide, error) {
 	dir, err := os.MkdirTemp("", "smartauth-bench-")
 	if err != nil {
 		return nil, err
 	}
-	fx, err := f.nodeFixture()
+	fx, err := f.NodeJSON()
 	if err != nil {
 		return nil, err
 	}
