@@ -103,3 +103,31 @@ func TestAWSJwtVerify(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkContenders is the same measurement as the bench command, for
+// `go test -bench` and its profilers (not interleaved: use run.sh for the
+// table).
+func BenchmarkContenders(b *testing.B) {
+	f, err := fixture.New(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := rawVerify(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := goContenders(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range append([]contender{raw}, cs...) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.validate(f.Good); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

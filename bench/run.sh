@@ -3,7 +3,7 @@
 # .cache/bench/node of the repository, checks that every contender really validates
 # (go test), then runs the interleaved rounds and prints a markdown table.
 #
-#   bench/run.sh [-rounds N] [-benchtime D]     (defaults: 10 rounds of 300ms per contender)
+#   bench/run.sh [-rounds N] [-benchtime D]     (defaults: 15 rounds of 200ms per contender)
 set -euo pipefail
 
 AWS_JWT_VERIFY_VER=5.2.1   # as in scripts/lib/cognito-local.sh
