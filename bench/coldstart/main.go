@@ -163,8 +163,8 @@ func main() {
 	}
 	res := map[string][]result{}
 	for i := range *runs {
-		for _, v := range variants {
-			r, err := coldStart(*rie, *bootstrap, v, srv, event, filepath.Join(*work, fmt.Sprintf("rie-%d-%d.log", i, len(res[v.name]))))
+		for vi, v := range variants {
+			r, err := coldStart(*rie, *bootstrap, v, srv, event, filepath.Join(*work, fmt.Sprintf("rie-%d-%d.log", i, vi)))
 			if err != nil {
 				fail(fmt.Errorf("%s: %w", v.name, err))
 			}
