@@ -14,9 +14,9 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 CACHE="$ROOT/.cache"
 OUT="$CACHE/bench/coldstart"
 RUN_DIR="$OUT/run"
-# shellcheck source=../scripts/lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 . "$ROOT/scripts/lib/common.sh"
-# shellcheck source=../scripts/lib/rie.sh
+# shellcheck source=scripts/lib/rie.sh
 . "$ROOT/scripts/lib/rie.sh"
 need_cmd go zip
 rm -rf "$OUT" && mkdir -p "$OUT" "$RUN_DIR"
