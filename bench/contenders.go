@@ -76,7 +76,6 @@ func smartauthContender(f *fixture.Fixture) (contender, error) {
 			Audience:  smartauth.EndpointAudience(),
 			TokenKind: smartauth.RequirePayloadType(fixture.TypBearer),
 		}},
-		RoleARN: "arn:aws:iam::123456789012:role/bench",
 	})
 	if err != nil {
 		return contender{}, err
