@@ -54,8 +54,8 @@ build_all() {
   local out=$1 tmp ex arch
   mkdir -p "$out"
   tmp=$(mktemp -d)
-  # shellcheck disable=SC2064 # expand now: the trap must remove this call's directory
-  trap "rm -rf '$tmp'" RETURN
+  # shellcheck disable=SC2064 # expand now: the trap removes this call's directory, then itself
+  trap "rm -rf '$tmp'; trap - RETURN" RETURN
   for ex in "${EXAMPLES[@]}"; do
     [ -d "$ROOT/examples/$ex" ] || die "missing examples/$ex"
     for arch in "${ARCHES[@]}"; do
