@@ -46,11 +46,18 @@ func smartTokenEndpoint(t testing.TB) string {
 }
 
 // newSmartRealmValidator is the validator a deployment of deploy/keycloak/ runs: keycloak.New on
-// the realm, requests only from the realm's two SMART clients.
-func newSmartRealmValidator(t *testing.T) *smartauth.Validator {
+// the realm, requests only from the realm's two SMART clients. With stackAudience it is configured
+// as the CloudFormation stack does it: SMART_AUDIENCE accepted as a fixed audience
+// (KEYCLOAK_AUDIENCES) and the data store pinned separately (DATASTORE_ENDPOINTS).
+func newSmartRealmValidator(t *testing.T, stackAudience bool) *smartauth.Validator {
 	t.Helper()
 	client, _ := newCountingClient()
+	var audiences, endpoints []string
+	if stackAudience {
+		audiences, endpoints = []string{mustEnv(t, envKCAudience)}, []string{mustEnv(t, envKCAudience)}
+	}
 	ic, err := keycloak.New(keycloak.Config{
+		Audiences:      audiences,
 		BaseURL:        mustEnv(t, envKCBase),
 		Realm:          mustEnv(t, envKCSmartRealm),
 		AllowedClients: []string{mustEnv(t, envKCSmartAppID), mustEnv(t, envKCSmartBackendID)},
@@ -65,6 +72,7 @@ func newSmartRealmValidator(t *testing.T) *smartauth.Validator {
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  []smartauth.IssuerConfig{ic},
 		RoleARN:                  itRoleARN,
+		Endpoints:                endpoints,
 		InsecureAllowHTTPIssuers: true, // test-only
 	})
 	require.NoError(t, err)
@@ -93,7 +101,7 @@ func authPayload(t testing.TB, out string) map[string]any {
 }
 
 func TestProdRealmBackendClientCredentials(t *testing.T) {
-	v := newSmartRealmValidator(t)
+	v := newSmartRealmValidator(t, false)
 	endpoint := mustEnv(t, envKCAudience)
 	id, secret := mustEnv(t, envKCSmartBackendID), mustEnv(t, envKCSmartBackendSecret)
 
@@ -124,6 +132,14 @@ func TestProdRealmBackendClientCredentials(t *testing.T) {
 	res = invokeLambda(t, v, otherEndpoint, tr.AccessToken)
 	assert.JSONEq(t, denyJSON, res.out)
 	assert.Equal(t, "aud", res.reason)
+
+	// The stack's configuration: fixed audience, data store pinned by Endpoints.
+	stack := newSmartRealmValidator(t, true)
+	res = invokeLambda(t, stack, endpoint, tr.AccessToken)
+	assert.Equal(t, "ok", res.reason, res.out)
+	res = invokeLambda(t, stack, otherEndpoint, tr.AccessToken)
+	assert.JSONEq(t, denyJSON, res.out)
+	assert.NotEqual(t, "ok", res.reason)
 
 	// The backend client has only system/ scopes, and a wrong secret gets nothing.
 	status, tr = smartTokenRaw(t, url.Values{
@@ -341,7 +357,7 @@ func (b *browser) login(authURL, redirectURI string, u smartUser, more func(page
 }
 
 func TestProdRealmAuthorizationCodePKCE(t *testing.T) {
-	v := newSmartRealmValidator(t)
+	v := newSmartRealmValidator(t, false)
 	endpoint := mustEnv(t, envKCAudience)
 	appID, redirectURI := mustEnv(t, envKCSmartAppID), mustEnv(t, envKCSmartRedirectURI)
 	u := createSmartUser(t)
