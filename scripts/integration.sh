@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-server integration tests: installs (cached under .cache/), starts, tests and stops
-#   - Keycloak (keycloak-quarkus-dist from Maven Central, realm testdata/keycloak/fhir-realm.json)
+#   - Keycloak (keycloak-quarkus-dist from Maven Central, realms testdata/keycloak/fhir-realm.json and
+#     the production realm deploy/keycloak/realm/smart-realm.json, through deploy/keycloak/entrypoint.sh)
 #   - cognito-local (npm) with a user pool, client, user and group made through its JSON API
 #   - aws-jwt-verify (npm) for the differential oracle scripts/differential/oracle.mjs
 # then runs `go test -tags integration -count=1 -race ./integration/...` against them, and then
@@ -84,7 +85,7 @@ export SMARTAUTH_KC_ISSUER="$KC_BASE/realms/$KC_REALM"
 export SMARTAUTH_KC_VERSION="$KC_VER"
 export SMARTAUTH_KC_ADMIN_USER="$KC_ADMIN_USER"
 export SMARTAUTH_KC_ADMIN_PASSWORD="$KC_ADMIN_PASSWORD"
-export SMARTAUTH_KC_AUDIENCE="https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+export SMARTAUTH_KC_AUDIENCE="$KC_AUDIENCE"
 export SMARTAUTH_KC_SVC_CLIENT_ID=svc
 export SMARTAUTH_KC_SVC_CLIENT_SECRET=svc-secret
 export SMARTAUTH_KC_NOAUD_CLIENT_ID=svc-noaud
@@ -93,6 +94,12 @@ export SMARTAUTH_KC_APP_CLIENT_ID=app
 export SMARTAUTH_KC_APP_CLIENT_SECRET=app-secret
 export SMARTAUTH_KC_USER=alice
 export SMARTAUTH_KC_PASSWORD=alice-password
+# the production realm deploy/keycloak/realm/smart-realm.json, imported into the same Keycloak
+export SMARTAUTH_KC_SMART_REALM="$KC_SMART_REALM"
+export SMARTAUTH_KC_SMART_APP_CLIENT_ID="$KC_SMART_APP_CLIENT_ID"
+export SMARTAUTH_KC_SMART_REDIRECT_URI="$KC_SMART_REDIRECT_URI"
+export SMARTAUTH_KC_SMART_BACKEND_CLIENT_ID="$KC_SMART_BACKEND_CLIENT_ID"
+export SMARTAUTH_KC_SMART_BACKEND_CLIENT_SECRET="$KC_SMART_BACKEND_SECRET"
 export SMARTAUTH_COGNITO_ENDPOINT="$COGNITO_ENDPOINT"
 export SMARTAUTH_COGNITO_POOL_ID="$COGNITO_POOL_ID"
 export SMARTAUTH_COGNITO_ISSUER="$COGNITO_ENDPOINT/$COGNITO_POOL_ID"

@@ -2,9 +2,22 @@
 # Keycloak (keycloak-quarkus-dist from Maven Central) for scripts/integration.sh. Sourced after common.sh.
 #
 # Inputs: CACHE, RUN_DIR, ROOT; optional KC_VER (no fallback when set), KC_JAVA_HOME.
-# Outputs: KC_HOME, KC_PORT, KC_BASE; the server is recorded as "keycloak" (see start_bg).
+# Outputs: KC_HOME, KC_PORT, KC_BASE, KC_AUDIENCE, KC_SMART_*; the server is recorded as "keycloak"
+# (see start_bg).
+#
+# One Keycloak imports two realms: the test realm testdata/keycloak/fhir-realm.json ("fhir") and the
+# production realm deploy/keycloak/realm/smart-realm.json ("smart", the one the image of
+# deploy/keycloak/ ships), started through that image's entrypoint (deploy/keycloak/entrypoint.sh,
+# copied next to kc.sh as in the image) with its placeholders set for the test.
 
 KC_REALM=fhir
+KC_AUDIENCE="https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+KC_SMART_REALM=smart
+# shellcheck disable=SC2034 # read by scripts/integration.sh
+KC_SMART_APP_CLIENT_ID=smart-app
+# shellcheck disable=SC2034 # read by scripts/integration.sh
+KC_SMART_BACKEND_CLIENT_ID=smart-backend
+KC_SMART_REDIRECT_URI="http://127.0.0.1/smart-app/callback"   # never served: the tests stop at the redirect
 KC_ADMIN_USER="admin"
 KC_ADMIN_PASSWORD="admin"
 KC_VERSIONS_DEFAULT="26.7.3 26.5.6 26.4.7"   # first that downloads and unpacks wins
@@ -58,11 +71,17 @@ kc_install() {
 
 kc_start() {
   local realm_file="$ROOT/testdata/keycloak/fhir-realm.json"
+  local smart_realm_file="$ROOT/deploy/keycloak/realm/smart-realm.json"
+  local entrypoint="$ROOT/deploy/keycloak/entrypoint.sh"
   [ -f "$realm_file" ] || die "missing $realm_file"
+  [ -f "$smart_realm_file" ] || die "missing $smart_realm_file"
+  [ -x "$entrypoint" ] || die "missing or not executable: $entrypoint"
   # Fresh state every run: --import-realm skips realms that already exist in data/.
   rm -rf "$KC_HOME/data"
   mkdir -p "$KC_HOME/data/import"
-  cp "$realm_file" "$KC_HOME/data/import/"
+  cp "$realm_file" "$smart_realm_file" "$KC_HOME/data/import/"
+  cp "$entrypoint" "$KC_HOME/bin/smart-entrypoint.sh"
+  KC_SMART_BACKEND_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
   KC_PORT=$(free_port)
   local mgmt_port java_home
   mgmt_port=$(free_port)
@@ -75,11 +94,15 @@ kc_start() {
   start_bg keycloak "$KC_LOG" env -u JAVA_OPTS -u KC_HOSTNAME -u KC_DB -u KC_HTTP_PORT -u KC_HTTP_HOST \
     JAVA_HOME="$java_home" PATH="$java_home/bin:$PATH" \
     KC_BOOTSTRAP_ADMIN_USERNAME="$KC_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KC_ADMIN_PASSWORD" \
-    "$KC_HOME/bin/kc.sh" start-dev \
+    SMART_AUDIENCE="$KC_AUDIENCE" SMART_APP_REDIRECT_URI="$KC_SMART_REDIRECT_URI" \
+    SMART_BACKEND_CLIENT_SECRET="$KC_SMART_BACKEND_SECRET" \
+    "$KC_HOME/bin/smart-entrypoint.sh" start-dev \
     --http-host=127.0.0.1 --http-port="$KC_PORT" \
-    --http-management-port="$mgmt_port" \
-    --import-realm
+    --http-management-port="$mgmt_port"
   wait_http keycloak "$KC_BASE/realms/$KC_REALM/.well-known/openid-configuration" "$KC_READY_TIMEOUT" "$KC_LOG"
-  grep -q "Realm '$KC_REALM' imported" "$KC_LOG" || die "keycloak: log does not say realm $KC_REALM was imported"
+  local r
+  for r in "$KC_REALM" "$KC_SMART_REALM"; do
+    grep -q "Realm '$r' imported" "$KC_LOG" || die "keycloak: log does not say realm $r was imported"
+  done
   assert_loopback_only keycloak
 }

@@ -1,0 +1,79 @@
+// Command custom-lambda is the "import the library into your own Lambda"
+// case: the stock Keycloak validation plus one rule of your own. Every token
+// must carry a "tenant" claim equal to this Lambda's TENANT, so a realm shared
+// by several tenants cannot reach another tenant's data store.
+//
+// Environment: KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES (optional,
+// comma-separated), DATASTORE_ENDPOINT, SERVICE_ROLE_ARN, TENANT.
+// Build: scripts/build-lambdas.sh (runtime provided.al2023, handler bootstrap).
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
+	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
+	"github.com/healthlake-smart/smartauth-go/smartauth"
+)
+
+// errTenant names no claim value: the decision log prints it.
+var errTenant = errors.New("tenant claim missing or not this Lambda's tenant")
+
+// requireTenant is the custom rule, run by smartauth after every built-in
+// check passed (a failure is reported as smartauth.ErrCustomCheck).
+func requireTenant(tenant string) func(*smartauth.Claims) error {
+	return func(c *smartauth.Claims) error {
+		if got, ok := c.StringClaim("tenant"); !ok || got != tenant {
+			return errTenant
+		}
+		return nil
+	}
+}
+
+// newAuthorizer builds the validator and its HealthLake answer (now: nil = time.Now).
+func newAuthorizer(kc keycloak.Config, tenant, endpoint, roleARN string, now func() time.Time) (*smartauth.Validator, *healthlake.Authorizer, error) {
+	if tenant == "" || endpoint == "" {
+		return nil, nil, errors.New("custom-lambda: TENANT and DATASTORE_ENDPOINT are required")
+	}
+	kc.Check = requireTenant(tenant)
+	ic, err := keycloak.New(kc)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := smartauth.NewValidator(smartauth.Config{
+		Issuers: []smartauth.IssuerConfig{ic}, Now: now,
+		Endpoints: []string{endpoint}, // one data store per Lambda
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := healthlake.New(v, healthlake.Config{RoleARN: roleARN})
+	return v, a, err
+}
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	kc := keycloak.Config{BaseURL: os.Getenv("KEYCLOAK_URL"), Realm: os.Getenv("KEYCLOAK_REALM")}
+	if a := os.Getenv("KEYCLOAK_AUDIENCES"); a != "" {
+		kc.Audiences = strings.Split(a, ",")
+	}
+	v, a, err := newAuthorizer(kc, os.Getenv("TENANT"), os.Getenv("DATASTORE_ENDPOINT"), os.Getenv("SERVICE_ROLE_ARN"), nil)
+	if err != nil {
+		logger.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := v.Hydrate(ctx); err != nil { // cold start, outside the 1 s budget
+		logger.Warn("jwks hydrate failed", "error", err.Error())
+	}
+	cancel()
+	lambda.Start(lambdaadapter.New(a, lambdaadapter.WithLogger(logger)))
+}
