@@ -1,7 +1,7 @@
 // Package deps_test guards the dependency surface of the core packages
 // (style.md "Dependencies"): smartauth, scopes and the providers must build
 // without aws-lambda-go and without any module outside jwx v3 (with its own
-// dependencies), samber/lo and the standard library.
+// dependencies), go-json-experiment/json, samber/lo and the standard library.
 package deps_test
 
 import (
@@ -25,6 +25,7 @@ const (
 	lambdaModule = "github.com/aws/aws-lambda-go"
 	jwxModule    = "github.com/lestrrat-go/jwx/v3"
 	loModule     = "github.com/samber/lo"
+	jsonModule   = "github.com/go-json-experiment/json" // encoding/json/v2
 )
 
 // jwxOwnDeps are the modules jwx v3 itself builds with (not its test
@@ -136,7 +137,7 @@ func TestCoreDependencies(t *testing.T) {
 		t.Errorf("core packages depend on %s through %v; only lambdaadapter may import it", lambdaModule, pkgs)
 	}
 
-	allowed := map[string]bool{mainModule: true, jwxModule: true, loModule: true}
+	allowed := map[string]bool{mainModule: true, jwxModule: true, loModule: true, jsonModule: true}
 	for _, m := range slices.Concat(jwxOwnDeps, loOwnDeps) {
 		allowed[m] = true
 	}
@@ -147,7 +148,7 @@ func TestCoreDependencies(t *testing.T) {
 		}
 	}
 	sort.Strings(bad)
-	assert.Empty(t, bad, "modules outside jwx v3 (and its own dependencies), samber/lo and the standard library")
+	assert.Empty(t, bad, "modules outside jwx v3 (and its own dependencies), go-json-experiment/json, samber/lo and the standard library")
 
 	// The allow-list itself must stay honest: each jwx/lo dependency that
 	// actually appears is required by jwx or lo in the module graph.
