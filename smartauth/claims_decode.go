@@ -277,8 +277,17 @@ func (l *stringOrArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // clientRoles is resource_access: null or an object mapping client names
 // (unique, as every member name) to null or a roleObject.
 type clientRoles struct {
-	set     bool
-	clients []clientEntry
+	n     int
+	first clientEntry // inline: one client is the common case
+	rest  []clientEntry
+}
+
+// entry returns client i.
+func (c *clientRoles) entry(i int) *clientEntry {
+	if i == 0 {
+		return &c.first
+	}
+	return &c.rest[i-1]
 }
 
 type clientEntry struct {
@@ -298,10 +307,12 @@ func (c *clientRoles) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
-	c.set = true
 	for dec.PeekKind() == '"' {
-		c.clients = append(c.clients, clientEntry{})
-		e := &c.clients[len(c.clients)-1]
+		if c.n > 0 {
+			c.rest = append(c.rest, clientEntry{})
+		}
+		e := c.entry(c.n)
+		c.n++
 		if err := e.name.UnmarshalJSONFrom(dec); err != nil {
 			return err
 		}
@@ -417,9 +428,10 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 	if c.Username == "" {
 		c.Username = w.PreferredUsername.text(text)
 	}
-	if len(w.ResourceAccess.clients) > 0 {
-		c.ClientRoles = make(map[string][]string, len(w.ResourceAccess.clients))
-		for _, e := range w.ResourceAccess.clients {
+	if ra := &w.ResourceAccess; ra.n > 0 {
+		c.ClientRoles = make(map[string][]string, ra.n)
+		for i := range ra.n {
+			e := ra.entry(i)
 			c.ClientRoles[e.name.text(text)] = e.roles.Roles.strings(text)
 		}
 	}

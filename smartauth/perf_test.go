@@ -18,8 +18,7 @@ import (
 //     the payload text backing all string claims, cognito:groups; plus the
 //     two of scopes.Parse rejecting "aws.cognito.signin.user.admin".
 //   - Validate, Keycloak access token (aud array, realm and client roles):
-//     22 (no invalid scope, but three more slices, a map and the decoded
-//     resource_access entries).
+//     21 (no invalid scope, but three more slices and a map).
 //   - Authorize: Validate plus 3 (the response mapping, formatScopes).
 //   - Refusing a token from an unconfigured issuer: 2 (the token buffer and
 //     the decoding state, which json/v2 needs on the heap).
