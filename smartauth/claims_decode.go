@@ -107,8 +107,9 @@ var (
 
 // claimString is a string claim: where its literal (quotes included) lies in
 // the payload, payload[start:end], so that all string claims share one copy
-// of the payload text. end == 0: absent.
-type claimString struct{ start, end int }
+// of the payload text. end == 0: absent. (Tokens are at most
+// MaxTokenSizeLimit bytes, so offsets fit in 32 bits.)
+type claimString struct{ start, end int32 }
 
 func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if dec.PeekKind() != '"' {
@@ -118,8 +119,8 @@ func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if err != nil {
 		return err
 	}
-	s.end = int(dec.InputOffset())
-	s.start = s.end - len(v)
+	s.end = int32(dec.InputOffset())
+	s.start = s.end - int32(len(v))
 	return nil
 }
 
