@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -49,7 +50,7 @@ func smartTokenEndpoint(t testing.TB) string {
 // the realm, requests only from the realm's two SMART clients. With stackAudience it is configured
 // as the CloudFormation stack does it: SMART_AUDIENCE accepted as a fixed audience
 // (KEYCLOAK_AUDIENCES) and the data store pinned separately (DATASTORE_ENDPOINTS).
-func newSmartRealmValidator(t *testing.T, stackAudience bool) *smartauth.Validator {
+func newSmartRealmValidator(t *testing.T, stackAudience bool) itValidator {
 	t.Helper()
 	client, _ := newCountingClient()
 	var audiences, endpoints []string
@@ -71,13 +72,13 @@ func newSmartRealmValidator(t *testing.T, stackAudience bool) *smartauth.Validat
 	require.Equal(t, smartIssuer(t), ic.Issuer)
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers:                  []smartauth.IssuerConfig{ic},
-		RoleARN:                  itRoleARN,
 		Endpoints:                endpoints,
 		InsecureAllowHTTPIssuers: true, // test-only
 	})
 	require.NoError(t, err)
-	hydrate(t, v)
-	return v
+	iv := withResponse(t, v, healthlake.ScopesAsGiven)
+	hydrate(t, iv)
+	return iv
 }
 
 // smartTokenRaw posts form to the smart realm's token endpoint without judging the answer.

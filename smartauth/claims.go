@@ -1,8 +1,11 @@
 package smartauth
 
 import (
+	"bytes"
 	"encoding/json"
-	"unicode/utf8"
+	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxNumericDate is 9999-12-31T23:59:59Z; larger values are rejected as out
@@ -58,44 +61,42 @@ func (c *Claims) StringClaim(name string) (value string, ok bool) {
 }
 
 // rawStringClaim looks name up among the top-level members of the JSON
-// object raw. As with decoding raw into a map, names are compared after
-// unescaping and the last of duplicate members wins. A Raw that is not valid
-// UTF-8 (only possible for a Claims built by hand) goes through
-// encoding/json, which replaces invalid bytes.
+// object raw (names compared after unescaping). A Raw built by hand may
+// repeat a name (the last wins) or hold invalid UTF-8 (replaced).
 func rawStringClaim(raw []byte, name string) (string, bool) {
-	if !utf8.Valid(raw) {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) != nil {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return "", false
+	}
+	var value string
+	found := false
+	for dec.PeekKind() == '"' {
+		n, err := dec.ReadToken()
+		if err != nil {
 			return "", false
 		}
-		v, found := m[name]
-		var s string
-		if !found || len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		if n.String() != name {
+			if dec.SkipValue() != nil {
+				return "", false
+			}
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
 			return "", false
 		}
-		return s, true
-	}
-	if !json.Valid(raw) {
-		return "", false
-	}
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return "", false
-	}
-	var scratch [64]byte
-	vs, ve := -1, -1
-	it := objectAt(raw, i)
-	for {
-		ns, ne, s, e, ok := it.next()
-		if !ok {
-			break
-		}
-		if string(decodedString(raw, ns, ne, scratch[:0])) == name {
-			vs, ve = s, e
+		found = v.Kind() == '"'
+		if found {
+			b, _ := jsontext.AppendUnquote(nil, v)
+			value = string(b)
 		}
 	}
-	if vs < 0 || raw[vs] != '"' {
+	// The object must be complete and alone, as for json.Unmarshal.
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
 		return "", false
 	}
-	return string(decodedString(raw, vs, ve, nil)), true
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return "", false
+	}
+	return value, found
 }

@@ -2,589 +2,446 @@ package smartauth
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// The payload is decoded in two phases, without reflection:
+// The payload is decoded in one pass (pipeline step 5, before any key lookup
+// or crypto) by encoding/json/v2 semantics into wireClaims. The JSON layer
+// refuses invalid UTF-8, invalid JSON and duplicate member names (after
+// unescaping, at any depth); the types below refuse a known claim of the
+// wrong JSON type:
 //
-//   - scan (pipeline step 5, before any key lookup or crypto) checks the whole
-//     payload: valid UTF-8, valid JSON, one object, unique member names, no
-//     case variant of a known claim name, every known claim well typed, the
-//     scope rules, and iss, exp and iat present. It records where each known
-//     claim's value lies and allocates nothing unless it fails.
-//   - build (after the signature check) turns those values into Claims. It
-//     cannot fail on a scanned payload.
+//   - string claims (iss, sub, scope, token_use, typ, client_id, azp,
+//     username, preferred_username, fhirUser, patient, jti): a string;
+//   - NumericDate (exp, iat, nbf): an integer 0..253402300799 without
+//     fraction, exponent, sign or leading zero;
+//   - aud, scp: a string or an array of strings;
+//   - cognito:groups: null or an array of strings;
+//   - realm_access: null or an object whose "roles" is null or an array of
+//     strings; resource_access: null or an object mapping client names to
+//     null or such objects.
 //
-// The type rules are exactly those of the former encoding/json decoding into
-// typed fields with custom UnmarshalJSON methods (claims_decode_test.go keeps
-// that decoder as the reference and compares both on a corpus and under
-// fuzzing):
-//
-//   - string claims (iss, sub, token_use, typ, client_id, azp, username,
-//     preferred_username, fhirUser, patient, jti): a JSON string; null and
-//     every other type are errors;
-//   - NumericDate (exp, iat, nbf): a JSON integer 0..253402300799 without
-//     fraction, exponent, sign or leading zero; null and strings are errors;
-//   - aud, scope, scp: a string or an array whose elements are strings or
-//     null (null decodes as ""); scope must then be a string;
-//   - cognito:groups: null, or an array of strings/null;
-//   - realm_access: null, or an object whose "roles" member (matched
-//     case-insensitively, like encoding/json) is null or an array of
-//     strings/null; other members are ignored;
-//   - resource_access: null, or an object mapping client names to null or to
-//     objects like realm_access.
-//
-// Unknown members may hold any JSON value; they are still part of the
-// duplicate-name check.
+// Names are matched exactly. A member whose name differs from a known claim
+// name (or from "roles" in a role object) only in case, with Unicode folding
+// as in strings.EqualFold ("EXP", "ſub"), is refused: another parser might
+// read it as the claim. Unknown members are ignored whatever they hold.
+type wireClaims struct {
+	Iss               claimString   `json:"iss"`
+	Sub               claimString   `json:"sub"`
+	Aud               stringOrArray `json:"aud"`
+	Exp               numericDate   `json:"exp"`
+	Iat               numericDate   `json:"iat"`
+	Nbf               numericDate   `json:"nbf"`
+	Scope             claimString   `json:"scope"`
+	Scp               stringOrArray `json:"scp"`
+	TokenUse          claimString   `json:"token_use"`
+	Typ               claimString   `json:"typ"`
+	ClientID          claimString   `json:"client_id"`
+	Azp               claimString   `json:"azp"`
+	Username          claimString   `json:"username"`
+	PreferredUsername claimString   `json:"preferred_username"`
+	FHIRUser          claimString   `json:"fhirUser"`
+	Patient           claimString   `json:"patient"`
+	Jti               claimString   `json:"jti"`
+	Groups            stringArray   `json:"cognito:groups"`
+	RealmAccess       roleObject    `json:"realm_access"`
+	ResourceAccess    clientRoles   `json:"resource_access"`
 
-// claim identifies a member decoded into Claims.
-type claim uint8
-
-const (
-	clIss claim = iota
-	clSub
-	clAud
-	clExp
-	clIat
-	clNbf
-	clScope
-	clScp
-	clTokenUse
-	clTyp
-	clClientID
-	clAzp
-	clUsername
-	clPreferredUsername
-	clFHIRUser
-	clPatient
-	clJti
-	clGroups
-	clRealmAccess
-	clResourceAccess
-	numClaims
-)
-
-// claimNames returns the member names of the decoded claims, indexed by
-// claim (a function, not a package variable: the table is read-only).
-func claimNames() [numClaims]string {
-	return [numClaims]string{"iss", "sub", "aud", "exp", "iat", "nbf", "scope", "scp", "token_use", "typ",
-		"client_id", "azp", "username", "preferred_username", "fhirUser", "patient", "jti", "cognito:groups",
-		"realm_access", "resource_access"}
+	// Case variants: a name that is not exact but folds to one of these
+	// matches the trap (case:ignore), which refuses it.
+	IssCase               caseVariant `json:"ISS,case:ignore"`
+	SubCase               caseVariant `json:"SUB,case:ignore"`
+	AudCase               caseVariant `json:"AUD,case:ignore"`
+	ExpCase               caseVariant `json:"EXP,case:ignore"`
+	IatCase               caseVariant `json:"IAT,case:ignore"`
+	NbfCase               caseVariant `json:"NBF,case:ignore"`
+	ScopeCase             caseVariant `json:"SCOPE,case:ignore"`
+	ScpCase               caseVariant `json:"SCP,case:ignore"`
+	TokenUseCase          caseVariant `json:"TOKEN_USE,case:ignore"`
+	TypCase               caseVariant `json:"TYP,case:ignore"`
+	ClientIDCase          caseVariant `json:"CLIENT_ID,case:ignore"`
+	AzpCase               caseVariant `json:"AZP,case:ignore"`
+	UsernameCase          caseVariant `json:"USERNAME,case:ignore"`
+	PreferredUsernameCase caseVariant `json:"PREFERRED_USERNAME,case:ignore"`
+	FHIRUserCase          caseVariant `json:"FHIRUSER,case:ignore"`
+	PatientCase           caseVariant `json:"PATIENT,case:ignore"`
+	JtiCase               caseVariant `json:"JTI,case:ignore"`
+	GroupsCase            caseVariant `json:"COGNITO:GROUPS,case:ignore"`
+	RealmAccessCase       caseVariant `json:"REALM_ACCESS,case:ignore"`
+	ResourceAccessCase    caseVariant `json:"RESOURCE_ACCESS,case:ignore"`
 }
 
-// name is the claim's member name.
-func (c claim) name() string { return claimNames()[c] }
+// decodeOptions makes case:ignore fold like strings.EqualFold (json/v2 also
+// ignores '_' and '-' by default, which would trap "tokenuse").
+func decodeOptions() json.Options { return jsonv1.MatchCaseSensitiveDelimiter(true) }
 
-// claimNamed returns the claim whose member name is exactly name.
-func claimNamed(name []byte) (claim, bool) {
-	switch string(name) {
-	case "iss":
-		return clIss, true
-	case "sub":
-		return clSub, true
-	case "aud":
-		return clAud, true
-	case "exp":
-		return clExp, true
-	case "iat":
-		return clIat, true
-	case "nbf":
-		return clNbf, true
-	case "scope":
-		return clScope, true
-	case "scp":
-		return clScp, true
-	case "token_use":
-		return clTokenUse, true
-	case "typ":
-		return clTyp, true
-	case "client_id":
-		return clClientID, true
-	case "azp":
-		return clAzp, true
-	case "username":
-		return clUsername, true
-	case "preferred_username":
-		return clPreferredUsername, true
-	case "fhirUser":
-		return clFHIRUser, true
-	case "patient":
-		return clPatient, true
-	case "jti":
-		return clJti, true
-	case "cognito:groups":
-		return clGroups, true
-	case "realm_access":
-		return clRealmAccess, true
-	case "resource_access":
-		return clResourceAccess, true
-	}
-	return 0, false
+// roleObject is realm_access or a resource_access entry. Role lists can
+// grant scopes (role tables), so a second roles member in any case is
+// refused rather than read last-wins.
+type roleObject struct {
+	Roles     stringArray `json:"roles"`
+	RolesCase caseVariant `json:"ROLES,case:ignore"`
 }
 
-// caseVariant returns the known claim name that name differs from only by
-// case (strings.EqualFold, so Unicode folding such as "\u017fub" ~ "sub"
-// counts). name must not be a known claim name itself: known names are
-// pairwise not fold-equal, so an exact name is never a variant of another.
-func caseVariant(name []byte) (string, bool) {
-	ascii := isASCII(name)
-	for _, n := range claimNames() {
-		// ASCII runes only fold to ASCII runes, so an ASCII name can only
-		// match a claim name of the same length.
-		if ascii && len(name) != len(n) {
-			continue
-		}
-		if bytes.EqualFold(name, []byte(n)) {
-			return n, true
-		}
-	}
-	return "", false
-}
-
-// isRolesName reports whether a decoded member name of realm_access or of a
-// resource_access entry feeds the "roles" field (encoding/json matches field
-// names case-insensitively, with the same folding as strings.EqualFold).
-func isRolesName(name []byte) bool { return bytes.EqualFold(name, []byte("roles")) }
-
-// span is the raw JSON value of a claim, payload[s:e]; e == 0 when absent.
-type span struct{ s, e int }
-
-func (sp span) present() bool { return sp.e != 0 }
-
-// claimScan is the result of scanning a payload.
-type claimScan struct {
-	payload []byte
-	val     [numClaims]span
-	// nested is an ambiguity inside realm_access or resource_access (two
-	// roles members, a client named twice); reported last.
-	nested error
-}
-
-// maxResourceAccessClients bounds the clients listed in resource_access.
-const maxResourceAccessClients = 128
-
-// sameJSONString reports whether two raw JSON string literals decode to the
-// same string.
-func sameJSONString(a, b []byte) bool {
-	if bytes.IndexByte(a, '\\') < 0 && bytes.IndexByte(b, '\\') < 0 {
-		return bytes.Equal(a, b)
-	}
-	var x, y string
-	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && x == y
-}
-
-// Pre-built errors of the payload scan.
+// Reasons a known claim is refused; claimsError adds the claim name.
 var (
-	errRealmRolesAmbiguous     = &checkError{ErrPayload, "realm_access has more than one roles member"}
-	errResourceRolesAmbiguous  = &checkError{ErrPayload, "a resource_access entry has more than one roles member"}
-	errResourceAccessDuplicate = &checkError{ErrPayload, "resource_access names a client twice"}
-	errResourceAccessTooMany   = &checkError{ErrPayload, "resource_access lists too many clients"}
-	errPayloadUTF8             = &checkError{ErrPayload, "invalid UTF-8"}
-	errPayloadJSON             = &checkError{ErrPayload, "invalid JSON"}
-	errPayloadShape            = &checkError{ErrPayload, "not a JSON object"}
-	errPayloadTooMany          = &checkError{ErrPayload, "too many members"}
-	errIssMissing              = &checkError{ErrIssuer, "iss missing"}
-	errScopeNotString          = &checkError{ErrClaimType, "scope is not a string"}
-	errScopeArrayElem          = &checkError{ErrClaimType, "scope array element is empty or contains whitespace"}
-	errClaimsUndecoded         = &checkError{ErrClaimType, "nested claim could not be decoded"}
+	errNotString      = &checkError{ErrClaimType, "is not a string"}
+	errNotDate        = &checkError{ErrClaimType, "is not an integer NumericDate in 0..253402300799"}
+	errNotList        = &checkError{ErrClaimType, "is not a string or an array of strings"}
+	errNotArray       = &checkError{ErrClaimType, "is not an array of strings"}
+	errNotObject      = &checkError{ErrClaimType, "is not an object"}
+	errCaseVariant    = &checkError{ErrPayload, "differs from a claim name only in case"}
+	errScopeArrayElem = &checkError{ErrClaimType, "scp array element is empty or contains whitespace"}
+	errPayloadShape   = &checkError{ErrPayload, "not a JSON object"}
+	errPayloadUTF8    = &checkError{ErrPayload, "invalid UTF-8"}
+	errPayloadJSON    = &checkError{ErrPayload, "invalid JSON"}
+	errIssMissing     = &checkError{ErrIssuer, "iss missing"}
 )
 
-// claimTypeError names a known claim (never its value) and what is wrong.
-type claimTypeError struct {
-	claim  claim
-	reason string
-}
+// claimString is a string claim: where its literal (quotes included) lies in
+// the payload, payload[start:end], so that all string claims share one copy
+// of the payload text. end == 0: absent. (Tokens are at most
+// MaxTokenSizeLimit bytes, so offsets fit in 32 bits.)
+type claimString struct{ start, end int32 }
 
-func (e *claimTypeError) Error() string {
-	return ErrClaimType.Error() + ": claim " + strconv.Quote(e.claim.name()) + " " + e.reason
-}
-
-func (e *claimTypeError) Unwrap() error { return ErrClaimType }
-
-// scan runs the checks of the first phase (see above) on payload.
-func (sc *claimScan) scan(payload []byte) error {
-	sc.payload = payload
-	if !utf8.Valid(payload) {
-		return errPayloadUTF8
+func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '"' {
+		return wrongType(dec, errNotString)
 	}
-	if !json.Valid(payload) {
-		return errPayloadJSON
-	}
-	i := skipSpace(payload, 0)
-	if i >= len(payload) || payload[i] != '{' {
-		return errPayloadShape
-	}
-	var names nameSet
-	var typeErr error
-	it := objectAt(payload, i)
-	for {
-		ns, ne, vs, ve, ok := it.next()
-		if !ok {
-			break
-		}
-		name, status := names.add(payload, ns, ne)
-		switch status {
-		case addDuplicate:
-			return &checkError{ErrPayload, "duplicate member " + quoteName(string(name))}
-		case addTooMany:
-			return errPayloadTooMany
-		}
-		c, known := claimNamed(name)
-		if !known {
-			if n, bad := caseVariant(name); bad {
-				return &checkError{ErrPayload, "member " + quoteName(string(name)) + " differs from claim " + strconv.Quote(n) + " only in case"}
-			}
-			continue
-		}
-		sc.val[c] = span{vs, ve}
-		// Keep scanning after a type error: a later duplicate or case
-		// variant is reported as ErrPayload, as before.
-		if typeErr == nil {
-			typeErr = sc.checkType(c)
-		}
-	}
-	if typeErr != nil {
-		return typeErr
-	}
-	if err := sc.checkScope(); err != nil {
+	v, err := dec.ReadValue()
+	if err != nil {
 		return err
 	}
-	switch {
-	case !sc.val[clIss].present():
-		return errIssMissing
-	case !sc.val[clExp].present():
-		return ErrExpMissing
-	case !sc.val[clIat].present():
-		return ErrIatMissing
-	}
-	return sc.nested
-}
-
-// checkType applies the type rule of claim c to its value.
-func (sc *claimScan) checkType(c claim) error {
-	d, sp := sc.payload, sc.val[c]
-	v := d[sp.s:sp.e]
-	switch c {
-	case clExp, clIat, clNbf:
-		if v[0] < '0' || v[0] > '9' {
-			return &claimTypeError{c, "is not a non-negative integer NumericDate"}
-		}
-		if _, ok := parseNumericDate(v); !ok {
-			return &claimTypeError{c, "is out of range or not an integer NumericDate"}
-		}
-	case clAud, clScope, clScp:
-		if v[0] != '"' && (v[0] != '[' || !stringArray(d, sp.s)) {
-			return &claimTypeError{c, "is not a string or an array of strings"}
-		}
-	case clGroups:
-		if v[0] != 'n' && (v[0] != '[' || !stringArray(d, sp.s)) {
-			return &claimTypeError{c, "is not an array of strings"}
-		}
-	case clRealmAccess:
-		if v[0] == 'n' {
-			return nil
-		}
-		multi, ok := rolesObject(d, sp.s)
-		if !ok {
-			return &claimTypeError{c, "is not an object with a roles array"}
-		}
-		if multi {
-			// Role tables can grant scopes: an ambiguous roles list is
-			// refused (reported after the type and presence checks).
-			sc.nested = errRealmRolesAmbiguous
-		}
-	case clResourceAccess:
-		if v[0] == 'n' {
-			return nil
-		}
-		if v[0] != '{' {
-			return &claimTypeError{c, "is not an object"}
-		}
-		it := objectAt(d, sp.s)
-		var seen [maxResourceAccessClients]span
-		n := 0
-		for {
-			ns, ne, vs, _, ok := it.next()
-			if !ok {
-				break
-			}
-			for _, p := range seen[:n] {
-				if sameJSONString(d[p.s:p.e], d[ns:ne]) && sc.nested == nil {
-					sc.nested = errResourceAccessDuplicate
-				}
-			}
-			if n == len(seen) {
-				if sc.nested == nil {
-					sc.nested = errResourceAccessTooMany
-				}
-				continue
-			}
-			seen[n] = span{ns, ne}
-			n++
-			if d[vs] == 'n' {
-				continue
-			}
-			multi, ok := rolesObject(d, vs)
-			if !ok {
-				return &claimTypeError{c, "has an entry that is not an object with a roles array"}
-			}
-			if multi && sc.nested == nil {
-				sc.nested = errResourceRolesAmbiguous
-			}
-		}
-	default: // string claims
-		if v[0] != '"' {
-			return &claimTypeError{c, "is not a string"}
-		}
-	}
+	s.end = int32(dec.InputOffset())
+	s.start = s.end - int32(len(v))
 	return nil
 }
 
-// parseNumericDate parses a JSON number that starts with a digit as a
-// NumericDate: digits only, no leading zero, at most maxNumericDate (the
-// former strconv.ParseInt-based rule).
-func parseNumericDate(v []byte) (int64, bool) {
-	if len(v) > 1 && v[0] == '0' {
-		return 0, false
+func (s claimString) present() bool { return s.end != 0 }
+
+// bytesIn returns the decoded string in data (the JSON text it was decoded
+// from): the literal's body when it has no escapes, else the unescaped text
+// appended to scratch.
+func (s claimString) bytesIn(data, scratch []byte) []byte {
+	if !s.present() {
+		return nil
 	}
-	if len(v) > len("253402300799") {
-		return 0, false
+	lit := data[s.start:s.end]
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return lit[1 : len(lit)-1]
+	}
+	b, _ := jsontext.AppendUnquote(scratch, lit) // validated while decoding
+	return b
+}
+
+// text returns the decoded string; payload is the decoded text, as a string.
+func (s claimString) text(payload string) string {
+	if !s.present() {
+		return ""
+	}
+	lit := payload[s.start:s.end]
+	if strings.IndexByte(lit, '\\') < 0 {
+		return lit[1 : len(lit)-1]
+	}
+	b, _ := jsontext.AppendUnquote(nil, lit) // validated while decoding
+	return string(b)
+}
+
+// numericDate is an integer NumericDate (RFC 7519 §2).
+type numericDate struct {
+	v   int64
+	set bool
+}
+
+func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '0' {
+		return wrongType(dec, errNotDate)
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	// Digits only, no leading zero, at most 9999-12-31T23:59:59Z.
+	if len(v) > len("253402300799") || (len(v) > 1 && v[0] == '0') {
+		return errNotDate
 	}
 	var n int64
 	for _, c := range v {
 		if c < '0' || c > '9' {
-			return 0, false
+			return errNotDate
 		}
 		n = n*10 + int64(c-'0')
 	}
-	return n, n <= maxNumericDate
-}
-
-// stringArray reports whether the array at d[i] holds only strings and
-// nulls.
-func stringArray(d []byte, i int) bool {
-	it := arrayAt(d, i)
-	for {
-		vs, _, ok := it.next()
-		if !ok {
-			return true
-		}
-		if d[vs] != '"' && d[vs] != 'n' {
-			return false
-		}
+	if n > maxNumericDate {
+		return errNotDate
 	}
-}
-
-// rolesObject checks that d[i] is an object whose "roles" members (any
-// case) are null or string arrays. multi reports more than one such member.
-func rolesObject(d []byte, i int) (multi, ok bool) {
-	if d[i] != '{' {
-		return false, false
-	}
-	var scratch [64]byte
-	n := 0
-	it := objectAt(d, i)
-	for {
-		ns, ne, vs, _, more := it.next()
-		if !more {
-			return n > 1, true
-		}
-		if !isRolesName(decodedString(d, ns, ne, scratch[:0])) {
-			continue
-		}
-		n++
-		if d[vs] != 'n' && (d[vs] != '[' || !stringArray(d, vs)) {
-			return false, false
-		}
-	}
-}
-
-// checkScope applies the scope rules: "scope" must be a string; when only
-// "scp" is present as an array, its elements must be non-empty and free of
-// whitespace (they are joined with single spaces).
-func (sc *claimScan) checkScope() error {
-	d := sc.payload
-	scope, scp := sc.val[clScope], sc.val[clScp]
-	if scope.present() {
-		if d[scope.s] == '[' {
-			return errScopeNotString
-		}
-		return nil
-	}
-	if !scp.present() || d[scp.s] != '[' {
-		return nil
-	}
-	var scratch [64]byte
-	it := arrayAt(d, scp.s)
-	for {
-		vs, ve, ok := it.next()
-		if !ok {
-			return nil
-		}
-		if d[vs] == 'n' {
-			return errScopeArrayElem // null decodes as ""
-		}
-		s := decodedString(d, vs, ve, scratch[:0])
-		if len(s) == 0 || bytes.ContainsAny(s, " \t\r\n") {
-			return errScopeArrayElem
-		}
-	}
-}
-
-// issuer returns the decoded iss of a scanned payload without allocating
-// for issuers of up to 256 bytes; the result is only valid until scratch
-// changes.
-func (sc *claimScan) issuer(scratch []byte) []byte {
-	sp := sc.val[clIss]
-	return decodedString(sc.payload, sp.s, sp.e, scratch)
-}
-
-// build fills c from a scanned payload. text must equal string(payload):
-// string claims without escapes are substrings of it; slices and maps are
-// allocated as the claims need them.
-func (sc *claimScan) build(c *Claims, text string) error {
-	b := builder{d: sc.payload, text: text}
-	v := &sc.val
-	c.Issuer = b.str(v[clIss])
-	c.Subject = b.str(v[clSub])
-	c.Audience = b.list(v[clAud])
-	c.ExpiresAt = b.date(v[clExp])
-	c.IssuedAt = b.date(v[clIat])
-	if v[clNbf].present() {
-		c.NotBefore, c.HasNotBefore = b.date(v[clNbf]), true
-	}
-	switch {
-	case v[clScope].present():
-		c.Scope = b.str(v[clScope])
-	case v[clScp].present() && b.d[v[clScp].s] == '[':
-		c.Scope = strings.Join(b.list(v[clScp]), " ")
-	default:
-		c.Scope = b.str(v[clScp])
-	}
-	c.TokenUse = b.str(v[clTokenUse])
-	c.Type = b.str(v[clTyp])
-	c.ClientID = b.str(v[clClientID])
-	c.AuthorizedParty = b.str(v[clAzp])
-	c.Username = b.str(v[clUsername])
-	if c.Username == "" {
-		c.Username = b.str(v[clPreferredUsername])
-	}
-	c.FHIRUser = b.str(v[clFHIRUser])
-	c.Patient = b.str(v[clPatient])
-	c.ID = b.str(v[clJti])
-	c.Groups = b.list(v[clGroups])
-	c.Raw = sc.payload
-	if sp := v[clRealmAccess]; sp.present() && b.d[sp.s] == '{' {
-		c.RealmRoles = b.roles(sp.s)
-	}
-	if sp := v[clResourceAccess]; sp.present() && b.d[sp.s] == '{' {
-		c.ClientRoles = b.clientRoles(sp.s)
-	}
+	d.v, d.set = n, true
 	return nil
 }
 
-// builder materialises scanned values. text is string(d), so strings
-// without escapes are substrings of one copy.
-type builder struct {
-	d    []byte
-	text string
+// stringList is a string or array-of-strings claim, as the spans of its
+// string literals (the first few inline, so that decoding allocates
+// nothing); Claims get the strings once the signature is checked.
+type stringList struct {
+	set     bool // a string or an array (not absent, not null)
+	isArray bool
+	n       int
+	first   [4]claimString
+	rest    []claimString
 }
 
-// str decodes the JSON string d[s:e] (absent or null: "").
-func (b *builder) str(sp span) string {
-	if !sp.present() || b.d[sp.s] != '"' {
-		return ""
+// at returns the span of element i.
+func (l *stringList) at(i int) claimString {
+	if i < len(l.first) {
+		return l.first[i]
 	}
-	return b.stringAt(sp.s, sp.e)
+	return l.rest[i-len(l.first)]
 }
 
-func (b *builder) stringAt(s, e int) string {
-	body, escaped := stringBody(b.d, s, e)
-	if escaped {
-		var scratch [128]byte
-		return string(appendUnquoted(scratch[:0], body))
-	}
-	return b.text[s+1 : e-1]
-}
-
-// list decodes a string (one element) or an array of strings and nulls
-// (null: ""); absent and null give nil, [] gives an empty non-nil slice.
-func (b *builder) list(sp span) []string {
-	if !sp.present() {
+// strings returns the elements (nil when absent or null; [] is empty, not
+// nil).
+func (l *stringList) strings(text string) []string {
+	if !l.set {
 		return nil
 	}
-	switch b.d[sp.s] {
-	case '"':
-		return []string{b.stringAt(sp.s, sp.e)}
-	case '[':
-		return b.array(sp.s)
-	}
-	return nil
-}
-
-// array decodes the string array at d[i].
-func (b *builder) array(i int) []string {
-	n := 0
-	it := arrayAt(b.d, i)
-	for _, _, ok := it.next(); ok; _, _, ok = it.next() {
-		n++
-	}
-	out := make([]string, n)
-	it = arrayAt(b.d, i)
-	for k := range out {
-		vs, ve, _ := it.next()
-		if b.d[vs] == '"' {
-			out[k] = b.stringAt(vs, ve)
-		}
+	out := make([]string, l.n)
+	for i := range out {
+		out[i] = l.at(i).text(text)
 	}
 	return out
 }
 
-// date returns a scanned NumericDate.
-func (b *builder) date(sp span) int64 {
-	n, _ := parseNumericDate(b.d[sp.s:sp.e])
-	return n
+// readArray reads an array whose elements must all be strings (null is not
+// a string).
+func (l *stringList) readArray(dec *jsontext.Decoder, typeErr error) error {
+	if _, err := dec.ReadToken(); err != nil { // '['
+		return err
+	}
+	l.set, l.isArray = true, true
+	for dec.PeekKind() == '"' {
+		var s claimString
+		if err := s.UnmarshalJSONFrom(dec); err != nil {
+			return err
+		}
+		if l.n < len(l.first) {
+			l.first[l.n] = s
+		} else {
+			l.rest = append(l.rest, s)
+		}
+		l.n++
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() != ']' {
+		return typeErr
+	}
+	return nil
 }
 
-// roles decodes the single "roles" member (if any) of the object at d[i].
-func (b *builder) roles(i int) []string {
-	var scratch [64]byte
-	it := objectAt(b.d, i)
-	for {
-		ns, ne, vs, _, ok := it.next()
-		if !ok {
-			return nil
+// stringArray is null or an array of strings.
+type stringArray struct{ stringList }
+
+func (a *stringArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return err
+	case '[':
+		return a.readArray(dec, errNotArray)
+	}
+	return wrongType(dec, errNotArray)
+}
+
+// stringOrArray is a string (one element) or an array of strings.
+type stringOrArray struct{ stringList }
+
+func (l *stringOrArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case '"':
+		l.set, l.n = true, 1
+		return l.first[0].UnmarshalJSONFrom(dec)
+	case '[':
+		return l.readArray(dec, errNotList)
+	}
+	return wrongType(dec, errNotList)
+}
+
+// clientRoles is resource_access: null or an object mapping client names
+// (unique, as every member name) to null or a roleObject.
+type clientRoles struct {
+	n     int
+	first clientEntry // inline: one client is the common case
+	rest  []clientEntry
+}
+
+// entry returns client i.
+func (c *clientRoles) entry(i int) *clientEntry {
+	if i == 0 {
+		return &c.first
+	}
+	return &c.rest[i-1]
+}
+
+type clientEntry struct {
+	name  claimString
+	roles roleObject
+}
+
+func (c *clientRoles) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return err
+	case '{':
+	default:
+		return wrongType(dec, errNotObject)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() == '"' {
+		if c.n > 0 {
+			c.rest = append(c.rest, clientEntry{})
 		}
-		if isRolesName(decodedString(b.d, ns, ne, scratch[:0])) {
-			if b.d[vs] == '[' {
-				return b.array(vs)
+		e := c.entry(c.n)
+		c.n++
+		if err := e.name.UnmarshalJSONFrom(dec); err != nil {
+			return err
+		}
+		if err := json.UnmarshalDecode(dec, &e.roles); err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken() // '}'
+	return err
+}
+
+// caseVariant refuses the member it matches.
+type caseVariant struct{}
+
+func (caseVariant) UnmarshalJSONFrom(*jsontext.Decoder) error { return errCaseVariant }
+
+// wrongType returns typeErr for a value of the wrong kind, unless the value
+// is not valid JSON in the first place.
+func wrongType(dec *jsontext.Decoder, typeErr error) error {
+	if dec.PeekKind() == 0 {
+		if _, err := dec.ReadValue(); err != nil {
+			return err
+		}
+	}
+	return typeErr
+}
+
+// decodePayload runs step 5 on payload into w: shape, syntax, duplicates,
+// case variants, claim types, the scp rule and iss, exp and iat present.
+func decodePayload(payload []byte, w *wireClaims) error {
+	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		if !utf8.Valid(payload) {
+			return errPayloadUTF8
+		}
+		return errPayloadShape
+	}
+	if err := json.Unmarshal(payload, w, decodeOptions()); err != nil {
+		return claimsError(payload, err)
+	}
+	if !w.Scope.present() && w.Scp.isArray {
+		// The elements are joined with single spaces.
+		var scratch [64]byte
+		for i := range w.Scp.n {
+			s := w.Scp.at(i).bytesIn(payload, scratch[:0])
+			if len(s) == 0 || bytes.ContainsAny(s, " \t\r\n") {
+				return errScopeArrayElem
 			}
-			return nil
+		}
+	}
+	switch {
+	case !w.Iss.present():
+		return errIssMissing
+	case !w.Exp.set:
+		return ErrExpMissing
+	case !w.Iat.set:
+		return ErrIatMissing
+	}
+	return nil
+}
+
+// claimsError turns an error of json.Unmarshal into a checkError that names
+// the member at fault (never a value).
+func claimsError(payload []byte, err error) error {
+	var se *json.SemanticError
+	if errors.As(err, &se) {
+		where := quoteName(strings.TrimPrefix(string(se.JSONPointer), "/"))
+		var ce *checkError
+		if errors.As(se.Err, &ce) {
+			if ce.sentinel == ErrPayload {
+				return &checkError{ErrPayload, "member " + where + " " + ce.detail}
+			}
+			return &checkError{ce.sentinel, "claim " + where + " " + ce.detail}
+		}
+		return &checkError{ErrClaimType, "claim " + where + " has the wrong JSON type"}
+	}
+	var sy *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &sy) && errors.Is(sy.Err, jsontext.ErrDuplicateName):
+		return &checkError{ErrPayload, "duplicate member " + quoteName(strings.TrimPrefix(string(sy.JSONPointer), "/"))}
+	case !utf8.Valid(payload):
+		return errPayloadUTF8
+	}
+	return errPayloadJSON
+}
+
+// claims builds the Claims of a decoded, verified payload; text is
+// string(payload).
+func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
+	*c = Claims{
+		Issuer:          w.Iss.text(text),
+		Subject:         w.Sub.text(text),
+		Audience:        w.Aud.strings(text),
+		ExpiresAt:       w.Exp.v,
+		IssuedAt:        w.Iat.v,
+		NotBefore:       w.Nbf.v,
+		HasNotBefore:    w.Nbf.set,
+		Scope:           w.Scope.text(text),
+		TokenUse:        w.TokenUse.text(text),
+		Type:            w.Typ.text(text),
+		ClientID:        w.ClientID.text(text),
+		AuthorizedParty: w.Azp.text(text),
+		Username:        w.Username.text(text),
+		FHIRUser:        w.FHIRUser.text(text),
+		Patient:         w.Patient.text(text),
+		ID:              w.Jti.text(text),
+		Groups:          w.Groups.strings(text),
+		RealmRoles:      w.RealmAccess.Roles.strings(text),
+		Raw:             payload,
+	}
+	if !w.Scope.present() && w.Scp.set {
+		c.Scope = strings.Join(w.Scp.strings(text), " ")
+	}
+	if c.Username == "" {
+		c.Username = w.PreferredUsername.text(text)
+	}
+	if ra := &w.ResourceAccess; ra.n > 0 {
+		c.ClientRoles = make(map[string][]string, ra.n)
+		for i := range ra.n {
+			e := ra.entry(i)
+			c.ClientRoles[e.name.text(text)] = e.roles.Roles.strings(text)
 		}
 	}
 }
 
-// clientRoles decodes resource_access (no entry with several "roles"
-// members). Later duplicates of a client name replace earlier ones, as with
-// encoding/json; an empty object gives nil.
-func (b *builder) clientRoles(i int) map[string][]string {
-	var m map[string][]string
-	it := objectAt(b.d, i)
-	for {
-		ns, ne, vs, _, ok := it.next()
-		if !ok {
-			return m
-		}
-		if m == nil {
-			m = make(map[string][]string)
-		}
-		var r []string
-		if b.d[vs] == '{' {
-			r = b.roles(vs)
-		}
-		m[b.stringAt(ns, ne)] = r
+// quoteName quotes a member name for an error message, cut to 64 bytes.
+func quoteName(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
 	}
+	return strconv.Quote(s)
 }

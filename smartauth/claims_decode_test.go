@@ -1,69 +1,38 @@
 package smartauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-// The reflection-free decoders must agree with the reference decoders of
-// decode_reference_test.go (the former encoding/json-based code) on
-// acceptance, on the sentinel of every rejection, and on every decoded
-// value, nil versus empty slices included.
+// decodeClaims checks and builds the claims of a payload in one go; Validate
+// runs the two halves with the issuer, key and signature checks between.
+func decodeClaims(payload []byte) (*Claims, error) {
+	w := new(wireClaims)
+	if err := decodePayload(payload, w); err != nil {
+		return nil, err
+	}
+	c := new(Claims)
+	w.claims(c, payload, string(payload))
+	return c, nil
+}
 
-// payloadSentinels are the errors decodeClaims may wrap.
+// payloadSentinels are the errors decodePayload may wrap.
 var payloadSentinels = []error{ErrPayload, ErrClaimType, ErrIssuer, ErrExpMissing, ErrIatMissing}
 
-// stringClaimNames are looked up with StringClaim on every accepted payload.
-var stringClaimNames = []string{"iss", "sub", "username", "preferred_username", "token_use", "typ",
-	"scope", "version", "origin_jti", "custom", "exp", "realm_access", "", "ſub"}
-
-// diffDecode returns "" when decodeClaims and refDecodeClaims agree on
-// payload, or a description of the difference.
-func diffDecode(payload []byte) string {
-	got, gerr := decodeClaims(payload)
-	want, werr := refDecodeClaims(payload)
-	if (gerr == nil) != (werr == nil) {
-		return fmt.Sprintf("error mismatch: got %v, reference %v", gerr, werr)
-	}
-	if werr != nil {
-		n := 0
-		for _, s := range payloadSentinels {
-			if errors.Is(gerr, s) != errors.Is(werr, s) {
-				return fmt.Sprintf("sentinel mismatch: got %v, reference %v", gerr, werr)
-			}
-			if errors.Is(gerr, s) {
-				n++
-			}
-		}
-		if n != 1 {
-			return fmt.Sprintf("error wraps %d sentinels: %v", n, gerr)
-		}
-		if !strings.HasPrefix(gerr.Error(), "smartauth: ") {
-			return fmt.Sprintf("error text %q lacks the package prefix", gerr)
-		}
-		return ""
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		return "claims (-reference +got):\n" + d
-	}
-	for _, name := range stringClaimNames {
-		gv, gok := got.StringClaim(name)
-		wv, wok := refStringClaim(payload, name)
-		if name == "iss" || name == "sub" { // served from the typed fields
-			wv, wok = want.StringClaim(name)
-		}
-		if gv != wv || gok != wok {
-			return fmt.Sprintf("StringClaim(%q): got %q/%v, reference %q/%v", name, gv, gok, wv, wok)
-		}
-	}
-	return ""
-}
+// knownClaims are the member names decoded into Claims.
+var knownClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "scope", "scp", "token_use", "typ",
+	"client_id", "azp", "username", "preferred_username", "fhirUser", "patient", "jti", "cognito:groups",
+	"realm_access", "resource_access"}
 
 // basePayload is a valid payload with every decoded claim; member replaces
 // or adds one member as raw JSON text, or removes it when raw is "".
@@ -197,7 +166,7 @@ func decodeCorpus() []string {
 		js := payloadWith()
 		c = append(c, js[:len(js)-1]+","+m+"}", "{"+m+","+js[1:])
 	}
-	// Member count limit.
+	// Many members: unknown ones are ignored, however many.
 	many := func(n int) string {
 		var b strings.Builder
 		b.WriteString(`{"iss":"a","exp":1,"iat":2`)
@@ -214,21 +183,85 @@ func decodeCorpus() []string {
 	return c
 }
 
-func TestDecodeClaimsMatchesReference(t *testing.T) {
-	corpus := decodeCorpus()
-	accepted := 0
-	for i, p := range corpus {
-		if d := diffDecode([]byte(p)); d != "" {
-			t.Errorf("payload %d %s:\n%s", i, clipForLog(p), d)
+func TestDecodePayload(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		want    error // nil: accepted
+	}{
+		{payloadWith(), nil},
+		{`{"iss":"a","exp":0,"iat":0}`, nil},
+		{" {\"iss\" : \"a\" ,\n\t\"exp\" : 1 , \"iat\" : 2 } ", nil},
+		{`{}`, ErrIssuer},
+		{`[]`, ErrPayload}, {`null`, ErrPayload}, {`"x"`, ErrPayload}, {``, ErrPayload}, {`{`, ErrPayload},
+		{`{"iss":"a",}`, ErrPayload}, {`{"iss":"a","exp":1,"iat":2}{}`, ErrPayload},
+		{"\ufeff" + `{"iss":"a","exp":1,"iat":2}`, ErrPayload},
+		{"{\"iss\":\"a\xff\",\"exp\":1,\"iat\":2}", ErrPayload},
+		{"{\"iss\":\"a\",\"exp\":1,\"iat\":2,\"note\":\"\xc3\x28\"}", ErrPayload},
+		{`{"iss":"a","exp":1}`, ErrIatMissing}, {`{"iss":"a","iat":1}`, ErrExpMissing}, {`{"exp":1,"iat":1}`, ErrIssuer},
+		// NumericDate: integers 0..253402300799 only.
+		{payloadWith("exp", `253402300799`), nil}, {payloadWith("exp", `253402300800`), ErrClaimType},
+		{payloadWith("exp", `1.0`), ErrClaimType}, {payloadWith("iat", `1e3`), ErrClaimType},
+		{payloadWith("nbf", `-1`), ErrClaimType}, {payloadWith("exp", `01`), ErrPayload},
+		{payloadWith("exp", `"1"`), ErrClaimType}, {payloadWith("exp", `null`), ErrClaimType},
+		{payloadWith("iat", `92233720368547758070`), ErrClaimType}, {payloadWith("nbf", `[1]`), ErrClaimType},
+		// String claims, lists, role objects.
+		{payloadWith("sub", `null`), ErrClaimType}, {payloadWith("iss", `["a"]`), ErrClaimType},
+		{payloadWith("scope", `["a"]`), ErrClaimType}, {payloadWith("scope", `null`), ErrClaimType},
+		{payloadWith("aud", `"x"`), nil}, {payloadWith("aud", `[]`), nil}, {payloadWith("aud", `null`), ErrClaimType},
+		{payloadWith("aud", `["a",null]`), ErrClaimType}, {payloadWith("aud", `[["a"]]`), ErrClaimType},
+		{payloadWith("cognito:groups", `null`), nil}, {payloadWith("cognito:groups", `"a"`), ErrClaimType},
+		{payloadWith("cognito:groups", `[null]`), ErrClaimType},
+		{payloadWith("scope", "", "scp", `["a","b"]`), nil}, {payloadWith("scope", "", "scp", `["a b"]`), ErrClaimType},
+		{payloadWith("scope", "", "scp", `["\u0020"]`), ErrClaimType}, {payloadWith("scope", "", "scp", `[""]`), ErrClaimType},
+		{payloadWith("scope", "", "scp", `[null]`), ErrClaimType},
+		{payloadWith("realm_access", `null`), nil}, {payloadWith("realm_access", `{"roles":null}`), nil},
+		{payloadWith("realm_access", `{"roles":["a",null]}`), ErrClaimType}, {payloadWith("realm_access", `[]`), ErrClaimType},
+		{payloadWith("realm_access", `{"ROLES":["a"]}`), ErrPayload},
+		{payloadWith("realm_access", `{"roles":["a"],"roleſ":["b"]}`), ErrPayload},
+		{payloadWith("realm_access", `{"roles":["a"],"roles":["b"]}`), ErrPayload},
+		{payloadWith("resource_access", `{"svc":null,"x":{"roles":[]}}`), nil},
+		{payloadWith("resource_access", `{"svc":{"roles":["r"]},"\u0073vc":null}`), ErrPayload},
+		{payloadWith("resource_access", `{"svc":"r"}`), ErrClaimType}, {payloadWith("resource_access", `[]`), ErrClaimType},
+		// Names: duplicates (after unescaping, at any depth) and case variants.
+		{payloadWith("x", `{"a":1,"\u0061":2}`), ErrPayload},
+		{`{"iss":"a","exp":1,"iat":2,"\u0069ss":"a"}`, ErrPayload},
+		{`{"iss":"a","exp":1,"iat":2,"Exp":1}`, ErrPayload},
+		{`{"iss":"a","exp":1,"iat":2,"ſub":"x"}`, ErrPayload},
+		{`{"iss":"a","exp":1,"iat":2,"to\u212aen_use":"x"}`, ErrPayload},
+		{`{"iss":"a","exp":1,"iat":2,"COGNITO:GROUPS":[]}`, ErrPayload},
+		// Not case variants: other spellings are unknown claims.
+		{`{"iss":"a","exp":1,"iat":2,"tokenuse":1,"token-use":2,"clientId":3,"issuer":4,"iss ":5}`, nil},
+	} {
+		_, err := decodeClaims([]byte(tc.payload))
+		if tc.want == nil {
+			assert.NoError(t, err, "%s", clipForLog(tc.payload))
+			continue
 		}
-		if _, err := decodeClaims([]byte(p)); err == nil {
-			accepted++
-		}
+		assert.ErrorIs(t, err, tc.want, "%s", clipForLog(tc.payload))
 	}
-	// The corpus must exercise both outcomes substantially.
-	if accepted < 50 || len(corpus)-accepted < 50 {
-		t.Fatalf("corpus of %d payloads has %d accepted", len(corpus), accepted)
-	}
+}
+
+func TestDecodeClaimsValues(t *testing.T) {
+	c, err := decodeClaims([]byte(payloadWith("sub", `"\ud83d\ude00\u00e9"`, "resource_access", `{"svc":{"roles":["r"]},"s\"vc":null}`,
+		"aud", `["a","b","c","d","e","f"]`)))
+	require.NoError(t, err)
+	assert.Equal(t, "😀é", c.Subject)
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "f"}, c.Audience)
+	assert.Equal(t, map[string][]string{"svc": {"r"}, `s"vc`: nil}, c.ClientRoles)
+	assert.Equal(t, "jdoe", c.Username)
+	assert.Equal(t, []string{"fhir-user"}, c.RealmRoles)
+	assert.Equal(t, int64(1700000300), c.ExpiresAt)
+	assert.True(t, c.HasNotBefore)
+
+	c, err = decodeClaims([]byte(payloadWith("scope", "", "scp", `["patient/*.read","openid"]`, "username", "",
+		"aud", `[]`, "cognito:groups", `null`, "resource_access", `{}`, "nbf", "")))
+	require.NoError(t, err)
+	assert.Equal(t, "patient/*.read openid", c.Scope)
+	assert.Equal(t, "dr.jones", c.Username)
+	assert.Equal(t, []string{}, c.Audience)
+	assert.Nil(t, c.Groups)
+	assert.Nil(t, c.ClientRoles)
+	assert.False(t, c.HasNotBefore)
 }
 
 func clipForLog(s string) string {
@@ -238,113 +271,187 @@ func clipForLog(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// FuzzDecodeClaims compares the reflection-free decoder with the
-// encoding/json reference on arbitrary payloads: acceptance, sentinel,
-// every field (nil versus empty included) and StringClaim; and the JSON
-// string unescaper with encoding/json on any input that is a JSON string.
+// FuzzDecodeClaims checks decodePayload against encoding/json (v1) as an
+// independent reading of the same payload: a rejection wraps exactly one
+// sentinel and never quotes the payload; an accepted payload is valid UTF-8
+// and JSON, an object without duplicate or case-variant names, and every
+// decoded claim equals what encoding/json reads (nil versus empty
+// included).
 func FuzzDecodeClaims(f *testing.F) {
 	for _, p := range decodeCorpus() {
 		f.Add([]byte(p))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		if d := diffDecode(payload); d != "" {
-			t.Fatalf("payload %s:\n%s", clipForLog(string(payload)), d)
+		c, err := decodeClaims(payload)
+		if err != nil {
+			n := 0
+			for _, s := range payloadSentinels {
+				if errors.Is(err, s) {
+					n++
+				}
+			}
+			if n != 1 || !strings.HasPrefix(err.Error(), "smartauth: ") {
+				t.Fatalf("error %v wraps %d sentinels", err, n)
+			}
+			if len(payload) > 64 && strings.Contains(err.Error(), string(payload)) {
+				t.Fatalf("error quotes the payload: %v", err)
+			}
+			return
 		}
-		if got, want := rawStringClaimResult(payload), refStringClaimResult(payload); got != want {
-			t.Fatalf("rawStringClaim on %s: got %s, reference %s", clipForLog(string(payload)), got, want)
+		if d := diffV1(payload, c); d != "" {
+			t.Fatalf("payload %s: %s", clipForLog(string(payload)), d)
 		}
-		checkUnquote(t, payload)
 	})
 }
 
-func rawStringClaimResult(raw []byte) string {
-	var b strings.Builder
-	for _, n := range stringClaimNames {
-		v, ok := rawStringClaim(raw, n)
-		fmt.Fprintf(&b, "%q=%q/%v ", n, v, ok)
+// diffV1 compares claims accepted from payload with encoding/json's reading.
+func diffV1(payload []byte, c *Claims) string {
+	if !utf8.Valid(payload) || !json.Valid(payload) {
+		return "accepted invalid UTF-8 or JSON"
 	}
-	return b.String()
-}
-
-func refStringClaimResult(raw []byte) string {
-	var b strings.Builder
-	for _, n := range stringClaimNames {
-		v, ok := refStringClaim(raw, n)
-		fmt.Fprintf(&b, "%q=%q/%v ", n, v, ok)
+	names, ok := v1Names(payload)
+	if !ok {
+		return "accepted a payload that is not an object with unique names"
 	}
-	return b.String()
-}
-
-// checkUnquote: when s is exactly one valid UTF-8 JSON string literal,
-// appendUnquoted decodes it as encoding/json does.
-func checkUnquote(t *testing.T, s []byte) {
-	t.Helper()
-	if len(s) < 2 || s[0] != '"' || !json.Valid(s) || !utf8.Valid(s) {
-		return
-	}
-	if skipString(s, 0) != len(s) {
-		return // surrounding whitespace or not a single literal
-	}
-	var want string
-	if err := json.Unmarshal(s, &want); err != nil {
-		t.Fatalf("reference refused %q: %v", s, err)
-	}
-	if got := string(appendUnquoted(nil, s[1:len(s)-1])); got != want {
-		t.Fatalf("unquote %q: got %q, want %q", s, got, want)
-	}
-}
-
-func TestAppendUnquoted(t *testing.T) {
-	for _, lit := range []string{`""`, `"plain"`, `"\ud83d\ude00"`, `"\ud800"`, `"\udc00"`, `"\ud800x"`, `"x\ud800\u0041"`,
-		`"\udc00\ud800"`, `"\ud800\ud800\udc00"`, `"\udbff\udfff"`, `"\\"`, `"\/"`, `"\"q\""`, `"\b\f\n\r\t"`,
-		`"\u00e9\u00E9\u00c9"`, `"é€𝄞"`, `"a\u0000b"`, `"\u2028\u2029"`, `"\\u0041"`, `"\\\u0041"`, `"\ud800\\udc00"`,
-		`"\uD83D\uDE00"`, `"\ufffd"`, `"x\\"`} {
-		checkUnquote(t, []byte(lit))
-		var want string
-		if err := json.Unmarshal([]byte(lit), &want); err != nil {
-			t.Fatalf("%s: %v", lit, err)
-		}
-		if got := string(appendUnquoted([]byte("prefix:"), []byte(lit[1:len(lit)-1]))); got != "prefix:"+want {
-			t.Errorf("%s: got %q, want %q", lit, got, "prefix:"+want)
-		}
-	}
-}
-
-// StringClaim also accepts a Raw built by hand: invalid UTF-8, invalid
-// JSON and non-objects behave as with the former map decoding.
-func TestStringClaimHandBuiltRaw(t *testing.T) {
-	for _, raw := range []string{``, `null`, `[]`, `"x"`, `{"username":"a","username":"b"}`, `{"username":1}`,
-		"{\"username\":\"a\xffb\"}", "{\"user\xffname\":\"a\"}", `{"username":"a"`, `{"us\u0065rname":"\u00e9"}`,
-		` { "username" : "x" } `, `{"username":null}`} {
-		c := &Claims{Raw: json.RawMessage(raw)}
-		gv, gok := c.StringClaim("username")
-		wv, wok := refStringClaim([]byte(raw), "username")
-		if gv != wv || gok != wok {
-			t.Errorf("%q: got %q/%v, reference %q/%v", raw, gv, gok, wv, wok)
-		}
-	}
-}
-
-// diffHeader compares parseHeader with the former implementation.
-func diffHeader(hb []byte) string {
-	got, gerr := parseHeader(hb)
-	want, werr := refParseHeader(hb)
-	if (gerr == nil) != (werr == nil) {
-		return fmt.Sprintf("error mismatch: got %v, reference %v", gerr, werr)
-	}
-	if werr != nil {
-		for _, s := range []error{ErrHeader, ErrHeaderParameter, ErrAlgorithm, ErrKidMissing, ErrType} {
-			if errors.Is(gerr, s) != errors.Is(werr, s) {
-				return fmt.Sprintf("sentinel mismatch: got %v, reference %v", gerr, werr)
+	for _, n := range names {
+		for _, k := range knownClaims {
+			if n != k && strings.EqualFold(n, k) {
+				return "accepted case variant " + n
 			}
 		}
-		return ""
 	}
-	p := parts{headerJSON: hb, header: got}
-	if kid := p.kid(); got.Alg != want.Alg || kid != want.Kid {
-		return fmt.Sprintf("got alg %q kid %q, reference alg %q kid %q", got.Alg, kid, want.Alg, want.Kid)
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return err.Error()
+	}
+	str := func(name string) string {
+		s, _ := m[name].(string)
+		return s
+	}
+	list := func(name string) []string {
+		switch v := m[name].(type) {
+		case string:
+			return []string{v}
+		case []any:
+			out := []string{}
+			for _, e := range v {
+				out = append(out, e.(string)) // any other element: refused
+			}
+			return out
+		}
+		return nil
+	}
+	date := func(name string) int64 {
+		f, _ := m[name].(float64)
+		if f != math.Trunc(f) || f < 0 || f > maxNumericDate {
+			panic("accepted NumericDate " + fmt.Sprint(m[name]))
+		}
+		return int64(f)
+	}
+	roles := func(v any) []string {
+		o, _ := v.(map[string]any)
+		r, _ := o["roles"].([]any)
+		if r == nil {
+			return nil
+		}
+		out := []string{}
+		for _, e := range r {
+			out = append(out, e.(string))
+		}
+		return out
+	}
+	want := Claims{Issuer: str("iss"), Subject: str("sub"), Audience: list("aud"), ExpiresAt: date("exp"),
+		IssuedAt: date("iat"), Scope: str("scope"), TokenUse: str("token_use"), Type: str("typ"),
+		ClientID: str("client_id"), AuthorizedParty: str("azp"), Username: str("username"), FHIRUser: str("fhirUser"),
+		Patient: str("patient"), ID: str("jti"), Groups: list("cognito:groups"), RealmRoles: roles(m["realm_access"]), Raw: payload}
+	if _, ok := m["nbf"]; ok {
+		want.NotBefore, want.HasNotBefore = date("nbf"), true
+	}
+	if _, ok := m["scope"]; !ok {
+		want.Scope = strings.Join(list("scp"), " ")
+	}
+	if want.Username == "" {
+		want.Username = str("preferred_username")
+	}
+	if ra, _ := m["resource_access"].(map[string]any); len(ra) > 0 {
+		want.ClientRoles = map[string][]string{}
+		for k, v := range ra {
+			want.ClientRoles[k] = roles(v)
+		}
+	}
+	if fmt.Sprintf("%#v", want) != fmt.Sprintf("%#v", *c) {
+		return fmt.Sprintf("got %#v\nencoding/json %#v", *c, want)
+	}
+	for _, name := range []string{"iss", "username", "version", "custom", "exp", "realm_access", "", "ſub"} {
+		got, gok := c.StringClaim(name)
+		s, wok := m[name].(string)
+		if name == "iss" { // served from the typed field: "" counts as absent
+			wok = s != ""
+		}
+		if got != s || gok != wok {
+			return fmt.Sprintf("StringClaim(%q) = %q/%v, encoding/json %q/%v", name, got, gok, s, wok)
+		}
 	}
 	return ""
+}
+
+// v1Names returns the top-level member names of an object, ok false when it
+// is not an object or a name repeats (at any depth).
+func v1Names(data []byte) ([]string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var names []string
+	var walk func(top bool) bool
+	walk = func(top bool) bool {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil || seen[k.(string)] {
+					return false
+				}
+				seen[k.(string)] = true
+				if top {
+					names = append(names, k.(string))
+				}
+				if !walk(false) {
+					return false
+				}
+			}
+		case json.Delim('['):
+			for dec.More() {
+				if !walk(false) {
+					return false
+				}
+			}
+		default:
+			return !top
+		}
+		_, err = dec.Token() // closing delimiter
+		return err == nil
+	}
+	return names, walk(true)
+}
+
+// StringClaim also reads a Raw built by hand: a repeated name (the last
+// wins), invalid UTF-8 (replaced), anything but one object (not found).
+func TestStringClaimHandBuiltRaw(t *testing.T) {
+	for raw, want := range map[string]string{
+		``: "-", `null`: "-", `[]`: "-", `"x"`: "-", `{"username":1}`: "-", `{"username":"a"`: "-", `{"username":null}`: "-",
+		`{"username":"a"}{}`: "-", `{"other":"a"}`: "-", `{"username":"a","username":1}`: "-",
+		`{"username":"a","username":"b"}`: "b", "{\"username\":\"a\xffb\"}": "a\ufffdb", `{"us\u0065rname":"\u00e9"}`: "é",
+		` { "username" : "x" } `: "x", `{"x":{"username":"no"},"username":"yes"}`: "yes",
+	} {
+		got, ok := (&Claims{Raw: json.RawMessage(raw)}).StringClaim("username")
+		if !ok {
+			got = "-"
+		}
+		assert.Equal(t, want, got, "%q", raw)
+	}
 }
 
 func headerCorpus() []string {
@@ -368,15 +475,45 @@ func headerCorpus() []string {
 	return c
 }
 
-func TestParseHeaderMatchesReference(t *testing.T) {
-	for i, h := range headerCorpus() {
-		if d := diffHeader([]byte(h)); d != "" {
-			t.Errorf("header %d %s:\n%s", i, clipForLog(h), d)
+func TestParseHeader(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   error
+	}{
+		{`{"alg":"RS256","kid":"rs256","typ":"JWT"}`, nil}, {` {"kid" : "k" , "alg" : "ES512"} `, nil},
+		{`{"\u0061lg":"RS\u0032\u00356","\u006bid":"\u006b"}`, nil}, {`{"alg":"PS384","kid":"k","typ":"application/AT+JWT"}`, nil},
+		{`[]`, ErrHeader}, {`null`, ErrHeader}, {``, ErrHeader}, {`{"alg":"RS256","kid":"k"}{}`, ErrHeader},
+		{"\ufeff{\"alg\":\"RS256\",\"kid\":\"k\"}", ErrHeader}, {"{\"alg\":\"RS256\",\"kid\":\"k\xff\"}", ErrHeader},
+		{`{"alg":"RS256","alg":"RS256","kid":"k"}`, ErrHeader}, {`{"alg":"RS256","kid":"k","\u0061lg":"none"}`, ErrHeader},
+		{`{"alg":1,"kid":"k"}`, ErrHeader}, {`{"alg":null,"kid":"k"}`, ErrHeader}, {`{"alg":"RS256","kid":{}}`, ErrHeader},
+		{`{"alg":1,"jku":"x"}`, ErrHeader}, {`{"jku":"x","alg":1}`, ErrHeaderParameter},
+		{`{"alg":"RS256","kid":"k","ALG":"none"}`, ErrHeaderParameter}, {`{"alg":"RS256","kid":"k","crit":[]}`, ErrHeaderParameter},
+		{`{}`, ErrAlgorithm}, {`{"alg":"none","kid":"k"}`, ErrAlgorithm}, {`{"alg":"rs256","kid":"k"}`, ErrAlgorithm},
+		{`{"alg":"RS256"}`, ErrKidMissing}, {`{"alg":"RS256","kid":""}`, ErrKidMissing},
+		{`{"alg":"RS256","kid":"` + strings.Repeat("k", 256) + `"}`, nil},
+		{`{"alg":"RS256","kid":"` + strings.Repeat("k", 257) + `"}`, ErrKidMissing},
+		{`{"alg":"RS256","kid":"` + strings.Repeat(`\u006b`, 256) + `"}`, nil},
+		{`{"alg":"RS256","kid":"k","typ":""}`, ErrType}, {`{"alg":"RS256","kid":"k","typ":"JOSE"}`, ErrType},
+	} {
+		_, err := parseHeader([]byte(tc.header), new(wireHeader))
+		if tc.want == nil {
+			assert.NoError(t, err, "%s", clipForLog(tc.header))
+			continue
 		}
+		assert.ErrorIs(t, err, tc.want, "%s", clipForLog(tc.header))
 	}
+	p := parts{headerJSON: []byte(`{"alg":"RS256","kid":"a\u00e9\ud83d\ude00"}`)}
+	var err error
+	p.header, err = parseHeader(p.headerJSON, new(wireHeader))
+	require.NoError(t, err)
+	assert.Equal(t, "RS256", p.header.Alg)
+	assert.Equal(t, "aé😀", p.kid())
 }
 
-// FuzzParseHeader compares parseHeader with the former implementation.
+// FuzzParseHeader checks parseHeader against encoding/json (v1): an
+// accepted header is an object of unique string members alg, kid and typ
+// only, with an allowed alg, a kid of 1..256 bytes and an allowed typ, read
+// as encoding/json reads them.
 func FuzzParseHeader(f *testing.F) {
 	for _, h := range headerCorpus() {
 		f.Add([]byte(h))
@@ -385,24 +522,52 @@ func FuzzParseHeader(f *testing.F) {
 		if len(hb) > maxHeaderSize {
 			return // splitToken refuses larger headers first
 		}
-		if d := diffHeader(hb); d != "" {
-			t.Fatalf("header %s:\n%s", clipForLog(string(hb)), d)
+		h, err := parseHeader(hb, new(wireHeader))
+		if err != nil {
+			n := 0
+			for _, s := range []error{ErrHeader, ErrHeaderParameter, ErrAlgorithm, ErrKidMissing, ErrType} {
+				if errors.Is(err, s) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("error %v wraps %d sentinels", err, n)
+			}
+			return
+		}
+		names, ok := v1Names(hb)
+		if !ok || !utf8.Valid(hb) {
+			t.Fatalf("accepted %s", clipForLog(string(hb)))
+		}
+		var m map[string]string
+		if err := json.Unmarshal(hb, &m); err != nil {
+			t.Fatalf("accepted %s: %v", clipForLog(string(hb)), err)
+		}
+		for _, n := range names {
+			if n != "alg" && n != "kid" && n != "typ" {
+				t.Fatalf("accepted member %q", n)
+			}
+		}
+		p := parts{headerJSON: hb, header: h}
+		if h.Alg != m["alg"] || canonicalAlgorithm([]byte(h.Alg)) == "" || p.kid() != m["kid"] ||
+			len(m["kid"]) == 0 || len(m["kid"]) > maxKidLen {
+			t.Fatalf("accepted %s as alg %q kid %q", clipForLog(string(hb)), h.Alg, p.kid())
+		}
+		if typ, ok := m["typ"]; ok && !allowedHeaderType([]byte(typ)) {
+			t.Fatalf("accepted typ %q", typ)
 		}
 	})
 }
 
-// decodeClaims checks and decodes a payload in one go (scan, then build).
-// It is the test entry point; Validate runs the two phases separately, with the issuer lookup, key
-// lookup and signature check in between. The payload must be a JSON object
-// with unique member names and well-typed claims.
-func decodeClaims(payload []byte) (*Claims, error) {
-	var sc claimScan
-	if err := sc.scan(payload); err != nil {
-		return nil, err
+// BenchmarkDecodeClaims is step 5 plus building Claims on a Keycloak-shaped
+// payload that has every decoded claim.
+func BenchmarkDecodeClaims(b *testing.B) {
+	p := []byte(payloadWith())
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if _, err := decodeClaims(p); err != nil {
+			b.Fatal(err)
+		}
 	}
-	c := new(Claims)
-	if err := sc.build(c, string(payload)); err != nil {
-		return nil, err
-	}
-	return c, nil
 }

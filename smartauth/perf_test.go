@@ -14,12 +14,13 @@ import (
 //   - Validate, Cognito access token (benchSetup): 19 allocations. 11 are
 //     jwx and crypto/rsa (hash state and digest, big-number scratch;
 //     BenchmarkRawRSAVerify alone makes 9). Validate's own: the token buffer
-//     (copy + decoded parts), the kid, the payload text backing all string
-//     claims, Token+Claims+scopes, cognito:groups; plus the two of
-//     scopes.Parse rejecting "aws.cognito.signin.user.admin".
+//     (copy + decoded parts), Token+Claims+scopes+decoding state, the kid,
+//     the payload text backing all string claims, cognito:groups; plus the
+//     two of scopes.Parse rejecting "aws.cognito.signin.user.admin".
 //   - Validate, Keycloak access token (aud array, realm and client roles):
 //     21 (no invalid scope, but three more slices and a map).
-//   - Refusing a token from an unconfigured issuer: 1 (the token buffer).
+//   - Refusing a token from an unconfigured issuer: 2 (the token buffer and
+//     the decoding state, which json/v2 needs on the heap).
 //
 // Update the numbers when an intended change moves them.
 const (

@@ -3,10 +3,13 @@ package smartauth
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits applied before any allocation-heavy work.
@@ -47,22 +50,23 @@ var (
 	errHeaderJSON      = &checkError{ErrHeader, "invalid JSON"}
 	errHeaderShape     = &checkError{ErrHeader, "not a JSON object"}
 	errAlgMissing      = &checkError{ErrAlgorithm, "alg missing"}
-	errAlgDuplicate    = &checkError{ErrHeader, `duplicate member "alg"`}
-	errKidDuplicate    = &checkError{ErrHeader, `duplicate member "kid"`}
-	errTypDuplicate    = &checkError{ErrHeader, `duplicate member "typ"`}
-	errAlgNotString    = &checkError{ErrHeader, `"alg" is not a string`}
-	errKidNotString    = &checkError{ErrHeader, `"kid" is not a string`}
-	errTypNotString    = &checkError{ErrHeader, `"typ" is not a string`}
 )
 
 // header is the decoded JOSE header. Only alg, kid and typ are allowed.
 type header struct {
-	// Alg is one of the constants knownAlgorithm accepts (never token
+	// Alg is one of the constants canonicalAlgorithm returns (never token
 	// memory).
 	Alg string
-	// kid locates the raw "kid" string literal (quotes included) in the
-	// decoded header; see parts.kid.
-	kid span
+	// kid locates the "kid" string literal in the decoded header; see
+	// parts.kid.
+	kid claimString
+}
+
+// wireHeader is the JSON form of the header.
+type wireHeader struct {
+	Alg claimString `json:"alg"`
+	Kid claimString `json:"kid"`
+	Typ claimString `json:"typ"`
 }
 
 // parts is a token split at its two dots, with decoded header, payload and
@@ -79,7 +83,7 @@ type parts struct {
 // kid returns the decoded kid as a string of its own (a key set may keep
 // it). Validate calls it only once the issuer is known.
 func (p *parts) kid() string {
-	return string(decodedString(p.headerJSON, p.header.kid.s, p.header.kid.e, nil))
+	return string(p.header.kid.bytesIn(p.headerJSON, nil))
 }
 
 // stripBearer removes one optional "Bearer " prefix (case-insensitive scheme,
@@ -92,8 +96,8 @@ func stripBearer(s string) string {
 	return s
 }
 
-// splitToken runs pipeline steps 2-4: size, compact shape, strict base64url,
-// header policy.
+// splitToken runs pipeline steps 2-3: size, compact shape, strict
+// base64url. Validate then parses the header (step 4, parseHeader).
 //
 // It makes one allocation: a buffer holding a copy of the token (the signing
 // input is its prefix) followed by the decoded header, payload and
@@ -154,96 +158,65 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	p.headerJSON = dst[:hLen:hLen]
 	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
 	p.signature = dst[hLen+pLen:]
-	var err error
-	if p.header, err = parseHeader(p.headerJSON); err != nil {
-		return p, err
-	}
 	p.signingInput = src[:second:second]
 	p.raw = tok
 	return p, nil
 }
 
-// parseHeader enforces step 4: a JSON object without duplicate names whose
-// members are limited to alg, kid and typ, all strings. It allocates only
-// on error paths that quote the offending text.
-func parseHeader(hb []byte) (header, error) {
+// parseHeader enforces step 4 (decoding into w): a JSON object without
+// duplicate names whose members are limited to alg, kid and typ, all
+// strings.
+func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	var h header
-	if !utf8.Valid(hb) {
-		return h, errHeaderUTF8
-	}
-	if !json.Valid(hb) {
-		return h, errHeaderJSON
-	}
-	i := skipSpace(hb, 0)
-	if i >= len(hb) || hb[i] != '{' {
+	if t := bytes.TrimLeft(hb, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		if !utf8.Valid(hb) {
+			return h, errHeaderUTF8
+		}
 		return h, errHeaderShape
 	}
-	// Decoded names and values are at most as long as their literals, and
-	// the header is at most maxHeaderSize bytes.
-	var scratch [maxHeaderSize]byte
-	var alg, typ []byte
-	var hasAlg, hasKid, hasTyp bool
-	it := objectAt(hb, i)
-	for {
-		ns, ne, vs, ve, ok := it.next()
-		if !ok {
-			break
-		}
-		name := decodedString(hb, ns, ne, scratch[:0])
-		// Every member other than alg, kid and typ is refused at once, so a
-		// duplicate can only be one of these three.
-		value := hb[vs:ve]
-		switch string(name) {
-		case "alg":
-			if hasAlg {
-				return h, errAlgDuplicate
-			}
-			if value[0] != '"' {
-				return h, errAlgNotString
-			}
-			alg, hasAlg = value, true
-		case "kid":
-			if hasKid {
-				return h, errKidDuplicate
-			}
-			if value[0] != '"' {
-				return h, errKidNotString
-			}
-			h.kid, hasKid = span{vs, ve}, true
-		case "typ":
-			if hasTyp {
-				return h, errTypDuplicate
-			}
-			if value[0] != '"' {
-				return h, errTypNotString
-			}
-			typ, hasTyp = value, true
-		default:
-			return h, fmt.Errorf("%w: %s", ErrHeaderParameter, quoteName(string(name)))
-		}
+	if err := json.Unmarshal(hb, w, json.RejectUnknownMembers(true)); err != nil {
+		return h, headerError(hb, err)
 	}
-	if !hasAlg {
+	if !w.Alg.present() {
 		return h, errAlgMissing
 	}
-	algText := decodedString(alg, 0, len(alg), scratch[:0])
-	if h.Alg = canonicalAlgorithm(algText); h.Alg == "" {
-		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(algText)))
+	// Decoded values are at most as long as their literals, and the header
+	// is at most maxHeaderSize bytes.
+	var scratch [maxHeaderSize]byte
+	alg := w.Alg.bytesIn(hb, scratch[:0])
+	if h.Alg = canonicalAlgorithm(alg); h.Alg == "" {
+		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(alg)))
 	}
-	if !hasKid || !kidLengthOK(hb[h.kid.s:h.kid.e], scratch[:0]) {
+	if n := len(w.Kid.bytesIn(hb, scratch[:0])); n == 0 || n > maxKidLen {
 		return h, ErrKidMissing
 	}
-	if hasTyp {
-		if t := decodedString(typ, 0, len(typ), scratch[:0]); !allowedHeaderType(t) {
+	h.kid = w.Kid
+	if w.Typ.present() {
+		if t := w.Typ.bytesIn(hb, scratch[:0]); !allowedHeaderType(t) {
 			return h, fmt.Errorf("%w: %s", ErrType, quoteName(string(t)))
 		}
 	}
 	return h, nil
 }
 
-// kidLengthOK: the decoded kid is non-empty and at most maxKidLen bytes.
-func kidLengthOK(lit, scratch []byte) bool {
-	n := len(decodedString(lit, 0, len(lit), scratch))
-	return n > 0 && n <= maxKidLen
+// headerError turns an error of json.Unmarshal into a checkError.
+func headerError(hb []byte, err error) error {
+	var se *json.SemanticError
+	if errors.As(err, &se) {
+		name := quoteName(strings.TrimPrefix(string(se.JSONPointer), "/"))
+		if errors.Is(se.Err, json.ErrUnknownName) {
+			return fmt.Errorf("%w: %s", ErrHeaderParameter, name)
+		}
+		return &checkError{ErrHeader, name + " is not a string"}
+	}
+	var sy *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &sy) && errors.Is(sy.Err, jsontext.ErrDuplicateName):
+		return &checkError{ErrHeader, "duplicate member " + quoteName(strings.TrimPrefix(string(sy.JSONPointer), "/"))}
+	case !utf8.Valid(hb):
+		return errHeaderUTF8
+	}
+	return errHeaderJSON
 }
 
 // allowedHeaderType accepts JWT and RFC 9068 access-token media types.

@@ -143,14 +143,20 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	// Step 5: the whole payload is checked (shape, duplicates, claim types,
-	// iss/exp/iat present) before the unverified iss selects an issuer.
-	var sc claimScan
-	if err := sc.scan(p.payload); err != nil {
+	// Token, Claims, a few scopes and the decoding state share one
+	// allocation.
+	vt := new(verifiedToken)
+	if p.header, err = parseHeader(p.headerJSON, &vt.header); err != nil {
+		return nil, err
+	}
+	// Step 5: the whole payload is decoded and checked (shape, duplicates,
+	// claim types, iss/exp/iat present) before the unverified iss selects
+	// an issuer.
+	if err := decodePayload(p.payload, &vt.wire); err != nil {
 		return nil, err
 	}
 	var issBuf [256]byte
-	st, ok := v.issuers[string(sc.issuer(issBuf[:0]))]
+	st, ok := v.issuers[string(vt.wire.Iss.bytesIn(p.payload, issBuf[:0]))]
 	if !ok {
 		return nil, ErrUnknownIssuer
 	}
@@ -167,14 +173,10 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := v.verify(key, &p); err != nil {
 		return nil, ErrSignature
 	}
-	// The payload is verified: decode the claims. Token, Claims and a few
-	// scopes share one allocation; string claims share one copy of the
-	// payload text.
-	vt := new(verifiedToken)
+	// The payload is verified: build the claims. String claims share one
+	// copy of the payload text.
 	claims := &vt.claims
-	if err := sc.build(claims, string(p.payload)); err != nil {
-		return nil, err
-	}
+	vt.wire.claims(claims, p.payload, string(p.payload))
 	if err := v.checkTimes(claims); err != nil {
 		return nil, err
 	}
@@ -216,12 +218,14 @@ func (v *Validator) ServesEndpoint(endpoint string) bool {
 	return len(v.endpoints) == 0 || slices.Contains(v.endpoints, trimSlash(endpoint))
 }
 
-// verifiedToken lets Validate allocate a Token, its Claims and room for a
-// few scopes together.
+// verifiedToken lets Validate allocate a Token, its Claims, room for a
+// few scopes and the decoding state together.
 type verifiedToken struct {
 	token  Token
 	claims Claims
 	scopes [inlineScopes]scopes.Scope
+	header wireHeader
+	wire   wireClaims
 }
 
 // inlineScopes is how many scopes fit in a verifiedToken; collectScopes

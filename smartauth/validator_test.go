@@ -68,6 +68,17 @@ func payloadToken(payload string) func(testing.TB) string {
 	return func(tb testing.TB) string { return rawRS256(tb, rsHeader, payload) }
 }
 
+// manyClaims is a Keycloak token with n extra string claims c000, c001, ...
+func manyClaims(n int) func(testing.TB) string {
+	return func(tb testing.TB) string {
+		over := []any{}
+		for i := range n {
+			over = append(over, fmt.Sprintf("c%03d", i), "v")
+		}
+		return rawRS256(tb, rsHeader, mustJSON(tb, keycloakClaims(over...)))
+	}
+}
+
 // claimRaw replaces one Keycloak claim by raw JSON text.
 func claimRaw(claim, rawValue string) func(testing.TB) string {
 	return func(tb testing.TB) string {
@@ -554,6 +565,15 @@ func catalogueCases() []vcase {
 		{name: "#20 patient as a number", wantErr: smartauth.ErrClaimType, token: kcToken("patient", 456)},
 		{name: "#20 cognito:groups as a string", wantErr: smartauth.ErrClaimType, token: cognitoToken("cognito:groups", "admins"), config: useCognito},
 		{name: "#20 realm_access as a string", wantErr: smartauth.ErrClaimType, token: kcToken("realm_access", "admin")},
+		// null is not a string: an array element that is null used to
+		// decode as "" and pass.
+		{name: "#20 aud array with null", wantErr: smartauth.ErrClaimType, token: claimRaw("aud", `["`+testEndpoint+`",null]`)},
+		{name: "#20 aud array of null", wantErr: smartauth.ErrClaimType, token: claimRaw("aud", `[null]`)},
+		{name: "#20 scp array with null", wantErr: smartauth.ErrClaimType, token: kcToken("scope", omit, "scp", []any{"patient/*.read", nil})},
+		{name: "#20 cognito:groups with null", wantErr: smartauth.ErrClaimType, token: cognitoToken("cognito:groups", []any{"clinicians", nil}), config: useCognito},
+		{name: "#20 realm_access roles with null", wantErr: smartauth.ErrClaimType, token: claimRaw("realm_access", `{"roles":["fhir-user",null]}`)},
+		{name: "#20 resource_access roles with null", wantErr: smartauth.ErrClaimType, token: claimRaw("resource_access", `{"svc":{"roles":[null,"reader"]}}`)},
+		{name: "#20 resource_access client as an array", wantErr: smartauth.ErrClaimType, token: claimRaw("resource_access", `{"svc":["reader"]}`)},
 
 		// #21 scope smuggling: split on single spaces, exact parse, no substring matching
 		{name: "#21 xpatient/*.read dropped", token: kcToken("scope", "xpatient/*.read openid"), check: wantScopes([]string{"openid"}, 1, false)},
@@ -722,13 +742,19 @@ func catalogueCases() []vcase {
 		{name: "#27 payload is null", wantErr: smartauth.ErrPayload, token: payloadToken(`null`)},
 		{name: "#27 payload is a string", wantErr: smartauth.ErrPayload, token: payloadToken(`"` + testIssuer + `"`)},
 		{name: "#27 payload has trailing data", wantErr: smartauth.ErrPayload, token: func(tb testing.TB) string { return rawRS256(tb, rsHeader, kcJSON(tb)+"{}") }},
-		{name: "#27 payload with too many members", wantErr: smartauth.ErrPayload, token: func(tb testing.TB) string {
-			over := []any{}
-			for i := range 300 {
-				over = append(over, fmt.Sprintf("c%03d", i), i)
-			}
-			return rawRS256(tb, rsHeader, mustJSON(tb, keycloakClaims(over...)))
-		}},
+		// Unknown claims are ignored (RFC 7519 §4), however many: the token
+		// size cap is the bound.
+		{name: "#27 payload with 300 unknown claims (4.7 KB token)", token: manyClaims(300),
+			check: func(t *testing.T, _ testEnv, tok *smartauth.Token) {
+				v, ok := tok.Claims.StringClaim("c299")
+				assert.True(t, ok)
+				assert.Equal(t, "v", v)
+			}},
+		{name: "#27 payload with 500 unknown claims (over 8 KiB)", wantErr: smartauth.ErrTokenTooLarge, token: manyClaims(500)},
+		{name: "#27 payload duplicate inside an unknown claim", wantErr: smartauth.ErrPayload,
+			token: appendMember(`"ext":{"role":"viewer","role":"admin"}`)},
+		{name: "#27 realm_access roles only in another case", wantErr: smartauth.ErrPayload,
+			token: claimRaw("realm_access", `{"Roles":["admin"]}`)},
 		{name: "#27 payload empty object", wantErr: smartauth.ErrIssuer, token: payloadToken(`{}`)},
 
 		// #28 weak keys handed out by a key set

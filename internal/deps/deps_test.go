@@ -26,7 +26,7 @@ const (
 	lambdaModule = "github.com/aws/aws-lambda-go"
 	jwxModule    = "github.com/lestrrat-go/jwx/v3"
 	loModule     = "github.com/samber/lo"
-	jsonModule   = "github.com/go-json-experiment/json"
+	jsonModule   = "github.com/go-json-experiment/json" // encoding/json/v2
 )
 
 // jwxOwnDeps are the modules jwx v3 itself builds with (not its test
