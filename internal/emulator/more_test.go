@@ -185,7 +185,7 @@ func TestThroughLambdaAdapter(t *testing.T) {
 	}{
 		{name: "system search", token: sign(claims("system/*.rs", nil)), path: "Patient", wantStatus: 200, wantIDs: []string{"456", "789", "900"}},
 		{name: "patient compartment", token: sign(claims("launch/patient patient/*.rs", map[string]any{"patient": "789"})), path: "Observation", wantStatus: 200, wantIDs: []string{"obs-789-glucose", "obs-789-heart-rate"}},
-		{name: "patient reads another", token: sign(claims("patient/*.rs", map[string]any{"patient": "789"})), path: "Patient/456", wantStatus: 403, wantCheck: "compartment"},
+		{name: "patient reads another", token: sign(claims("patient/*.rs", map[string]any{"patient": "789"})), path: "Patient/456", wantStatus: 404, wantCheck: "not-found"},
 		{name: "wrong audience", token: sign(claims("system/*.rs", map[string]any{"aud": "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/"})), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
 		{name: "expired", token: sign(claims("system/*.rs", map[string]any{"exp": testNow.Unix() - 3600, "iat": testNow.Unix() - 4000})), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
 		{name: "forged", token: testjwt.Sign(t, other, jwa.RS256(), "k1", "", claims("system/*.rs", nil)), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},

@@ -76,6 +76,7 @@ type Server struct {
 	metadata map[string]any
 	store    *store
 	parser   scopes.Parser
+	caps     capabilities
 }
 
 // New checks cfg and loads the seed.
@@ -123,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, base: "/datastore/" + cfg.DatastoreID + "/r4/", metadata: md, store: st,
-		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}}, nil
+		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md)}, nil
 }
 
 // ParseMetadata reads a SMART configuration: a JSON object, or a JSON string
@@ -202,7 +203,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if ref := s.handle(rec, r, &ll); ref != nil {
 		ll.reason = ref.check
-		if ref.status == http.StatusUnauthorized || ref.status == http.StatusForbidden {
+		if ref.logReason != "" {
+			ll.reason = ref.logReason
+		}
+		if ref.status == http.StatusUnauthorized || ref.status == http.StatusForbidden || ref.logReason != "" {
 			ll.decision = "deny"
 		}
 		ref.write(rec)
@@ -229,10 +233,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // handle serves one request or returns the refusal to write.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *refusal {
-	rel, ok := strings.CutPrefix(r.URL.Path, s.base)
+	// The escaped path, as sent: an encoded "/" or "?" must not turn into
+	// a path separator or a query after the scope decision.
+	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), s.base)
 	if !ok {
 		return &refusal{status: http.StatusNotFound, code: "not-found", check: "path",
 			msg: fmt.Sprintf("not a FHIR path of this data store: the base is %s", s.base)}
+	}
+	if low := strings.ToLower(rel); strings.Contains(low, "%2f") || strings.Contains(low, "%3f") {
+		return badRequest("path", "the path holds an encoded / or ?: FHIR paths are Type[/id[/...]]")
+	}
+	rel, err := url.PathUnescape(rel)
+	if err != nil {
+		return badRequest("path", "the path is not validly percent-encoded")
 	}
 	if rel == ".well-known/smart-configuration" {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -282,7 +295,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 	ll.patient = g.patient
 	acc, ref := s.authorize(g, req)
 	if ref != nil {
-		ll.decision = "deny"
 		return ref
 	}
 	ll.decision, ll.reason = "allow", acc.reason
@@ -359,7 +371,7 @@ func (s *Server) authenticate(ctx context.Context, token, op string) (grant, *re
 		}
 		return grant{}, unauthorized("lambda-error", fmt.Sprintf("the IdP Lambda invocation failed after %s: %s", time.Since(start).Round(time.Millisecond), shorten(err.Error(), 300)))
 	}
-	return checkAnswer(out, s.cfg.DatastoreEndpoint, s.cfg.Now(), s.parser)
+	return checkAnswer(out, s.cfg.DatastoreEndpoint, s.cfg.Now(), s.parser, s.caps)
 }
 
 // operationName maps a request to HealthLake's operation (IAM action) name.
