@@ -58,7 +58,9 @@ func TestCreateIDAssignedBeforeChecks(t *testing.T) {
 // are ignored without it. Invalid tokens are named in the diagnostics.
 func TestMetadataCapabilities(t *testing.T) {
 	md := func(caps string) func(*Config) {
-		return func(c *Config) { c.Metadata = []byte(`{"issuer":"https://idp.example.com","capabilities":[` + caps + `]}`) }
+		return func(c *Config) {
+			c.Metadata = []byte(`{"issuer":"https://idp.example.com","capabilities":[` + caps + `]}`)
+		}
 	}
 	v1only := md(`"permission-patient","permission-user"`)
 	v2only := md(`"permission-v2"`)
