@@ -60,14 +60,14 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 	switch v := payload["isAuthorized"].(type) {
 	case bool:
 		if !v {
-			return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is false: the Lambda denied the token (its log line says which check failed)")
+			return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is false: the Lambda denied the token (its log says which check failed; in process: lambda_reason in the emulator's log line)")
 		}
 	case string:
 		if v != "true" {
-			return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %q: the Lambda denied the token (its log line says which check failed)", shorten(v, 20)))
+			return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %q: the Lambda denied the token (its log says which check failed; in process: lambda_reason in the emulator's log line)", shorten(v, 20)))
 		}
 	case nil:
-		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is missing: the Lambda denied the request (see its log for the reason)")
+		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is missing: the Lambda denied the request (its log says why; in process: lambda_reason in the emulator's log line)")
 	default:
 		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is neither true nor \"true\"")
 	}

@@ -122,7 +122,10 @@ func TestHTTPInvoker(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := httptest.NewServer(tc.handler)
 			defer ts.Close()
-			s, _ := newTestServer(t, HTTPInvoker{URL: ts.URL})
+			inv, err := NewHTTPInvoker(ts.URL, &http.Client{Timeout: 5 * time.Second})
+			require.NoError(t, err)
+			assert.Equal(t, ts.URL+RIEInvokePath, inv.URL())
+			s, _ := newTestServer(t, inv)
 			r := do(t, s, "GET", "Patient/456", testToken, "")
 			if tc.wantErr == "" {
 				assert.Equal(t, http.StatusOK, r.status, r.body)
@@ -134,11 +137,16 @@ func TestHTTPInvoker(t *testing.T) {
 			assert.Contains(t, diag, tc.wantErr)
 		})
 	}
-	_, err := InvokeURL("ftp://x")
+	client := &http.Client{Timeout: time.Second}
+	_, err := NewHTTPInvoker("ftp://x", client)
 	require.Error(t, err)
-	u, err := InvokeURL("http://127.0.0.1:9000/")
+	for _, c := range []*http.Client{nil, {}} {
+		_, err = NewHTTPInvoker("http://127.0.0.1:9000", c)
+		require.ErrorContains(t, err, "Timeout", "no client without a timeout")
+	}
+	inv, err := NewHTTPInvoker("http://127.0.0.1:9000/", client)
 	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:9000"+RIEInvokePath, u)
+	assert.Equal(t, "http://127.0.0.1:9000"+RIEInvokePath, inv.URL())
 }
 
 // TestThroughLambdaAdapter runs the real validator behind the real Lambda
@@ -162,7 +170,8 @@ func TestThroughLambdaAdapter(t *testing.T) {
 		Issuers: []smartauth.IssuerConfig{{Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience()}},
 	})
 	require.NoError(t, err)
-	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole)).Invoke))
+	// LambdaLogger folds the handler's decision into the request's log line.
+	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole), lambdaadapter.WithLogger(LambdaLogger())).Invoke))
 
 	claims := func(scope string, extra map[string]any) map[string]any {
 		c := map[string]any{"iss": iss, "aud": testEndpoint, "sub": "u1", "iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "scope": scope}
@@ -195,9 +204,15 @@ func TestThroughLambdaAdapter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			lines := strings.Count(logs.String(), "\n")
 			r := do(t, s, "GET", tc.path, tc.token, "")
 			require.Equal(t, tc.wantStatus, r.status, r.body)
 			assert.NotContains(t, r.body, tc.token)
+			line := strings.TrimSpace(logs.String()[len(logs.String())-len(lastLine(logs.String())):])
+			assert.Equal(t, lines+1, strings.Count(logs.String(), "\n"), "one log line per request")
+			if tc.wantStatus == http.StatusUnauthorized {
+				assert.Contains(t, line, "lambda_reason=", "the Lambda's reason is in the request's line")
+			}
 			if tc.wantCheck != "" {
 				check, diag := issue(t, r)
 				assert.Equal(t, tc.wantCheck, check, diag)
@@ -279,4 +294,10 @@ func FuzzServeHTTP(f *testing.F) {
 			}
 		}
 	})
+}
+
+// lastLine returns the last line of s, with its newline.
+func lastLine(s string) string {
+	i := strings.LastIndex(strings.TrimSuffix(s, "\n"), "\n")
+	return s[i+1:]
 }

@@ -28,12 +28,12 @@ const DefaultInvokeTimeout = time.Second
 // DefaultMaxBody caps request bodies.
 const DefaultMaxBody = 1 << 20
 
+// defaultSeed is the embedded synthetic seed Bundle (a few patients,
+// practitioners, observations, conditions and an encounter; nothing real).
+//
 //go:embed testdata/seed.json
 var defaultSeed []byte
 
-// DefaultSeed returns the embedded synthetic seed Bundle (a few patients,
-// practitioners, observations, conditions and an encounter; nothing real).
-func DefaultSeed() []byte { return append([]byte(nil), defaultSeed...) }
 
 // Config configures a Server.
 type Config struct {
@@ -55,7 +55,7 @@ type Config struct {
 	// Metadata is the SMART configuration JSON object served at
 	// .well-known/smart-configuration. Required.
 	Metadata []byte
-	// Seed is the Bundle the store starts with; nil means DefaultSeed.
+	// Seed is the Bundle the store starts with; nil means the embedded synthetic seed.
 	Seed []byte
 	// InvokeTimeout bounds each invocation (default DefaultInvokeTimeout).
 	InvokeTimeout time.Duration
@@ -176,6 +176,9 @@ type logLine struct {
 	decision  string // "allow", "deny" or "" (no authorization involved)
 	reason    string
 	patient   string
+	// lambdaReason and lambdaDetail are what an in-process Lambda with
+	// LambdaLogger logged about its decision.
+	lambdaReason, lambdaDetail string
 }
 
 // ServeHTTP routes one request.
@@ -198,6 +201,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if ll.patient != "" {
 			attrs = append(attrs, slog.String("patient", ll.patient))
+		}
+		if ll.lambdaReason != "" {
+			attrs = append(attrs, slog.String("lambda_reason", ll.lambdaReason))
+		}
+		if ll.lambdaDetail != "" {
+			attrs = append(attrs, slog.String("lambda_detail", ll.lambdaDetail))
 		}
 		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "emulate request", attrs...)
 	}()
@@ -287,7 +296,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 			}
 		}
 	}
-	g, ref := s.authenticate(r.Context(), token, ll.operation)
+	g, ref := s.authenticate(r.Context(), token, ll)
 	if ref != nil {
 		ll.decision = "deny"
 		return ref
@@ -346,11 +355,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, req scopes.Req
 }
 
 // authenticate invokes the IdP Lambda and checks its answer.
-func (s *Server) authenticate(ctx context.Context, token, op string) (grant, *refusal) {
+func (s *Server) authenticate(ctx context.Context, token string, ll *logLine) (grant, *refusal) {
 	ev, err := json.Marshal(event{
 		DatastoreEndpoint:    s.cfg.DatastoreEndpoint,
 		BearerToken:          token,
-		OperationName:        op,
+		OperationName:        ll.operation,
 		DatastoreID:          s.cfg.DatastoreID,
 		DatastoreTypeVersion: "R4",
 		DatastoreName:        s.cfg.DatastoreName,
@@ -358,10 +367,12 @@ func (s *Server) authenticate(ctx context.Context, token, op string) (grant, *re
 	if err != nil {
 		return grant{}, unauthorized("event", "encoding the event failed")
 	}
-	ictx, cancel := context.WithTimeout(ctx, s.cfg.InvokeTimeout)
+	n := &note{}
+	ictx, cancel := context.WithTimeout(context.WithValue(ctx, noteKey{}, n), s.cfg.InvokeTimeout)
 	defer cancel()
 	start := time.Now()
 	out, err := s.cfg.Invoker.Invoke(ictx, ev)
+	ll.lambdaReason, ll.lambdaDetail = n.get()
 	if err == nil && ictx.Err() != nil {
 		err = ictx.Err()
 	}
