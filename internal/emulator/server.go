@@ -34,7 +34,6 @@ const DefaultMaxBody = 1 << 20
 //go:embed testdata/seed.json
 var defaultSeed []byte
 
-
 // Config configures a Server.
 type Config struct {
 	// Invoker runs the IdP Lambda. Required.
