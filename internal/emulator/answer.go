@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
@@ -153,7 +154,7 @@ func epoch(v any) (int64, error) {
 	switch n := v.(type) {
 	case nil:
 		return 0, fmt.Errorf("is missing (required, integer epoch seconds)")
-	case json.Number:
+	case jsontext.Value:
 		i, err := strconv.ParseInt(n.String(), 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(n.String(), 40))
