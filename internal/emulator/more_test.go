@@ -260,10 +260,14 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("DELETE", "Patient/900", "", "")
 	f.Add("GET", "Observation?subject=http://x/Patient/789&code=2339-0,8867-4", "", "")
 	f.Add("POST", "", `{"resourceType":"Bundle","type":"transaction"}`, "")
+	f.Add("GET", "Patient%2F789", "", "")
+	f.Add("POST", "Patient", `{"resourceType":"Patient","id":"456"}`, "application/fhir+json")
+	f.Add("GET", "Patient/789/$everything", "", "")
 	markers := []string{"Testpatient-Beta", "Testpatient-Gamma", "obs-789", "obs-900", "cond-789", "Patient/789", "Patient/900"}
 	f.Fuzz(func(t *testing.T, method, path, body, contentType string) {
-		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds", patient: "456"}, DatastoreEndpoint: testEndpoint,
-			Metadata: []byte(`{}`), Now: func() time.Time { return testNow }})
+		// v2 scopes count only with permission-v2 in the Metadata.
+		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds patient/Observation.rs?category=laboratory", patient: "456"},
+			DatastoreEndpoint: testEndpoint, Metadata: []byte(`{"capabilities":["permission-v2","permission-v2.2"]}`), Now: func() time.Time { return testNow }})
 		require.NoError(t, err)
 		req, err := http.NewRequest(method, "http://127.0.0.1"+testBase+path, strings.NewReader(body))
 		if err != nil {
