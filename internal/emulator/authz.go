@@ -41,7 +41,11 @@ func (s *Server) authorize(g grant, req scopes.Request) (access, *refusal) {
 	if req.Interaction == scopes.Operation || req.Interaction == scopes.Batch {
 		// HealthLake supports some of these; the emulator does not, and a
 		// scope refusal would mislead.
-		return access{}, notSupported(req.Interaction.String())
+		what := "batch/transaction"
+		if req.Interaction == scopes.Operation {
+			what = "the operation " + shorten(req.Operation, 64)
+		}
+		return access{}, notSupported(what)
 	}
 	var patientScopes, otherScopes []scopes.Scope
 	for _, sc := range g.scopes {
