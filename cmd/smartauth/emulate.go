@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/healthlake-smart/smartauth-go/internal/emulator"
+	"github.com/healthlake-smart/smartauth-go/internal/metadata"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
@@ -42,10 +44,12 @@ Example (Keycloak realm "fhir" on localhost):
     --insecure-http --datastore-endpoint https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/
 
 Emulator flags:
-  --addr, --datastore-id, --datastore-endpoint, --metadata, --seed,
-  --lambda-url, --lambda-timeout, --log-json
-Validator flags (in process; ignored with --lambda-url; --role-arn defaults to
-` + emulateRoleARN + `):
+  --addr, --datastore-id, --datastore-endpoint, --metadata, --cognito-domain,
+  --seed, --lambda-url, --lambda-timeout, --log-json
+Validator flags (in process; ignored with --lambda-url except for the default
+Metadata; --role-arn defaults to ` + emulateRoleARN + `; --endpoint defaults
+to the datastoreEndpoint, so that tokens are checked for this data store as
+the deployed Lambda checks them):
 
 Flags:
 `
@@ -55,17 +59,22 @@ type emulateFlags struct {
 	datastoreID   string
 	endpoint      string
 	metadataFile  string
+	cognitoDomain string
 	seedFile      string
 	lambdaURL     string
 	lambdaTimeout time.Duration
 	logJSON       bool
 }
 
+// defaultAddr is the default listen address: loopback only.
+const defaultAddr = "127.0.0.1:8080"
+
 func (e *emulateFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&e.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	fs.StringVar(&e.addr, "addr", defaultAddr, "listen address (port 0 picks a free port; keep it on loopback)")
 	fs.StringVar(&e.datastoreID, "datastore-id", emulator.DefaultDatastoreID, "data store id in the path /datastore/ID/r4/")
-	fs.StringVar(&e.endpoint, "datastore-endpoint", "", "datastoreEndpoint sent in the event and expected as aud (default this server's http://ADDR/datastore/ID/r4/); set it to the endpoint your tokens name")
-	fs.StringVar(&e.metadataFile, "metadata", "", "SMART configuration JSON file (the Metadata of the data store; default derived from the issuer flags)")
+	fs.StringVar(&e.endpoint, "datastore-endpoint", "", "datastoreEndpoint sent in the event and expected as aud (default https://healthlake.REGION.amazonaws.com/datastore/ID/r4/, REGION from --region or us-east-1); set it to the endpoint your tokens name")
+	fs.StringVar(&e.metadataFile, "metadata", "", "SMART configuration JSON file (the Metadata of the data store; default built from the issuer flags as \"smartauth metadata\" does)")
+	fs.StringVar(&e.cognitoDomain, "cognito-domain", "", "cognito: the user pool's domain prefix or https://custom-domain, for the default Metadata's authorize and token endpoints")
 	fs.StringVar(&e.seedFile, "seed", "", "FHIR Bundle JSON file to seed the store (default a small embedded synthetic seed)")
 	fs.StringVar(&e.lambdaURL, "lambda-url", "", "invoke a real Lambda at this Runtime Interface Emulator URL (http://127.0.0.1:PORT) instead of the in-process validator")
 	fs.DurationVar(&e.lambdaTimeout, "lambda-timeout", emulator.DefaultInvokeTimeout, "time the IdP Lambda has to answer (HealthLake: 1s)")
@@ -79,9 +88,6 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	e.register(fs)
 	var f validateFlags
 	f.register(fs)
-	if fl := fs.Lookup("role-arn"); fl != nil && fl.Value.Set(emulateRoleARN) == nil {
-		fl.DefValue = emulateRoleARN
-	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, emulateUsage)
 		fs.PrintDefaults()
@@ -93,6 +99,9 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.Usage()
 		return 2
 	}
+	if f.RoleARN == "" {
+		f.RoleARN = emulateRoleARN
+	}
 	var logger *slog.Logger
 	if e.logJSON {
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
@@ -103,63 +112,57 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "smartauth emulate: %v\n", err)
 		return 2
 	}
-
-	var inv emulator.Invoker
-	mode := "in-process validator"
-	if e.lambdaURL != "" {
-		u, err := emulator.InvokeURL(e.lambdaURL)
-		if err != nil {
-			return fail(err)
-		}
-		inv = emulator.HTTPInvoker{URL: u}
-		mode = "Lambda at " + u
-	} else {
-		v, a, err := f.buildValidator()
-		if err != nil {
-			return fail(err)
-		}
-		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := v.Hydrate(hctx); err != nil {
-			logger.Warn("jwks hydrate failed; the key set retries on the first request", "error", err.Error())
-		}
-		cancel()
-		inv = emulator.InvokerFunc(lambdaadapter.New(a, lambdaadapter.WithLogger(logger.With("component", "lambda"))).Invoke)
+	if err := f.setClock(); err != nil {
+		return fail(err)
 	}
-
-	metadata, err := e.metadata(fs)
+	var rie *emulator.HTTPInvoker
+	if e.lambdaURL != "" {
+		var err error
+		if rie, err = emulator.NewHTTPInvoker(e.lambdaURL, &http.Client{Timeout: e.lambdaTimeout + 5*time.Second}); err != nil {
+			return fail(err)
+		}
+	}
+	md, err := e.metadata(&f, stderr)
 	if err != nil {
 		return fail(err)
 	}
 	var seed []byte
 	if e.seedFile != "" {
-		if seed, err = readFileCapped(e.seedFile, 64<<20); err != nil {
+		if seed, err = readInput(e.seedFile, nil, 64<<20); err != nil {
 			return fail(err)
 		}
 	}
-	now := time.Now
-	if n := flagValue(fs, "now"); n != "" {
-		t, err := parseNow(n)
-		if err != nil {
-			return fail(err)
-		}
-		now = func() time.Time { return t }
+	if !loopbackAddr(e.addr) {
+		fmt.Fprintf(stderr, "smartauth emulate: warning: --addr %s is not a loopback address: anyone who can reach it can read the store with a valid token; use 127.0.0.1\n", e.addr)
 	}
 	ln, err := net.Listen("tcp", e.addr)
 	if err != nil {
 		return fail(err)
 	}
+	defer ln.Close()
 	base := "http://" + ln.Addr().String() + "/datastore/" + e.datastoreID + "/r4/"
 	endpoint := e.endpoint
 	if endpoint == "" {
-		endpoint = base
+		// The form HealthLake sends (https): the validator can pin it.
+		region := f.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		endpoint = "https://healthlake." + region + ".amazonaws.com/datastore/" + e.datastoreID + "/r4/"
+	}
+	var inv emulator.Invoker
+	mode := "in-process validator"
+	if rie != nil {
+		inv, mode = rie, "Lambda at "+rie.URL()
+	} else if inv, err = f.inProcess(ctx, endpoint, logger); err != nil {
+		return fail(err)
 	}
 	srv, err := emulator.New(emulator.Config{
 		Invoker: inv, DatastoreEndpoint: endpoint, BaseURL: base, DatastoreID: e.datastoreID,
-		Metadata: metadata, Seed: seed, InvokeTimeout: e.lambdaTimeout,
-		AnyResourceType: boolFlag(fs, "any-type"), Logger: logger, Now: now,
+		Metadata: md, Seed: seed, InvokeTimeout: e.lambdaTimeout,
+		AnyResourceType: f.AnyResourceType, Logger: logger, Now: f.Now,
 	})
 	if err != nil {
-		ln.Close()
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "smartauth emulate: serving %s (datastoreEndpoint %s, %s); Ctrl-C stops\n", base, endpoint, mode)
@@ -170,77 +173,172 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-func boolFlag(fs *flag.FlagSet, name string) bool {
-	fl := fs.Lookup(name)
-	return fl != nil && fl.Value.String() == "true"
-}
-
-func flagValue(fs *flag.FlagSet, name string) string {
-	if fl := fs.Lookup(name); fl != nil {
-		return fl.Value.String()
+// inProcess builds the in-process IdP Lambda: the validator flags behind
+// the real Lambda handler. Without --endpoint the validator pins the
+// emulator's datastoreEndpoint, as the deployed Lambda pins its data store
+// (validate's offline relaxation, InsecureSkipEndpointCheck, is not used).
+func (f *validateFlags) inProcess(ctx context.Context, endpoint string, logger *slog.Logger) (emulator.Invoker, error) {
+	if len(f.Endpoints) == 0 {
+		f.Endpoints = []string{endpoint}
 	}
-	return ""
-}
-
-func readFileCapped(name string, limit int64) ([]byte, error) {
-	file, err := os.Open(name)
+	v, a, err := f.buildValidator()
 	if err != nil {
 		return nil, err
 	}
-	defer file.Close()
-	b, err := io.ReadAll(io.LimitReader(file, limit+1))
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := v.Hydrate(hctx); err != nil {
+		logger.Warn("jwks hydrate failed; the key set retries on the first request", "error", err.Error())
+	}
+	// The handler's decision goes into the request's log line.
+	return emulator.InvokerFunc(lambdaadapter.New(a, lambdaadapter.WithLogger(emulator.LambdaLogger())).Invoke), nil
+}
+
+// loopbackAddr reports whether a listen address binds a loopback host only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, err
+		return false
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	if host == "localhost" {
+		return true
 	}
-	return b, nil
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // metadata returns the SMART configuration to serve: --metadata, else one
-// derived from the issuer flags (Keycloak: its OIDC endpoints; Cognito and
-// generic: the issuer and JWKS only), else a minimal one. The derived and
-// minimal documents name no endpoints the flags do not determine.
-func (e *emulateFlags) metadata(fs *flag.FlagSet) ([]byte, error) {
+// built by internal/metadata (as "smartauth metadata" does) from the issuer
+// flags. Either is checked with metadata.Check: problems that break SMART
+// discovery (a missing or unusable authorization_endpoint, token_endpoint,
+// grant_types_supported, capabilities or PKCE) fail, the others are warnings
+// on stderr.
+func (e *emulateFlags) metadata(f *validateFlags, stderr io.Writer) ([]byte, error) {
+	var doc []byte
+	what := "the default Metadata"
 	if e.metadataFile != "" {
-		b, err := readFileCapped(e.metadataFile, 1<<20)
+		b, err := readInput(e.metadataFile, nil, 1<<20)
 		if err != nil {
 			return nil, err
 		}
 		if _, err := emulator.ParseMetadata(b); err != nil {
 			return nil, fmt.Errorf("--metadata %s: %w", e.metadataFile, err)
 		}
-		return b, nil
+		doc, what = b, "--metadata "+e.metadataFile
+	} else {
+		b, err := e.defaultMetadata(f, stderr)
+		if err != nil {
+			return nil, fmt.Errorf("the default Metadata: %w (pass --metadata FILE)", err)
+		}
+		doc = b
 	}
-	md := map[string]any{
-		"grant_types_supported":            []string{"client_credentials", "authorization_code"},
-		"code_challenge_methods_supported": []string{"S256"},
-		"capabilities": []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
-			"permission-patient", "permission-user", "permission-v2"},
-		"scopes_supported": []string{"openid", "fhirUser", "launch/patient", "patient/*.rs", "user/*.rs", "system/*.rs"},
+	var fatal []string
+	for _, p := range (metadata.Policy{Strategy: metadata.SMARTOnFHIR, InsecureAllowLoopbackHTTP: f.InsecureHTTP}).Check(doc) {
+		if breaksDiscovery(p) {
+			fatal = append(fatal, p.String())
+			continue
+		}
+		fmt.Fprintf(stderr, "smartauth emulate: warning: %s: %s\n", what, p)
 	}
-	issuer := strings.TrimSuffix(flagValue(fs, "issuer"), "/")
-	switch flagValue(fs, "provider") {
+	if len(fatal) > 0 {
+		return nil, fmt.Errorf("%s breaks SMART discovery:\n  %s", what, strings.Join(fatal, "\n  "))
+	}
+	return doc, nil
+}
+
+// breaksDiscovery reports whether a Check problem stops a SMART client
+// from getting a token (as opposed to a HealthLake or style rule).
+func breaksDiscovery(p metadata.Problem) bool {
+	switch p.Rule {
+	case "healthlake.required", "healthlake.s256", "healthlake.grant-types":
+		return true
+	case "smart.url":
+		return p.Member == "authorization_endpoint" || p.Member == "token_endpoint"
+	}
+	return false
+}
+
+// defaultMetadata builds the Metadata of the IdP the validator flags name,
+// without network: Keycloak's and Cognito's endpoints are fixed paths; the
+// generic provider's authorize and token endpoints are guessed (warned).
+func (e *emulateFlags) defaultMetadata(f *validateFlags, stderr io.Writer) ([]byte, error) {
+	issuer := strings.TrimSuffix(f.Issuer, "/")
+	var disc []byte
+	var err error
+	switch f.Provider {
 	case "keycloak":
 		if issuer == "" {
-			issuer, _ = keycloak.IssuerURL(flagValue(fs, "keycloak-url"), flagValue(fs, "realm"), "")
+			if issuer, err = keycloak.IssuerURL(f.KeycloakURL, f.Realm, ""); err != nil {
+				return nil, err
+			}
 		}
-		if issuer != "" {
-			md["authorization_endpoint"] = issuer + "/protocol/openid-connect/auth"
-			md["token_endpoint"] = issuer + "/protocol/openid-connect/token"
-			md["jwks_uri"] = keycloak.JWKSURL(issuer)
-		}
+		disc, err = json.Marshal(map[string]any{
+			"issuer":                                issuer,
+			"authorization_endpoint":                issuer + "/protocol/openid-connect/auth",
+			"token_endpoint":                        issuer + "/protocol/openid-connect/token",
+			"jwks_uri":                              keycloak.JWKSURL(issuer),
+			"grant_types_supported":                 []string{metadata.GrantAuthorizationCode, metadata.GrantClientCredentials, "refresh_token"},
+			"code_challenge_methods_supported":      []string{"S256"},
+			"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		})
 	case "cognito":
-		if issuer == "" {
-			issuer, _ = cognito.IssuerURL(flagValue(fs, "region"), flagValue(fs, "user-pool-id"))
-		}
+		region, pool := f.Region, f.UserPoolID
 		if issuer != "" {
-			md["jwks_uri"] = cognito.JWKSURL(issuer)
+			if region, pool, err = cognitoCoordinates(issuer); err != nil {
+				return nil, err
+			}
+		}
+		domain := e.cognitoDomain
+		if domain == "" {
+			domain = strings.ToLower(strings.ReplaceAll(pool, "_", "-"))
+			fmt.Fprintf(stderr, "smartauth emulate: warning: no --cognito-domain: the default Metadata names the placeholder domain %s.auth.%s.amazoncognito.com; pass your pool's domain (or --metadata)\n", domain, region)
+		}
+		disc, err = metadata.CognitoDiscovery(region, pool, domain)
+	default:
+		if issuer == "" {
+			return nil, errors.New("--issuer is required")
+		}
+		jwks := f.JWKSURL
+		if jwks == "" {
+			jwks = issuer + "/.well-known/jwks.json"
+		}
+		fmt.Fprintf(stderr, "smartauth emulate: warning: provider %s: the default Metadata guesses %s/authorize and %s/token; pass --metadata with your IdP's endpoints\n", f.Provider, issuer, issuer)
+		disc, err = json.Marshal(map[string]any{
+			"issuer": issuer, "authorization_endpoint": issuer + "/authorize", "token_endpoint": issuer + "/token", "jwks_uri": jwks,
+			"grant_types_supported":            []string{metadata.GrantAuthorizationCode, metadata.GrantClientCredentials},
+			"code_challenge_methods_supported": []string{"S256"},
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := metadata.Build(disc, metadata.Settings{
+		Strategy: metadata.SMARTOnFHIR,
+		Capabilities: []string{metadata.CapLaunchStandalone, metadata.CapClientConfidentialSymmetric, metadata.CapContextStandalonePatient,
+			metadata.CapPermissionPatient, metadata.CapPermissionUser, metadata.CapPermissionV22},
+		GrantTypes:                []string{metadata.GrantAuthorizationCode, metadata.GrantClientCredentials},
+		ScopesSupported:           []string{"openid", "fhirUser", "launch/patient", "patient/*.rs", "user/*.rs", "system/*.rs"},
+		InsecureAllowLoopbackHTTP: f.InsecureHTTP,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.JSON(false)
+}
+
+// cognitoCoordinates reads region and user pool id from a Cognito issuer
+// (https://cognito-idp.<region>.amazonaws.com/<pool>).
+func cognitoCoordinates(issuer string) (region, pool string, err error) {
+	u, perr := url.Parse(issuer)
+	if perr == nil {
+		if r, ok := strings.CutPrefix(u.Host, "cognito-idp."); ok {
+			if r, ok = strings.CutSuffix(r, ".amazonaws.com"); ok {
+				region, pool = r, strings.Trim(u.Path, "/")
+				if iss, err := cognito.IssuerURL(region, pool); err == nil && iss == issuer {
+					return region, pool, nil
+				}
+			}
 		}
 	}
-	if issuer != "" {
-		md["issuer"] = issuer
-	}
-	return json.Marshal(md)
+	return "", "", fmt.Errorf("--issuer %q is not a Cognito user pool issuer https://cognito-idp.<region>.amazonaws.com/<pool id>", issuer)
 }

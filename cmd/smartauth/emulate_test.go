@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/healthlake-smart/smartauth-go/internal/metadata"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,7 +109,7 @@ func TestEmulate(t *testing.T) {
 	assert.EqualValues(t, 1, bundle["total"], "patient/ scopes: only the patient in context")
 
 	code, oo := get(t, base+"Patient/789", tok)
-	assert.Equal(t, http.StatusForbidden, code, "%v", oo)
+	assert.Equal(t, http.StatusNotFound, code, "another patient's resource looks absent: %v", oo)
 
 	other := signToken(t, claims(map[string]any{"iss": kcIss, "aud": "account", "typ": "Bearer", "scope": "system/*.rs"}))
 	code, oo = get(t, base+"Patient", other)
@@ -114,7 +121,9 @@ func TestEmulate(t *testing.T) {
 	l := logs.String()
 	assert.Contains(t, l, "decision=allow")
 	assert.Contains(t, l, "reason=compartment")
-	assert.Contains(t, l, "component=lambda", "the in-process Lambda logs its own decision")
+	lines := strings.Split(strings.TrimSpace(l), "\n")
+	assert.Len(t, lines, 5, "one log line per request:\n%s", l)
+	assert.Contains(t, lines[3], "lambda_reason=aud", "the in-process Lambda's reason is in the request's line")
 	assert.NotContains(t, l, tok)
 	assert.NotContains(t, l, other)
 }
@@ -128,4 +137,120 @@ func TestEmulateUsage(t *testing.T) {
 	assert.Contains(t, stderr, "--issuer is required", "the validator flags are shared with validate")
 	code, _, _ = runCLI(t, "", "emulate", "extra")
 	assert.Equal(t, 2, code)
+}
+
+// The default Metadata is built by internal/metadata for each provider and
+// passes metadata.Check: SMART clients find the authorize and token
+// endpoints and the JWKS.
+func TestEmulateDefaultMetadata(t *testing.T) {
+	jwks := writeJWKS(t)
+	tests := []struct {
+		name       string
+		args       []string
+		wantToken  string
+		wantStderr string
+	}{
+		{name: "keycloak", args: []string{"--provider", "keycloak", "--keycloak-url", "https://kc.example.com", "--realm", "fhir"},
+			wantToken: "https://kc.example.com/realms/fhir/protocol/openid-connect/token"},
+		{name: "cognito issuer, no domain", args: []string{"--provider", "cognito", "--issuer", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Local", "--client-id", "c1"},
+			wantToken: "https://us-east-1-local.auth.us-east-1.amazoncognito.com/oauth2/token", wantStderr: "no --cognito-domain"},
+		{name: "cognito domain", args: []string{"--provider", "cognito", "--region", "us-east-1", "--user-pool-id", "us-east-1_Local", "--client-id", "c1", "--cognito-domain", "smart-demo"},
+			wantToken: "https://smart-demo.auth.us-east-1.amazoncognito.com/oauth2/token"},
+		{name: "generic", args: []string{"--issuer", "https://idp.example.com"},
+			wantToken: "https://idp.example.com/token", wantStderr: "guesses"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base, logs := startEmulate(t, append(tc.args, "--jwks-file", jwks)...)
+			resp, err := http.Get(base + ".well-known/smart-configuration")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			doc, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Empty(t, metadata.Check(doc, metadata.SMARTOnFHIR), "%s", doc)
+			var md map[string]any
+			require.NoError(t, json.Unmarshal(doc, &md))
+			assert.Equal(t, tc.wantToken, md["token_endpoint"])
+			for _, m := range []string{"issuer", "authorization_endpoint", "jwks_uri"} {
+				assert.NotEmpty(t, md[m], m)
+			}
+			assert.Contains(t, md["capabilities"], "permission-v2")
+			if tc.wantStderr != "" {
+				assert.Contains(t, logs.String(), tc.wantStderr)
+			} else {
+				assert.NotContains(t, logs.String(), "warning")
+			}
+		})
+	}
+}
+
+// --metadata goes through metadata.Check: problems that break discovery
+// fail, the others are warnings.
+func TestEmulateMetadataCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(doc), 0o600))
+		return p
+	}
+	jwks := writeJWKS(t)
+	broken := write("broken.json", `{"issuer":"https://idp.example.com","jwks_uri":"https://idp.example.com/jwks","capabilities":["permission-v2"]}`)
+	code, _, stderr := runCLI(t, "", "emulate", "--addr", "127.0.0.1:0", "--issuer", "https://idp.example.com", "--jwks-file", jwks, "--metadata", broken)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "breaks SMART discovery")
+	assert.Contains(t, stderr, "token_endpoint: is missing")
+
+	plain := write("plain.json", `{"issuer":"https://idp.example.com","jwks_uri":"https://idp.example.com/jwks","authorization_endpoint":"https://idp.example.com/auth",
+		"token_endpoint":"https://idp.example.com/token","grant_types_supported":["client_credentials","implicit"],"code_challenge_methods_supported":["S256"],"capabilities":["permission-v2"]}`)
+	_, logs := startEmulate(t, "--issuer", "https://idp.example.com", "--jwks-file", jwks, "--metadata", plain)
+	assert.Contains(t, logs.String(), "warning: --metadata "+plain+": grant_types_supported")
+}
+
+// The default --addr is loopback; another address is served with a warning.
+func TestEmulateAddr(t *testing.T) {
+	var e emulateFlags
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	e.register(fs)
+	require.NoError(t, fs.Parse(nil))
+	assert.True(t, loopbackAddr(e.addr), "default --addr %s", e.addr)
+	assert.True(t, loopbackAddr("[::1]:0"))
+	assert.True(t, loopbackAddr("localhost:80"))
+	for _, a := range []string{":8080", "0.0.0.0:8080", "192.0.2.1:80", "[::]:80", "bad"} {
+		assert.False(t, loopbackAddr(a), a)
+	}
+	// 192.0.2.1 (TEST-NET-1) is not on this machine: the listen fails after
+	// the warning, and nothing binds a non-loopback address.
+	_, _, stderr := runCLI(t, "", "emulate", "--issuer", "https://idp.example.com", "--jwks-file", writeJWKS(t), "--addr", "192.0.2.1:0")
+	assert.Contains(t, stderr, "warning: --addr 192.0.2.1:0 is not a loopback address")
+}
+
+// Without --endpoint the in-process validator pins the emulator's
+// datastoreEndpoint (as the deployed Lambda pins its data store): a Cognito
+// token, which names no data store, is refused for an event of another one.
+func TestEmulateInProcessPinsEndpoint(t *testing.T) {
+	const cogIss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var f validateFlags
+	f.register(fs)
+	require.NoError(t, fs.Parse([]string{"--provider", "cognito", "--issuer", cogIss, "--client-id", "app1", "--jwks-file", writeJWKS(t),
+		"--role-arn", testRole, "--now", "1700000100"}))
+	require.NoError(t, f.setClock())
+	inv, err := f.inProcess(context.Background(), testEndpoint, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	assert.False(t, f.InsecureSkipEndpointCheck)
+	tok := signToken(t, claims(map[string]any{"iss": cogIss, "token_use": "access", "client_id": "app1", "scope": "system/*.rs"}))
+	for _, tc := range []struct {
+		endpoint string
+		allowed  bool
+	}{
+		{testEndpoint, true},
+		{"https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/", false},
+	} {
+		ev, err := json.Marshal(map[string]string{"datastoreEndpoint": tc.endpoint, "bearerToken": tok, "operationName": "SearchWithGet",
+			"datastoreId": "0123456789abcdef0123456789abcdef"})
+		require.NoError(t, err)
+		out, err := inv.Invoke(context.Background(), ev)
+		require.NoError(t, err)
+		assert.Equal(t, tc.allowed, bytes.Contains(out, []byte(`"isAuthorized":true`)), "%s: %s", tc.endpoint, out)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -145,27 +144,16 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return 0
 }
 
-// readInput reads FILE ("-": stdin), up to 2 MiB: Check reports anything
-// over its 1 MiB limit as a problem.
-func readInput(name string, stdin io.Reader) ([]byte, error) {
-	r := stdin
-	if name != "-" {
-		fh, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer fh.Close()
-		r = fh
-	}
-	return io.ReadAll(io.LimitReader(r, 2<<20))
-}
+// maxMetadataInput caps what --check and --discovery read: Check itself
+// reports anything over its 1 MiB limit as a problem.
+const maxMetadataInput = 2 << 20
 
 func checkMetadata(f metadataFlags, strategy metadata.Strategy, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.check == "" {
 		fmt.Fprintln(stderr, "smartauth metadata: --check needs a FILE (\"-\": stdin)")
 		return 2
 	}
-	doc, err := readInput(f.check, stdin)
+	doc, err := readInput(f.check, stdin, maxMetadataInput)
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth metadata: %v\n", err)
 		return 2
@@ -204,7 +192,7 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 	}
 	switch {
 	case f.set["discovery"]:
-		b, err := readInput(f.discovery, stdin)
+		b, err := readInput(f.discovery, stdin, maxMetadataInput)
 		if err != nil {
 			return failErr(2, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -74,23 +73,25 @@ func parseNow(s string) (time.Time, error) {
 	return t, nil
 }
 
+// setClock sets the validation clock from --now (parsed once, here).
+func (f *validateFlags) setClock() error {
+	if f.now == "" {
+		return nil
+	}
+	t, err := parseNow(f.now)
+	if err != nil {
+		return err
+	}
+	f.Now = func() time.Time { return t }
+	return nil
+}
+
 // buildValidator turns the flags into a HealthLake Authorizer (with
-// config.Settings.New).
+// config.Settings.New). Call setClock first.
 func (f *validateFlags) buildValidator() (*smartauth.Validator, *healthlake.Authorizer, error) {
 	if f.RoleARN == "" {
 		return nil, nil, errors.New("--role-arn is required")
 	}
-	if f.now != "" {
-		t, err := parseNow(f.now)
-		if err != nil {
-			return nil, nil, err
-		}
-		f.Now = func() time.Time { return t }
-	}
-	// An offline check of one event: without --endpoint, tokens whose
-	// policy does not name the data store (Cognito client_id, extra
-	// audiences) are accepted for the event's endpoint; runValidate says so.
-	f.InsecureSkipEndpointCheck = len(f.Endpoints) == 0
 	f.Name = func(key string) string { return "--" + key }
 	return f.New()
 }
@@ -126,7 +127,15 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fs.Usage()
 		return 2
 	}
-	_, v, err := f.buildValidator()
+	// An offline check of one event: without --endpoint, tokens whose
+	// policy does not name the data store (Cognito client_id, extra
+	// audiences) are accepted for the event's endpoint; the note says so.
+	f.InsecureSkipEndpointCheck = len(f.Endpoints) == 0
+	err := f.setClock()
+	var v *healthlake.Authorizer
+	if err == nil {
+		_, v, err = f.buildValidator()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth validate: %v\n", err)
 		return 2
@@ -134,17 +143,11 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if len(f.Endpoints) == 0 && (f.Provider == "cognito" || len(f.Audiences) > 0) {
 		fmt.Fprintln(stderr, "note: these tokens do not name the data store (client_id or --audience); pass --endpoint to check the event's datastoreEndpoint as the Lambda must")
 	}
-	var in io.Reader = stdin
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		file, err := os.Open(fs.Arg(0))
-		if err != nil {
-			fmt.Fprintf(stderr, "smartauth validate: %v\n", err)
-			return 2
-		}
-		defer file.Close()
-		in = file
+	name := "-"
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
 	}
-	raw, err := io.ReadAll(io.LimitReader(in, 1<<20))
+	raw, err := readInput(name, stdin, 1<<20)
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth validate: reading event: %v\n", err)
 		return 2

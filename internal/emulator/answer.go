@@ -1,12 +1,15 @@
 package emulator
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
@@ -23,10 +26,20 @@ type event struct {
 
 // grant is what the emulator keeps of a valid allow answer.
 type grant struct {
-	scopes   []scopes.Scope
-	scope    string
-	patient  string // patient id (a "Patient/" prefix or URL stripped)
-	fhirUser string
+	scopes  []scopes.Scope
+	scope   string
+	patient string // patient id (a "Patient/" prefix or URL stripped)
+	// notes say which returned scope tokens grant nothing and why (invalid,
+	// or not enabled by the Metadata's capabilities), for the diagnostics.
+	notes []string
+}
+
+// notesText renders g's notes as a diagnostics suffix.
+func (g grant) notesText() string {
+	if len(g.notes) == 0 {
+		return ""
+	}
+	return " (scopes that grant nothing: " + strings.Join(g.notes, "; ") + ")"
 }
 
 // roleARN is the form of an IAM role ARN.
@@ -34,7 +47,7 @@ var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-
 
 // checkAnswer applies the answer as HealthLake does (healthlake-contract.md
 // §3, §5-§7) and returns the grant, or a 401 refusal naming the failed check.
-func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Parser) (grant, *refusal) {
+func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Parser, caps capabilities) (grant, *refusal) {
 	// Member names are matched case-sensitively (encoding/json would accept
 	// "iamRoleArn" for iamRoleARN; HealthLake does not).
 	top, err := decodeStrict(body)
@@ -48,14 +61,14 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 	switch v := payload["isAuthorized"].(type) {
 	case bool:
 		if !v {
-			return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is false: the Lambda denied the token (its log line says which check failed)")
+			return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is false: the Lambda denied the token (its log says which check failed; in process: lambda_reason in the emulator's log line)")
 		}
 	case string:
 		if v != "true" {
-			return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %q: the Lambda denied the token (its log line says which check failed)", shorten(v, 20)))
+			return grant{}, unauthorized("isAuthorized", fmt.Sprintf("authPayload.isAuthorized is %q: the Lambda denied the token (its log says which check failed; in process: lambda_reason in the emulator's log line)", shorten(v, 20)))
 		}
 	case nil:
-		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is missing: the Lambda denied the request (see its log for the reason)")
+		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is missing: the Lambda denied the request (its log says why; in process: lambda_reason in the emulator's log line)")
 	default:
 		return grant{}, unauthorized("isAuthorized", "authPayload.isAuthorized is neither true nor \"true\"")
 	}
@@ -67,9 +80,9 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 		return grant{}, unauthorized("iamRoleARN", fmt.Sprintf("iamRoleARN %q is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)", shorten(role, 120)))
 	}
 	p := struct {
-		Aud, Scope, Patient, FHIRUser *string
-		Exp, Nbf                      any
-	}{Aud: str(payload["aud"]), Scope: str(payload["scope"]), Patient: str(payload["patient"]), FHIRUser: str(payload["fhirUser"]),
+		Aud, Scope, Patient *string
+		Exp, Nbf            any
+	}{Aud: str(payload["aud"]), Scope: str(payload["scope"]), Patient: str(payload["patient"]),
 		Exp: payload["exp"], Nbf: payload["nbf"]}
 	if p.Aud == nil {
 		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud is missing: it must equal the event's datastoreEndpoint %q", endpoint))
@@ -94,24 +107,37 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 	if p.Scope == nil || *p.Scope == "" {
 		return grant{}, unauthorized("scope", "authPayload.scope is missing or empty: it must hold at least one FHIR resource scope")
 	}
-	granted, _ := parser.ParseClaim(*p.Scope) // invalid tokens grant nothing
-	resource := 0
-	for _, s := range granted {
-		if s.IsResource() {
-			resource++
+	granted, err := parser.ParseClaim(*p.Scope)
+	g := grant{scope: *p.Scope}
+	var pe *scopes.ParseError
+	for _, e := range joined(err) {
+		// Non-SMART tokens ("email", "aws.cognito.signin.user.admin") pass
+		// through harmlessly; malformed SMART scopes are reported.
+		if errors.As(e, &pe) && !pe.Unknown {
+			g.notes = append(g.notes, fmt.Sprintf("%q is invalid: %s", shorten(pe.Scope, 120), pe.Reason))
 		}
 	}
-	if resource == 0 {
-		return grant{}, unauthorized("scope", fmt.Sprintf("authPayload.scope %q holds no valid FHIR resource scope (patient/, user/ or system/)", shorten(*p.Scope, 300)))
+	var notes []string
+	g.scopes, notes = caps.admit(granted)
+	g.notes = append(g.notes, notes...)
+	if !slices.ContainsFunc(g.scopes, scopes.Scope.IsResource) {
+		return grant{}, unauthorized("scope", fmt.Sprintf("authPayload.scope %q holds no valid FHIR resource scope (patient/, user/ or system/)%s", shorten(*p.Scope, 300), g.notesText()))
 	}
-	g := grant{scopes: granted, scope: *p.Scope}
 	if p.Patient != nil {
 		g.patient = patientID(*p.Patient)
 	}
-	if p.FHIRUser != nil {
-		g.fhirUser = *p.FHIRUser
-	}
 	return g, nil
+}
+
+// joined returns the errors an errors.Join holds, or err itself.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // str returns a pointer to v when it is a string, nil otherwise.
@@ -128,7 +154,7 @@ func epoch(v any) (int64, error) {
 	switch n := v.(type) {
 	case nil:
 		return 0, fmt.Errorf("is missing (required, integer epoch seconds)")
-	case json.Number:
+	case jsontext.Value:
 		i, err := strconv.ParseInt(n.String(), 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("%s is not an integer (epoch seconds)", shorten(n.String(), 40))

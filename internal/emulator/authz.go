@@ -3,53 +3,91 @@ package emulator
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
 
-// access is what an allowed request may touch.
+// access is what an allowed request may touch: the union of its paths, one
+// per scope context that grants the request.
 type access struct {
-	// patient, when set, limits every resource to that patient's compartment
-	// (the request is granted by patient/ scopes only).
-	patient string
-	// filters are the granular (v2.2) filters to enforce, per type.
-	filters []scopes.Filter
+	paths []path
 	// reason is Permits' reason, for the log.
 	reason string
 }
 
+// path is one way the scopes grant a request.
+type path struct {
+	// patient, when set, limits every resource to that patient's compartment
+	// (the path of the patient/ scopes).
+	patient string
+	// filters are the granular (v2.2) filters to enforce, per type.
+	filters []scopes.Filter
+}
+
+// Names of the per-resource checks (OperationOutcome details and log reason).
+const (
+	checkCompartment = "compartment"
+	checkFilter      = "granular-filter"
+)
+
 // authorize decides the request on the returned scopes (403 on refusal).
-// user/ and system/ scopes are tried first: when they grant the request it
-// is not limited to a compartment. Otherwise patient/ scopes may grant it,
-// limited to the returned patient's compartment.
+// The user/ and system/ scopes and the patient/ scopes are evaluated apart:
+// the former grant without a compartment, the latter only within the
+// returned patient's compartment. The request is allowed when either grants
+// it, and a resource is visible when either path admits it (the union).
 func (s *Server) authorize(g grant, req scopes.Request) (access, *refusal) {
-	var nonPatient []scopes.Scope
-	hasPatientScopes := false
+	if req.Interaction == scopes.Operation || req.Interaction == scopes.Batch {
+		// HealthLake supports some of these; the emulator does not, and a
+		// scope refusal would mislead.
+		what := "batch/transaction"
+		if req.Interaction == scopes.Operation {
+			what = "the operation " + shorten(req.Operation, 64)
+		}
+		return access{}, notSupported(what)
+	}
+	var patientScopes, otherScopes []scopes.Scope
 	for _, sc := range g.scopes {
 		if sc.Context == scopes.ContextPatient {
-			hasPatientScopes = true
+			patientScopes = append(patientScopes, sc)
 		} else {
-			nonPatient = append(nonPatient, sc)
+			otherScopes = append(otherScopes, sc)
 		}
 	}
-	d := scopes.Permits(nonPatient, req)
+	var acc access
+	var reasons []string
+	d := scopes.Permits(otherScopes, req)
 	if d.Allowed {
-		return access{filters: d.Filters, reason: d.Reason}, nil
+		acc.paths = append(acc.paths, path{filters: d.Filters})
+		acc.reason = d.Reason
+	} else if len(otherScopes) > 0 {
+		reasons = append(reasons, d.Reason)
 	}
-	if hasPatientScopes {
-		if g.patient == "" {
-			return access{}, forbidden("patient-context", fmt.Sprintf(
-				"the returned scopes %q grant this request only through patient/ scopes, and authPayload.patient is missing or not a Patient id: patient/ scopes grant nothing without a patient in context (pass the token's patient claim through)",
-				shorten(g.scope, 300)))
-		}
-		d = scopes.Checker{Patient: g.patient}.Permits(g.scopes, req)
+	if len(patientScopes) > 0 && g.patient != "" {
+		d = scopes.Checker{Patient: g.patient}.Permits(patientScopes, req)
 		if d.Allowed {
-			return access{patient: g.patient, filters: d.Filters, reason: d.Reason}, nil
+			acc.paths = append(acc.paths, path{patient: g.patient, filters: d.Filters})
+			if acc.reason == "" {
+				acc.reason = d.Reason
+			}
+		} else {
+			reasons = append(reasons, d.Reason)
 		}
 	}
-	return access{}, forbidden("scope", fmt.Sprintf("the returned scopes %q do not permit %s %s: %s",
-		shorten(g.scope, 300), req.Interaction, describe(req), d.Reason))
+	if len(acc.paths) > 0 {
+		return acc, nil
+	}
+	if len(patientScopes) > 0 && g.patient == "" {
+		return access{}, forbidden("patient-context", fmt.Sprintf(
+			"the returned scopes %q grant this request only through patient/ scopes, and authPayload.patient is missing or not a Patient id: patient/ scopes grant nothing without a patient in context (pass the token's patient claim through)%s",
+			shorten(g.scope, 300), g.notesText()))
+	}
+	if len(reasons) == 0 {
+		reasons = append(reasons, "no resource scope applies")
+	}
+	return access{}, forbidden("scope", fmt.Sprintf("the returned scopes %q do not permit %s %s: %s%s",
+		shorten(g.scope, 300), req.Interaction, describe(req), strings.Join(reasons, "; "), g.notesText()))
 }
 
 func describe(req scopes.Request) string {
@@ -63,32 +101,62 @@ func describe(req scopes.Request) string {
 	}
 }
 
-// permitted checks one resource against the access: compartment and
-// granular filters. The message says why it is refused.
-func (a access) permitted(rt string, res map[string]any) (bool, string) {
-	if a.patient != "" {
-		if ok, why := inCompartment(rt, res, a.patient); !ok {
-			return false, "patient compartment: " + why
+// compartment returns the patient of the access's patient/ path, "" when it
+// has none.
+func (a access) compartment() string {
+	for _, p := range a.paths {
+		if p.patient != "" {
+			return p.patient
 		}
 	}
-	var mine []scopes.Filter
-	for _, f := range a.filters {
-		if f.ResourceType == rt {
-			mine = append(mine, f)
+	return ""
+}
+
+// hidden reports whether a refusal of permitted must look like "not found":
+// every path that refused the resource did so on the compartment, so the
+// client may not even learn that the resource exists.
+func hidden(check string) bool { return check == checkCompartment }
+
+// permitted checks one resource against the access: it passes when one path
+// admits it. On refusal it returns the failed check (checkCompartment when
+// only compartments refused it, else checkFilter) and why.
+func (a access) permitted(rt string, res map[string]any) (ok bool, check, why string) {
+	var whys []string
+	check = checkCompartment
+	for _, p := range a.paths {
+		ok, c, w := p.permitted(rt, res)
+		if ok {
+			return true, "", ""
 		}
+		if c != checkCompartment {
+			check = c
+		}
+		whys = append(whys, w)
 	}
-	if len(mine) == 0 {
-		return true, ""
+	return false, check, strings.Join(whys, "; and ")
+}
+
+func (p path) permitted(rt string, res map[string]any) (ok bool, check, why string) {
+	if p.patient != "" {
+		if ok, why := inCompartment(rt, res, p.patient); !ok {
+			return false, checkCompartment, "patient compartment: " + why
+		}
 	}
 	var whys []string
-	for _, f := range mine {
+	for _, f := range p.filters {
+		if f.ResourceType != rt {
+			continue
+		}
 		ok, why := filterMatches(f, res)
 		if ok {
-			return true, ""
+			return true, "", ""
 		}
 		whys = append(whys, why)
 	}
-	return false, "granular scope filter: " + strings.Join(whys, "; ")
+	if len(whys) == 0 {
+		return true, "", ""
+	}
+	return false, checkFilter, "granular scope filter: " + strings.Join(whys, "; ")
 }
 
 // filterMatches evaluates one granular filter (AND across its params).
@@ -107,4 +175,35 @@ func filterMatches(f scopes.Filter, res map[string]any) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// capabilities are the Metadata capabilities that change how HealthLake
+// reads the returned scopes (healthlake-contract.md §8).
+type capabilities struct {
+	v2, v22 bool
+}
+
+func capabilitiesOf(md map[string]any) capabilities {
+	list, _ := md["capabilities"].([]any)
+	has := func(name string) bool {
+		return slices.ContainsFunc(list, func(v any) bool { s, _ := v.(string); return s == name })
+	}
+	return capabilities{v2: has("permission-v2"), v22: has("permission-v2.2")}
+}
+
+// admit drops the scopes the data store's Metadata does not enable and says
+// why in notes: v2 scopes need permission-v2, granular (v2.2) scopes also
+// need permission-v2.2 (HealthLake ignores them silently).
+func (c capabilities) admit(granted []scopes.Scope) (kept []scopes.Scope, notes []string) {
+	for _, sc := range granted {
+		switch {
+		case sc.IsResource() && sc.Version == scopes.V2 && !c.v2:
+			notes = append(notes, fmt.Sprintf("%q is a v2 scope and the Metadata's capabilities lack permission-v2: HealthLake refuses it", shorten(sc.Raw, 120)))
+		case sc.IsResource() && sc.Query != nil && !c.v22:
+			notes = append(notes, fmt.Sprintf("%q is a granular (v2.2) scope and the Metadata's capabilities lack permission-v2.2: HealthLake ignores it", shorten(sc.Raw, 120)))
+		default:
+			kept = append(kept, sc)
+		}
+	}
+	return kept, notes
 }

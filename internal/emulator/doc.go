@@ -13,14 +13,26 @@
 //     with isAuthorized true (or "true"), aud equal to the datastoreEndpoint,
 //     exp in the future, nbf not in the future, at least one FHIR resource
 //     scope, and an iamRoleARN;
-//   - 403 when the returned scopes do not permit the request (scopes.Permits),
-//     when patient/ scopes are the only grant and the resource is outside the
-//     returned patient's compartment, or when a granular (v2.2) scope's filter
-//     does not match;
+//   - only the scopes the Metadata's capabilities enable count, as on
+//     HealthLake: v2 scopes need "permission-v2", granular (v2.2) scopes also
+//     "permission-v2.2" (HealthLake ignores them otherwise); the diagnostics
+//     name such scopes and invalid scope tokens;
+//   - 403 when the returned scopes do not permit the request (scopes.Permits)
+//     or a granular (v2.2) scope's filter does not match. user/ and system/
+//     scopes grant without a compartment, patient/ scopes only within the
+//     returned patient's compartment; a resource is visible when either
+//     grants it (the union);
+//   - 404, with the text of a missing resource, when a read, update or delete
+//     targets a resource that only the patient compartment keeps out, so a
+//     patient/ client cannot learn that another patient's resource exists
+//     (the log keeps the real reason);
+//   - 501 for operations ($everything, $export) and batch/transaction, after
+//     authentication;
 //   - otherwise the request runs against an in-memory FHIR store seeded from a
-//     Bundle: read, search (by _id, patient, subject, category, code), create,
-//     update and delete. Searches are filtered by the compartment and the
-//     granular filters, never widened.
+//     Bundle: read, search (by _id, patient, subject, category, code), create
+//     (the server assigns the id before the checks), update and delete.
+//     Searches are filtered by the compartment and the granular filters,
+//     never widened.
 //
 // Every refusal carries an OperationOutcome whose diagnostics name the check
 // that failed and why (the debugging help HealthLake does not give). The

@@ -13,7 +13,9 @@ import (
 
 // A stand-in IdP Lambda that allows every token with patient/*.rs for
 // patient 456: the emulator then limits every request to that patient's
-// compartment.
+// compartment, and answers another patient's resources as not found. The
+// Metadata's capabilities must enable v2 scopes (permission-v2), as on
+// HealthLake.
 func Example() {
 	const endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
 	now := time.Unix(1700000000, 0)
@@ -33,7 +35,7 @@ func Example() {
 		})
 	})
 	srv, err := emulator.New(emulator.Config{Invoker: lambda, DatastoreEndpoint: endpoint,
-		Metadata: []byte(`{"capabilities":["permission-patient"]}`), Now: func() time.Time { return now }})
+		Metadata: []byte(`{"capabilities":["permission-patient","permission-v2"]}`), Now: func() time.Time { return now }})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -49,5 +51,5 @@ func Example() {
 	// lambda invoked for ReadResource
 	// Patient/456 200
 	// lambda invoked for ReadResource
-	// Patient/789 403
+	// Patient/789 404
 }

@@ -21,10 +21,10 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 	case scopes.Read:
 		res, ok := s.store.get(rt, req.ID)
 		if !ok {
-			return notFound(rt, req.ID)
+			return notFound(rt, req.ID, acc, "")
 		}
-		if ok, why := acc.permitted(rt, res); !ok {
-			return forbidden(checkOf(why), fmt.Sprintf("read %s/%s refused: %s", rt, req.ID, why))
+		if ref := refuse(acc, "read", rt, req.ID, res, ""); ref != nil {
+			return ref
 		}
 		writeResource(w, http.StatusOK, res)
 		return nil
@@ -35,10 +35,14 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		if ref != nil {
 			return ref
 		}
-		if ok, why := acc.permitted(rt, res); !ok {
-			return forbidden(checkOf(why), fmt.Sprintf("create %s refused: %s", rt, why))
-		}
+		// The server assigns the id before the checks: a body's id is
+		// ignored (FHIR create), so it cannot satisfy a compartment or an
+		// _id filter that the stored resource would not.
 		id := newID()
+		res["id"] = id
+		if ok, check, why := acc.permitted(rt, res); !ok {
+			return forbidden(check, fmt.Sprintf("create %s refused (with its server-assigned id): %s", rt, why))
+		}
 		s.store.put(rt, id, res, s.cfg.Now())
 		w.Header().Set("Location", s.cfg.BaseURL+rt+"/"+id+"/_history/1")
 		writeResource(w, http.StatusCreated, res)
@@ -52,12 +56,12 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 			return ref
 		}
 		if old, ok := s.store.get(rt, req.ID); ok {
-			if ok, why := acc.permitted(rt, old); !ok {
-				return forbidden(checkOf(why), fmt.Sprintf("update %s/%s refused (stored version): %s", rt, req.ID, why))
+			if ref := refuse(acc, "update", rt, req.ID, old, " (stored version)"); ref != nil {
+				return ref
 			}
 		}
-		if ok, why := acc.permitted(rt, res); !ok {
-			return forbidden(checkOf(why), fmt.Sprintf("update %s/%s refused (new version): %s", rt, req.ID, why))
+		if ok, check, why := acc.permitted(rt, res); !ok {
+			return forbidden(check, fmt.Sprintf("update %s/%s refused (new version): %s", rt, req.ID, why))
 		}
 		status := http.StatusOK
 		if s.store.put(rt, req.ID, res, s.cfg.Now()) {
@@ -71,10 +75,10 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		}
 		old, ok := s.store.get(rt, req.ID)
 		if !ok {
-			return notFound(rt, req.ID)
+			return notFound(rt, req.ID, acc, "")
 		}
-		if ok, why := acc.permitted(rt, old); !ok {
-			return forbidden(checkOf(why), fmt.Sprintf("delete %s/%s refused: %s", rt, req.ID, why))
+		if ref := refuse(acc, "delete", rt, req.ID, old, ""); ref != nil {
+			return ref
 		}
 		s.store.delete(rt, req.ID)
 		w.WriteHeader(http.StatusNoContent)
@@ -83,17 +87,30 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 	return notSupported(req.Interaction.String())
 }
 
-// checkOf names the failed check from a permitted() message.
-func checkOf(why string) string {
-	if strings.HasPrefix(why, "patient compartment") {
-		return "compartment"
+// refuse checks a stored resource against the access. A resource outside
+// every compartment the access allows is answered as not found, with the
+// text of a missing resource, so that a patient/ client cannot tell another
+// patient's resources from absent ones; the log keeps the real reason.
+func refuse(acc access, what, rt, id string, stored map[string]any, version string) *refusal {
+	ok, check, why := acc.permitted(rt, stored)
+	if ok {
+		return nil
 	}
-	return "granular-filter"
+	if hidden(check) {
+		return notFound(rt, id, acc, check)
+	}
+	return forbidden(check, fmt.Sprintf("%s %s/%s refused%s: %s", what, rt, id, version, why))
 }
 
-func notFound(rt, id string) *refusal {
-	return &refusal{status: http.StatusNotFound, code: "not-found", check: "not-found",
-		msg: fmt.Sprintf("%s/%s is not in the store", rt, shorten(id, 64))}
+// notFound answers a missing resource; when the access has a patient
+// compartment the text covers both cases, so it reveals nothing.
+// logReason, when set, is logged instead of "not-found".
+func notFound(rt, id string, acc access, logReason string) *refusal {
+	msg := fmt.Sprintf("%s/%s is not in the store", rt, shorten(id, 64))
+	if p := acc.compartment(); p != "" {
+		msg = fmt.Sprintf("%s/%s is not in the store or not visible through the granted scopes (patient/ scopes see only the compartment of Patient/%s)", rt, shorten(id, 64), p)
+	}
+	return &refusal{status: http.StatusNotFound, code: "not-found", check: "not-found", logReason: logReason, msg: msg}
 }
 
 func notSupported(what string) *refusal {
@@ -171,7 +188,7 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 		if !match {
 			continue
 		}
-		if ok, _ := acc.permitted(rt, res); !ok {
+		if ok, _, _ := acc.permitted(rt, res); !ok {
 			continue
 		}
 		total++

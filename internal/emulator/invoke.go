@@ -32,39 +32,43 @@ const RIEInvokePath = "/2015-03-31/functions/function/invocations"
 // maxAnswerBytes caps the size of a Lambda answer read back.
 const maxAnswerBytes = 1 << 20
 
-// ErrFunction is wrapped by HTTPInvoker errors when the function itself
-// failed (an errorMessage answer or an X-Amz-Function-Error header).
-var ErrFunction = errors.New("emulator: lambda function error")
-
 // HTTPInvoker posts events to a Lambda invoke URL, normally the Runtime
 // Interface Emulator's http://127.0.0.1:PORT/2015-03-31/functions/function/invocations.
 type HTTPInvoker struct {
-	// URL is the invoke URL. A URL with an empty path or "/" gets
-	// RIEInvokePath appended.
-	URL string
-	// Client is the HTTP client; nil means a client without its own timeout
-	// (the request context carries the deadline).
-	Client *http.Client
+	url    string
+	client *http.Client
 }
 
-// Invoke POSTs the event and returns the function's answer.
-func (h HTTPInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	u, err := InvokeURL(h.URL)
-	if err != nil {
-		return nil, err
+// NewHTTPInvoker checks the invoke URL (an http(s) URL; an empty path or "/"
+// gets RIEInvokePath) and returns an invoker that posts with client, which
+// must have a Timeout: there is no fallback client.
+func NewHTTPInvoker(rawURL string, client *http.Client) (*HTTPInvoker, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("emulator: lambda URL %q: want http(s)://host[:port][/path]", rawURL)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(event))
+	if u.Path == "" || u.Path == "/" {
+		u.Path = RIEInvokePath
+	}
+	if client == nil || client.Timeout <= 0 {
+		return nil, errors.New("emulator: the HTTP invoker needs an *http.Client with a Timeout")
+	}
+	return &HTTPInvoker{url: u.String(), client: client}, nil
+}
+
+// URL returns the invoke URL events are posted to.
+func (h *HTTPInvoker) URL() string { return h.url }
+
+// Invoke POSTs the event and returns the function's answer.
+func (h *HTTPInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(event))
 	if err != nil {
 		return nil, fmt.Errorf("emulator: invoke request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	c := h.Client
-	if c == nil {
-		c = &http.Client{}
-	}
-	resp, err := c.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("emulator: invoke %s: %w", u, err)
+		return nil, fmt.Errorf("emulator: invoke %s: %w", h.url, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
@@ -75,32 +79,15 @@ func (h HTTPInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return nil, fmt.Errorf("emulator: answer larger than %d bytes", maxAnswerBytes)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("emulator: invoke %s: HTTP %d", u, resp.StatusCode)
-	}
-	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" {
-		return nil, fmt.Errorf("%w: %s", ErrFunction, functionErrorText(body))
+		return nil, fmt.Errorf("emulator: invoke %s: HTTP %d", h.url, resp.StatusCode)
 	}
 	var probe struct {
 		ErrorMessage *string `json:"errorMessage"`
-		ErrorType    string  `json:"errorType"`
 	}
-	if json.Unmarshal(body, &probe) == nil && probe.ErrorMessage != nil {
-		return nil, fmt.Errorf("%w: %s", ErrFunction, functionErrorText(body))
+	if resp.Header.Get("X-Amz-Function-Error") != "" || (json.Unmarshal(body, &probe) == nil && probe.ErrorMessage != nil) {
+		return nil, fmt.Errorf("emulator: lambda function error: %s", functionErrorText(body))
 	}
 	return body, nil
-}
-
-// InvokeURL checks an http(s) invoke URL and appends RIEInvokePath when its
-// path is empty or "/".
-func InvokeURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("emulator: lambda URL %q: want http(s)://host[:port][/path]", raw)
-	}
-	if u.Path == "" || u.Path == "/" {
-		u.Path = RIEInvokePath
-	}
-	return u.String(), nil
 }
 
 // functionErrorText returns "errorType: errorMessage" of a Lambda error

@@ -31,10 +31,10 @@ func TestBadRequests(t *testing.T) {
 		wantStatus               int
 		wantCheck, wantText      string
 	}{
-		{name: "not JSON", method: "POST", path: "Observation", body: `{"resourceType":`, wantStatus: 400, wantCheck: "body", wantText: "unexpected end"},
-		{name: "duplicate member", method: "POST", path: "Observation", body: `{"resourceType":"Observation","status":"final","status":"amended"}`, wantStatus: 400, wantCheck: "body", wantText: "duplicate member"},
-		{name: "trailing data", method: "POST", path: "Observation", body: `{"resourceType":"Observation"} {}`, wantStatus: 400, wantCheck: "body", wantText: "data after"},
-		{name: "array", method: "POST", path: "Observation", body: `[{"resourceType":"Observation"}]`, wantStatus: 400, wantCheck: "body", wantText: "want a JSON object"},
+		{name: "not JSON", method: "POST", path: "Observation", body: `{"resourceType":`, wantStatus: 400, wantCheck: "body", wantText: "unexpected EOF"},
+		{name: "duplicate member", method: "POST", path: "Observation", body: `{"resourceType":"Observation","status":"final","status":"amended"}`, wantStatus: 400, wantCheck: "body", wantText: "duplicate object member name \"status\""},
+		{name: "trailing data", method: "POST", path: "Observation", body: `{"resourceType":"Observation"} {}`, wantStatus: 400, wantCheck: "body", wantText: "after top-level value"},
+		{name: "array", method: "POST", path: "Observation", body: `[{"resourceType":"Observation"}]`, wantStatus: 400, wantCheck: "body", wantText: "cannot unmarshal JSON array"},
 		{name: "invalid UTF-8", method: "POST", path: "Observation", body: "{\"resourceType\":\"Observation\",\"note\":\"\xff\"}", wantStatus: 400, wantCheck: "body", wantText: "UTF-8"},
 		{name: "too deep", method: "POST", path: "Observation", body: deep, wantStatus: 400, wantCheck: "body", wantText: "nested deeper"},
 		{name: "empty body", method: "POST", path: "Observation", body: "", wantStatus: 400, wantCheck: "body", wantText: "no body"},
@@ -122,7 +122,10 @@ func TestHTTPInvoker(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := httptest.NewServer(tc.handler)
 			defer ts.Close()
-			s, _ := newTestServer(t, HTTPInvoker{URL: ts.URL})
+			inv, err := NewHTTPInvoker(ts.URL, &http.Client{Timeout: 5 * time.Second})
+			require.NoError(t, err)
+			assert.Equal(t, ts.URL+RIEInvokePath, inv.URL())
+			s, _ := newTestServer(t, inv)
 			r := do(t, s, "GET", "Patient/456", testToken, "")
 			if tc.wantErr == "" {
 				assert.Equal(t, http.StatusOK, r.status, r.body)
@@ -134,11 +137,16 @@ func TestHTTPInvoker(t *testing.T) {
 			assert.Contains(t, diag, tc.wantErr)
 		})
 	}
-	_, err := InvokeURL("ftp://x")
+	client := &http.Client{Timeout: time.Second}
+	_, err := NewHTTPInvoker("ftp://x", client)
 	require.Error(t, err)
-	u, err := InvokeURL("http://127.0.0.1:9000/")
+	for _, c := range []*http.Client{nil, {}} {
+		_, err = NewHTTPInvoker("http://127.0.0.1:9000", c)
+		require.ErrorContains(t, err, "Timeout", "no client without a timeout")
+	}
+	inv, err := NewHTTPInvoker("http://127.0.0.1:9000/", client)
 	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:9000"+RIEInvokePath, u)
+	assert.Equal(t, "http://127.0.0.1:9000"+RIEInvokePath, inv.URL())
 }
 
 // TestThroughLambdaAdapter runs the real validator behind the real Lambda
@@ -162,7 +170,8 @@ func TestThroughLambdaAdapter(t *testing.T) {
 		Issuers: []smartauth.IssuerConfig{{Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience()}},
 	})
 	require.NoError(t, err)
-	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole)).Invoke))
+	// LambdaLogger folds the handler's decision into the request's log line.
+	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole), lambdaadapter.WithLogger(LambdaLogger())).Invoke))
 
 	claims := func(scope string, extra map[string]any) map[string]any {
 		c := map[string]any{"iss": iss, "aud": testEndpoint, "sub": "u1", "iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "scope": scope}
@@ -185,7 +194,7 @@ func TestThroughLambdaAdapter(t *testing.T) {
 	}{
 		{name: "system search", token: sign(claims("system/*.rs", nil)), path: "Patient", wantStatus: 200, wantIDs: []string{"456", "789", "900"}},
 		{name: "patient compartment", token: sign(claims("launch/patient patient/*.rs", map[string]any{"patient": "789"})), path: "Observation", wantStatus: 200, wantIDs: []string{"obs-789-glucose", "obs-789-heart-rate"}},
-		{name: "patient reads another", token: sign(claims("patient/*.rs", map[string]any{"patient": "789"})), path: "Patient/456", wantStatus: 403, wantCheck: "compartment"},
+		{name: "patient reads another", token: sign(claims("patient/*.rs", map[string]any{"patient": "789"})), path: "Patient/456", wantStatus: 404, wantCheck: "not-found"},
 		{name: "wrong audience", token: sign(claims("system/*.rs", map[string]any{"aud": "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/"})), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
 		{name: "expired", token: sign(claims("system/*.rs", map[string]any{"exp": testNow.Unix() - 3600, "iat": testNow.Unix() - 4000})), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
 		{name: "forged", token: testjwt.Sign(t, other, jwa.RS256(), "k1", "", claims("system/*.rs", nil)), path: "Patient", wantStatus: 401, wantCheck: "isAuthorized"},
@@ -195,9 +204,15 @@ func TestThroughLambdaAdapter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			lines := strings.Count(logs.String(), "\n")
 			r := do(t, s, "GET", tc.path, tc.token, "")
 			require.Equal(t, tc.wantStatus, r.status, r.body)
 			assert.NotContains(t, r.body, tc.token)
+			line := strings.TrimSpace(logs.String()[len(logs.String())-len(lastLine(logs.String())):])
+			assert.Equal(t, lines+1, strings.Count(logs.String(), "\n"), "one log line per request")
+			if tc.wantStatus == http.StatusUnauthorized {
+				assert.Contains(t, line, "lambda_reason=", "the Lambda's reason is in the request's line")
+			}
 			if tc.wantCheck != "" {
 				check, diag := issue(t, r)
 				assert.Equal(t, tc.wantCheck, check, diag)
@@ -245,10 +260,14 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("DELETE", "Patient/900", "", "")
 	f.Add("GET", "Observation?subject=http://x/Patient/789&code=2339-0,8867-4", "", "")
 	f.Add("POST", "", `{"resourceType":"Bundle","type":"transaction"}`, "")
+	f.Add("GET", "Patient%2F789", "", "")
+	f.Add("POST", "Patient", `{"resourceType":"Patient","id":"456"}`, "application/fhir+json")
+	f.Add("GET", "Patient/789/$everything", "", "")
 	markers := []string{"Testpatient-Beta", "Testpatient-Gamma", "obs-789", "obs-900", "cond-789", "Patient/789", "Patient/900"}
 	f.Fuzz(func(t *testing.T, method, path, body, contentType string) {
-		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds", patient: "456"}, DatastoreEndpoint: testEndpoint,
-			Metadata: []byte(`{}`), Now: func() time.Time { return testNow }})
+		// v2 scopes count only with permission-v2 in the Metadata.
+		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds patient/Observation.rs?category=laboratory", patient: "456"},
+			DatastoreEndpoint: testEndpoint, Metadata: []byte(`{"capabilities":["permission-v2","permission-v2.2"]}`), Now: func() time.Time { return testNow }})
 		require.NoError(t, err)
 		req, err := http.NewRequest(method, "http://127.0.0.1"+testBase+path, strings.NewReader(body))
 		if err != nil {
@@ -279,4 +298,10 @@ func FuzzServeHTTP(f *testing.F) {
 			}
 		}
 	})
+}
+
+// lastLine returns the last line of s, with its newline.
+func lastLine(s string) string {
+	i := strings.LastIndex(strings.TrimSuffix(s, "\n"), "\n")
+	return s[i+1:]
 }

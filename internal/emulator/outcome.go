@@ -36,6 +36,9 @@ type refusal struct {
 	code   string // OperationOutcome issue code
 	check  string // short name of the failed check, also logged as the reason
 	msg    string // diagnostics
+	// logReason, when set, is logged instead of check (a reason the client
+	// must not see).
+	logReason string
 }
 
 func (r refusal) write(w http.ResponseWriter) {

@@ -28,12 +28,11 @@ const DefaultInvokeTimeout = time.Second
 // DefaultMaxBody caps request bodies.
 const DefaultMaxBody = 1 << 20
 
+// defaultSeed is the embedded synthetic seed Bundle (a few patients,
+// practitioners, observations, conditions and an encounter; nothing real).
+//
 //go:embed testdata/seed.json
 var defaultSeed []byte
-
-// DefaultSeed returns the embedded synthetic seed Bundle (a few patients,
-// practitioners, observations, conditions and an encounter; nothing real).
-func DefaultSeed() []byte { return append([]byte(nil), defaultSeed...) }
 
 // Config configures a Server.
 type Config struct {
@@ -55,7 +54,7 @@ type Config struct {
 	// Metadata is the SMART configuration JSON object served at
 	// .well-known/smart-configuration. Required.
 	Metadata []byte
-	// Seed is the Bundle the store starts with; nil means DefaultSeed.
+	// Seed is the Bundle the store starts with; nil means the embedded synthetic seed.
 	Seed []byte
 	// InvokeTimeout bounds each invocation (default DefaultInvokeTimeout).
 	InvokeTimeout time.Duration
@@ -76,6 +75,7 @@ type Server struct {
 	metadata map[string]any
 	store    *store
 	parser   scopes.Parser
+	caps     capabilities
 }
 
 // New checks cfg and loads the seed.
@@ -123,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, base: "/datastore/" + cfg.DatastoreID + "/r4/", metadata: md, store: st,
-		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}}, nil
+		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md)}, nil
 }
 
 // ParseMetadata reads a SMART configuration: a JSON object, or a JSON string
@@ -175,6 +175,9 @@ type logLine struct {
 	decision  string // "allow", "deny" or "" (no authorization involved)
 	reason    string
 	patient   string
+	// lambdaReason and lambdaDetail are what an in-process Lambda with
+	// LambdaLogger logged about its decision.
+	lambdaReason, lambdaDetail string
 }
 
 // ServeHTTP routes one request.
@@ -198,11 +201,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ll.patient != "" {
 			attrs = append(attrs, slog.String("patient", ll.patient))
 		}
+		if ll.lambdaReason != "" {
+			attrs = append(attrs, slog.String("lambda_reason", ll.lambdaReason))
+		}
+		if ll.lambdaDetail != "" {
+			attrs = append(attrs, slog.String("lambda_detail", ll.lambdaDetail))
+		}
 		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "emulate request", attrs...)
 	}()
 	if ref := s.handle(rec, r, &ll); ref != nil {
 		ll.reason = ref.check
-		if ref.status == http.StatusUnauthorized || ref.status == http.StatusForbidden {
+		if ref.logReason != "" {
+			ll.reason = ref.logReason
+		}
+		if ref.status == http.StatusUnauthorized || ref.status == http.StatusForbidden || ref.logReason != "" {
 			ll.decision = "deny"
 		}
 		ref.write(rec)
@@ -229,10 +241,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // handle serves one request or returns the refusal to write.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *refusal {
-	rel, ok := strings.CutPrefix(r.URL.Path, s.base)
+	// The escaped path, as sent: an encoded "/" or "?" must not turn into
+	// a path separator or a query after the scope decision.
+	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), s.base)
 	if !ok {
 		return &refusal{status: http.StatusNotFound, code: "not-found", check: "path",
 			msg: fmt.Sprintf("not a FHIR path of this data store: the base is %s", s.base)}
+	}
+	if low := strings.ToLower(rel); strings.Contains(low, "%2f") || strings.Contains(low, "%3f") {
+		return badRequest("path", "the path holds an encoded / or ?: FHIR paths are Type[/id[/...]]")
+	}
+	rel, err := url.PathUnescape(rel)
+	if err != nil {
+		return badRequest("path", "the path is not validly percent-encoded")
 	}
 	if rel == ".well-known/smart-configuration" {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -274,7 +295,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 			}
 		}
 	}
-	g, ref := s.authenticate(r.Context(), token, ll.operation)
+	g, ref := s.authenticate(r.Context(), token, ll)
 	if ref != nil {
 		ll.decision = "deny"
 		return ref
@@ -282,7 +303,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 	ll.patient = g.patient
 	acc, ref := s.authorize(g, req)
 	if ref != nil {
-		ll.decision = "deny"
 		return ref
 	}
 	ll.decision, ll.reason = "allow", acc.reason
@@ -334,11 +354,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, req scopes.Req
 }
 
 // authenticate invokes the IdP Lambda and checks its answer.
-func (s *Server) authenticate(ctx context.Context, token, op string) (grant, *refusal) {
+func (s *Server) authenticate(ctx context.Context, token string, ll *logLine) (grant, *refusal) {
 	ev, err := json.Marshal(event{
 		DatastoreEndpoint:    s.cfg.DatastoreEndpoint,
 		BearerToken:          token,
-		OperationName:        op,
+		OperationName:        ll.operation,
 		DatastoreID:          s.cfg.DatastoreID,
 		DatastoreTypeVersion: "R4",
 		DatastoreName:        s.cfg.DatastoreName,
@@ -346,10 +366,12 @@ func (s *Server) authenticate(ctx context.Context, token, op string) (grant, *re
 	if err != nil {
 		return grant{}, unauthorized("event", "encoding the event failed")
 	}
-	ictx, cancel := context.WithTimeout(ctx, s.cfg.InvokeTimeout)
+	n := &note{}
+	ictx, cancel := context.WithTimeout(context.WithValue(ctx, noteKey{}, n), s.cfg.InvokeTimeout)
 	defer cancel()
 	start := time.Now()
 	out, err := s.cfg.Invoker.Invoke(ictx, ev)
+	ll.lambdaReason, ll.lambdaDetail = n.get()
 	if err == nil && ictx.Err() != nil {
 		err = ictx.Err()
 	}
@@ -359,7 +381,7 @@ func (s *Server) authenticate(ctx context.Context, token, op string) (grant, *re
 		}
 		return grant{}, unauthorized("lambda-error", fmt.Sprintf("the IdP Lambda invocation failed after %s: %s", time.Since(start).Round(time.Millisecond), shorten(err.Error(), 300)))
 	}
-	return checkAnswer(out, s.cfg.DatastoreEndpoint, s.cfg.Now(), s.parser)
+	return checkAnswer(out, s.cfg.DatastoreEndpoint, s.cfg.Now(), s.parser, s.caps)
 }
 
 // operationName maps a request to HealthLake's operation (IAM action) name.

@@ -124,10 +124,6 @@ func newID() string {
 
 // --- matching ---------------------------------------------------------------------------------
 
-// errUnsupportedParam is returned for search or filter parameters the
-// emulator cannot evaluate.
-var errUnsupportedParam = errors.New("unsupported search parameter")
-
 // supportedParams are the search parameters the emulator evaluates.
 var supportedParams = []string{"_id", "patient", "subject", "category", "code"}
 
@@ -174,7 +170,7 @@ func matchParam(res map[string]any, name, value string) (bool, error) {
 		}
 		return false, nil
 	default:
-		return false, fmt.Errorf("%w %q (the emulator evaluates %s)", errUnsupportedParam, shorten(name, 64), strings.Join(supportedParams, ", "))
+		return false, fmt.Errorf("unsupported search parameter %q (the emulator evaluates %s)", shorten(name, 64), strings.Join(supportedParams, ", "))
 	}
 }
 
