@@ -227,7 +227,7 @@ func (r *RemoteKeySet) Key(ctx context.Context, kid string) (*Key, error) {
 		now, due := r.now().UnixNano(), r.refreshDue.Load()
 		if now >= due && r.refreshDue.CompareAndSwap(due, now+int64(minRefresh)) {
 			r.mu.Lock()
-			r.startLocked(nil)
+			r.startLocked(context.Background())
 			r.mu.Unlock()
 		}
 		return k, nil
@@ -306,7 +306,7 @@ func (r *RemoteKeySet) awaitLocked(ctx context.Context) (*fetchCall, error) {
 }
 
 // startLocked returns the fetch in flight, starting one if there is none;
-// r.mu must be held. parent (nil for a background refresh) lends its
+// r.mu must be held. parent lends its
 // deadline and values but not its cancellation: a caller that gives up
 // does not cancel the fetch others wait for.
 func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
@@ -315,14 +315,11 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	}
 	c := &fetchCall{done: make(chan struct{})}
 	r.inflight = c
-	base, deadline := context.Background(), time.Now().Add(r.timeout)
-	if parent != nil {
-		base = context.WithoutCancel(parent)
-		if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-			deadline = d
-		}
+	deadline := time.Now().Add(r.timeout)
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	ctx, cancel := context.WithDeadline(base, deadline)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(parent), deadline)
 	go func() {
 		defer cancel()
 		s, interval, err := r.fetch(ctx)

@@ -178,16 +178,6 @@ func setNow(t time.Time) func(*smartauth.Config) {
 	return func(c *smartauth.Config) { c.Now = func() time.Time { return t } }
 }
 
-func chain(fs ...func(*smartauth.Config)) func(*smartauth.Config) {
-	return func(c *smartauth.Config) {
-		for _, f := range fs {
-			if f != nil {
-				f(c)
-			}
-		}
-	}
-}
-
 // wantScopes checks the granted scopes of a valid token.
 func wantScopes(want []string, dropped int, resource bool) func(*testing.T, testEnv, *smartauth.Token) {
 	return func(t *testing.T, _ testEnv, tok *smartauth.Token) {
