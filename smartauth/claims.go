@@ -1,15 +1,14 @@
 package smartauth
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
+	jsonv1 "encoding/json"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// maxNumericDate is 9999-12-31T23:59:59Z; larger values are rejected as out
-// of range rather than overflowing time arithmetic.
+// maxNumericDate is 9999-12-31T23:59:59Z; larger values are refused rather
+// than overflowing time arithmetic.
 const maxNumericDate = 253402300799
 
 // Claims are the typed claims of a verified access token. Fields absent from
@@ -35,11 +34,11 @@ type Claims struct {
 	RealmRoles      []string            // Keycloak realm_access.roles
 	ClientRoles     map[string][]string // Keycloak resource_access.<client>.roles
 	// Raw is the verified payload JSON, for custom claims. Do not modify it.
-	Raw json.RawMessage
+	Raw jsonv1.RawMessage
 }
 
-// StringClaim returns a top-level string claim by name from the verified
-// payload. ok is false when the claim is absent or not a string.
+// StringClaim returns a top-level string claim by name; ok is false when it
+// is absent or not a string.
 func (c *Claims) StringClaim(name string) (value string, ok bool) {
 	switch name {
 	case "iss":
@@ -61,42 +60,14 @@ func (c *Claims) StringClaim(name string) (value string, ok bool) {
 }
 
 // rawStringClaim looks name up among the top-level members of the JSON
-// object raw (names compared after unescaping). A Raw built by hand may
-// repeat a name (the last wins) or hold invalid UTF-8 (replaced).
+// object raw (after unescaping). A Raw built by hand may repeat a name (the
+// last wins) or hold invalid UTF-8 (replaced).
 func rawStringClaim(raw []byte, name string) (string, bool) {
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+	var m map[string]jsontext.Value
+	if json.Unmarshal(raw, &m, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil {
 		return "", false
 	}
-	var value string
-	found := false
-	for dec.PeekKind() == '"' {
-		n, err := dec.ReadToken()
-		if err != nil {
-			return "", false
-		}
-		if n.String() != name {
-			if dec.SkipValue() != nil {
-				return "", false
-			}
-			continue
-		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			return "", false
-		}
-		found = v.Kind() == '"'
-		if found {
-			b, _ := jsontext.AppendUnquote(nil, v)
-			value = string(b)
-		}
-	}
-	// The object must be complete and alone, as for json.Unmarshal.
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
-		return "", false
-	}
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return "", false
-	}
-	return value, found
+	var s string
+	v, ok := m[name]
+	return s, ok && v.Kind() == '"' && json.Unmarshal(v, &s, jsontext.AllowInvalidUTF8(true)) == nil
 }

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,25 +155,14 @@ func issuerBKeys() map[string]*smartauth.Key {
 	}
 }
 
-// offCurve returns k's public point moved off its curve (y+1), built
-// through a JWK import as crypto/ecdsa refuses such points.
+// offCurve returns k's public point moved off its curve. Only the
+// deprecated X/Y fields can hold such a point (crypto/ecdsa, PublicKey.Bytes
+// and jwx all refuse one), and holding one is the point of this key.
 func offCurve(k *ecdsa.PrivateKey) *ecdsa.PublicKey {
-	b, err := k.PublicKey.Bytes() // 0x04 || X || Y
-	if err != nil {
-		panic(err)
-	}
-	n := (len(b) - 1) / 2
-	y := new(big.Int).Add(new(big.Int).SetBytes(b[1+n:]), big.NewInt(1)).FillBytes(make([]byte, n))
-	enc := base64.RawURLEncoding.EncodeToString
-	jk, err := jwk.ParseKey([]byte(fmt.Sprintf(`{"kty":"EC","crv":"P-256","x":%q,"y":%q}`, enc(b[1:1+n]), enc(y))))
-	if err != nil {
-		panic(err)
-	}
-	var pub ecdsa.PublicKey
-	if err := jwk.Export(jk, &pub); err != nil {
-		panic(err)
-	}
-	return &pub
+	//lint:ignore SA1019 see above
+	y := new(big.Int).Add(k.Y, big.NewInt(1))
+	//lint:ignore SA1019 see above
+	return &ecdsa.PublicKey{Curve: k.Curve, X: new(big.Int).Set(k.X), Y: y}
 }
 
 // testKeySet is a hand-written KeySet over a map. It counts calls and
