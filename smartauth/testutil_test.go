@@ -159,7 +159,6 @@ func issuerBKeys() map[string]*smartauth.Key {
 // deprecated X/Y fields can hold such a point (crypto/ecdsa, PublicKey.Bytes
 // and jwx all refuse one), and holding one is the point of this key.
 func offCurve(k *ecdsa.PrivateKey) *ecdsa.PublicKey {
-	//lint:ignore SA1019 see above
 	y := new(big.Int).Add(k.Y, big.NewInt(1))
 	//lint:ignore SA1019 see above
 	return &ecdsa.PublicKey{Curve: k.Curve, X: new(big.Int).Set(k.X), Y: y}

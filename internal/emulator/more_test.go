@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt/hltest"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -162,7 +163,7 @@ func TestThroughLambdaAdapter(t *testing.T) {
 		Issuers: []smartauth.IssuerConfig{{Issuer: iss, KeySet: ks, Audience: smartauth.EndpointAudience()}},
 	})
 	require.NoError(t, err)
-	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole)).Invoke))
+	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(hltest.Authorizer(t, v, testRole)).Invoke))
 
 	claims := func(scope string, extra map[string]any) map[string]any {
 		c := map[string]any{"iss": iss, "aud": testEndpoint, "sub": "u1", "iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "scope": scope}

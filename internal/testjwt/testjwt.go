@@ -1,21 +1,22 @@
-// Package testjwt holds the token-minting helpers that the provider tests
-// share: claim fixtures, claim edits and jwx signing. It is for tests only
-// and imports no test framework.
+// Package testjwt is the one place tests sign tokens and build JWKS
+// documents: claim fixtures, claim edits, keys, jwx signing. It is for tests
+// only, imports no test framework and no package of this module, so every
+// test package (smartauth's own included) can use it.
 package testjwt
 
 import (
 	"bytes"
-	"context"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
-
-	"github.com/healthlake-smart/smartauth-go/healthlake"
-	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
 // Claims loads a token payload fixture, keeping numbers as json.Number so
@@ -76,28 +77,60 @@ func Sign(t testing.TB, priv crypto.Signer, alg jwa.SignatureAlgorithm, kid, typ
 	return string(tok)
 }
 
-// Authorizer wraps v in a healthlake.Authorizer that answers with roleARN.
-func Authorizer(t testing.TB, v *smartauth.Validator, roleARN string) *healthlake.Authorizer {
+// sharedRSAKey is generated once per test binary: key generation is slow.
+var sharedRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// RSAKey returns a 2048-bit RSA key shared by every caller in the test
+// binary.
+func RSAKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
-	a, err := healthlake.New(v, healthlake.Config{RoleARN: roleARN})
+	k, err := sharedRSAKey()
 	if err != nil {
 		t.Fatalf("testjwt: %v", err)
 	}
-	return a
+	return k
 }
 
-// Authorize runs v's HealthLake mapping (answering with roleARN) for one
-// event and returns the decision and the response JSON.
-func Authorize(t testing.TB, v *smartauth.Validator, roleARN, endpoint, operation, token string) (healthlake.Decision, string) {
+// NewRSAKey generates a fresh 2048-bit RSA key.
+func NewRSAKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
-	d := Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
-		DatastoreEndpoint: endpoint,
-		BearerToken:       token,
-		OperationName:     operation,
-	})
-	out, err := healthlake.MarshalResponse(&d.Response)
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatalf("testjwt: %v", err)
 	}
-	return d, string(out)
+	return k
+}
+
+// PublicJWK is one entry of a JWKS built by JWKS.
+type PublicJWK struct {
+	Kid string
+	Alg jwa.SignatureAlgorithm
+	Key crypto.Signer // its public half is published
+}
+
+// JWKS returns a JWKS document with the public halves of keys, each with
+// its kid and alg.
+func JWKS(t testing.TB, keys ...PublicJWK) []byte {
+	t.Helper()
+	set := jwk.NewSet()
+	for _, k := range keys {
+		pub, err := jwk.Import(k.Key.Public())
+		if err != nil {
+			t.Fatalf("testjwt: %v", err)
+		}
+		if err := pub.Set(jwk.KeyIDKey, k.Kid); err != nil {
+			t.Fatalf("testjwt: %v", err)
+		}
+		if err := pub.Set(jwk.AlgorithmKey, k.Alg); err != nil {
+			t.Fatalf("testjwt: %v", err)
+		}
+		if err := set.AddKey(pub); err != nil {
+			t.Fatalf("testjwt: %v", err)
+		}
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		t.Fatalf("testjwt: %v", err)
+	}
+	return b
 }

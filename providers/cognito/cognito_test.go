@@ -25,6 +25,7 @@ import (
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt/hltest"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -133,7 +134,7 @@ func newValidator(t testing.TB, cfg cognito.Config) *smartauth.Validator {
 // response JSON.
 func authorize(t testing.TB, v *smartauth.Validator, token string) (healthlake.Decision, string) {
 	t.Helper()
-	return testjwt.Authorize(t, v, roleARN, endpoint, "SearchWithGet", token)
+	return hltest.Authorize(t, v, roleARN, endpoint, "SearchWithGet", token)
 }
 
 func TestIssuerURLs(t *testing.T) {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt/hltest"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -184,7 +185,7 @@ func newValidator(t testing.TB, cfg keycloak.Config) *smartauth.Validator {
 
 func authorize(t testing.TB, v *smartauth.Validator, token string) (healthlake.Decision, string) {
 	t.Helper()
-	return testjwt.Authorize(t, v, roleARN, endpoint, "ReadResource", token)
+	return hltest.Authorize(t, v, roleARN, endpoint, "ReadResource", token)
 }
 
 func TestIssuerURL(t *testing.T) {
@@ -671,7 +672,7 @@ func TestExtraAudiencesNeedEndpoints(t *testing.T) {
 
 	v := newValidator(t, keycloak.Config{Audiences: []string{"account"}})
 	access := fixture(t, "access-token.json")
-	d := testjwt.Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
+	d := hltest.Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
 		DatastoreEndpoint: "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/",
 		BearerToken:       signKC(t, with(access, map[string]any{"aud": "account"})),
 	})
