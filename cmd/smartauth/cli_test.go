@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -29,13 +27,13 @@ const (
 func writeJWKS(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "jwks.json")
-	require.NoError(t, os.WriteFile(p, testjwt.JWKS(t, testjwt.PublicJWK{Kid: "k1", Alg: jwa.RS256(), Key: testjwt.RSAKey(t)}), 0o600))
+	require.NoError(t, os.WriteFile(p, testjwt.JWKS(t, testjwt.PublicJWK{Kid: "k1", Alg: jwa.RS256(), Key: testjwt.RSAKey()}), 0o600))
 	return p
 }
 
 func signToken(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	return testjwt.Sign(t, testjwt.RSAKey(t), jwa.RS256(), "k1", "", claims)
+	return testjwt.Sign(t, testjwt.RSAKey(), jwa.RS256(), "k1", "", claims)
 }
 
 func writeEvent(t *testing.T, token string) string {
@@ -234,8 +232,7 @@ func TestUsage(t *testing.T) {
 // TestValidateAlgorithm: an ES256 issuer is usable from the command line
 // with --algorithm; without it the default allow-list (RS256) refuses it.
 func TestValidateAlgorithm(t *testing.T) {
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
+	ec := testjwt.NewECKey(elliptic.P256())
 	jwks := filepath.Join(t.TempDir(), "jwks.json")
 	require.NoError(t, os.WriteFile(jwks, testjwt.JWKS(t, testjwt.PublicJWK{Kid: "e1", Alg: jwa.ES256(), Key: ec}), 0o600))
 

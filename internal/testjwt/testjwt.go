@@ -7,6 +7,8 @@ package testjwt
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -78,25 +80,21 @@ func Sign(t testing.TB, priv crypto.Signer, alg jwa.SignatureAlgorithm, kid, typ
 }
 
 // sharedRSAKey is generated once per test binary: key generation is slow.
-var sharedRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+var sharedRSAKey = sync.OnceValue(NewRSAKey)
 
 // RSAKey returns a 2048-bit RSA key shared by every caller in the test
 // binary.
-func RSAKey(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	k, err := sharedRSAKey()
-	if err != nil {
-		t.Fatalf("testjwt: %v", err)
-	}
-	return k
-}
+func RSAKey() *rsa.PrivateKey { return sharedRSAKey() }
 
-// NewRSAKey generates a fresh 2048-bit RSA key.
-func NewRSAKey(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+// NewRSAKey generates a fresh 2048-bit RSA key (it panics if it cannot).
+func NewRSAKey() *rsa.PrivateKey { return must(rsa.GenerateKey(rand.Reader, 2048)) }
+
+// NewECKey generates a fresh ECDSA key on c.
+func NewECKey(c elliptic.Curve) *ecdsa.PrivateKey { return must(ecdsa.GenerateKey(c, rand.Reader)) }
+
+func must[K any](k K, err error) K {
 	if err != nil {
-		t.Fatalf("testjwt: %v", err)
+		panic("testjwt: " + err.Error())
 	}
 	return k
 }

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"net/http"
@@ -58,16 +57,7 @@ type keys struct {
 
 var testKeys = sync.OnceValue(func() keys {
 	var k keys
-	var err error
-	if k.rsa, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if k.rsaOther, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		panic(err)
-	}
+	k.rsa, k.rsaOther, k.ec = testjwt.RSAKey(), testjwt.NewRSAKey(), testjwt.NewECKey(elliptic.P256())
 	return k
 })
 

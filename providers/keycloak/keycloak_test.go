@@ -58,15 +58,8 @@ type keys struct {
 
 var testKeys = sync.OnceValue(func() keys {
 	var k keys
-	var err error
-	for _, p := range []**rsa.PrivateKey{&k.sig, &k.enc, &k.other} {
-		if *p, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	}
-	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		panic(err)
-	}
+	k.sig, k.enc, k.other = testjwt.RSAKey(), testjwt.NewRSAKey(), testjwt.NewRSAKey()
+	k.ec = testjwt.NewECKey(elliptic.P256())
 	return k
 })
 
