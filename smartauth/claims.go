@@ -1,9 +1,10 @@
 package smartauth
 
 import (
-	jsonv1 "encoding/json"
+	"bytes"
+	"encoding/json"
+	"io"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -34,7 +35,7 @@ type Claims struct {
 	RealmRoles      []string            // Keycloak realm_access.roles
 	ClientRoles     map[string][]string // Keycloak resource_access.<client>.roles
 	// Raw is the verified payload JSON, for custom claims. Do not modify it.
-	Raw jsonv1.RawMessage
+	Raw json.RawMessage
 }
 
 // StringClaim returns a top-level string claim by name; ok is false when it
@@ -60,14 +61,42 @@ func (c *Claims) StringClaim(name string) (value string, ok bool) {
 }
 
 // rawStringClaim looks name up among the top-level members of the JSON
-// object raw (after unescaping). A Raw built by hand may repeat a name (the
-// last wins) or hold invalid UTF-8 (replaced).
+// object raw, streaming (no map of every member). A Raw built by hand may
+// repeat a name (the last wins) or hold invalid UTF-8 (replaced).
 func rawStringClaim(raw []byte, name string) (string, bool) {
-	var m map[string]jsontext.Value
-	if json.Unmarshal(raw, &m, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return "", false
 	}
-	var s string
-	v, ok := m[name]
-	return s, ok && v.Kind() == '"' && json.Unmarshal(v, &s, jsontext.AllowInvalidUTF8(true)) == nil
+	var value string
+	found := false
+	for dec.PeekKind() == '"' {
+		n, err := dec.ReadToken()
+		if err != nil {
+			return "", false
+		}
+		if n.String() != name {
+			if dec.SkipValue() != nil {
+				return "", false
+			}
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return "", false
+		}
+		found = v.Kind() == '"'
+		if found {
+			b, _ := jsontext.AppendUnquote(nil, v)
+			value = string(b)
+		}
+	}
+	// The object must be complete and alone, as for json.Unmarshal.
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return "", false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return "", false
+	}
+	return value, found
 }
