@@ -15,41 +15,38 @@ import (
 type ScopeFormat int
 
 const (
-	// ScopesAsGiven emits each valid scope exactly as the token carried it
-	// (after a configured prefix strip). Use it with SMART_ON_FHIR data stores.
+	// ScopesAsGiven emits each valid scope as the token carried it (after a
+	// prefix strip), for SMART_ON_FHIR data stores.
 	ScopesAsGiven ScopeFormat = iota
 	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource
-	// scopes are converted only where the conversion is exact (rs→read,
-	// cud→write, cruds→*); other resource scopes are dropped.
+	// scopes convert only where exact (rs→read, cud→write, cruds→*); others
+	// are dropped.
 	ScopesV1
 )
 
-// Config holds the response settings of an Authorizer. RoleARN is
-// required; the zero value of every other field is the default.
+// Config holds the response settings of an Authorizer; the zero value of
+// every field but RoleARN is the default.
 type Config struct {
-	// RoleARN is the IAM role HealthLake assumes for allowed requests
-	// (response field iamRoleARN). Required.
-	RoleARN string
-	// ScopeFormat selects the scope output form (default ScopesAsGiven).
+	// RoleARN (required) is the IAM role HealthLake assumes for allowed
+	// requests (iamRoleARN).
+	RoleARN     string
 	ScopeFormat ScopeFormat
-	// AuthorizedAsString emits isAuthorized as the JSON string "true"/"false"
-	// instead of a JSON boolean, for compatibility with the request example in
-	// the HealthLake documentation. Default false (JSON boolean).
+	// AuthorizedAsString emits isAuthorized as the string "true"/"false",
+	// as in the HealthLake documentation's example, not a JSON boolean.
 	AuthorizedAsString bool
-	// UIDClaim names the string claim copied to authPayload.uid. Empty
-	// means "sub".
+	// UIDClaim names the string claim copied to authPayload.uid ("" = sub).
 	UIDClaim string
 }
 
-// Authorizer answers HealthLake events with a smartauth.Validator. Build it
-// once per process; it is safe for concurrent use.
+// Authorizer answers HealthLake events with a smartauth.Validator; it is
+// safe for concurrent use.
 type Authorizer struct {
 	v   *smartauth.Validator
 	cfg Config
 }
 
-// New checks cfg and returns an Authorizer over v. Every configuration
-// problem is reported (joined), each wrapping smartauth.ErrConfig.
+// New checks cfg and returns an Authorizer over v; every problem is
+// reported (joined), wrapping smartauth.ErrConfig.
 func New(v *smartauth.Validator, cfg Config) (*Authorizer, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -75,28 +72,22 @@ func New(v *smartauth.Validator, cfg Config) (*Authorizer, error) {
 	return &Authorizer{v: v, cfg: cfg}, nil
 }
 
-// Decision is the outcome of Authorize, with what a caller needs for its
-// decision log. It never holds the token.
+// Decision is the outcome of Authorize, with what a decision log needs. It
+// never holds the token.
 type Decision struct {
-	// Response is what the Lambda returns to HealthLake (also on deny).
-	Response Response
-	// Allowed is true when Response grants access.
-	Allowed bool
-	// Err is why the request was denied (wrapping one sentinel), or an
-	// internal fault when Internal is true. Nil when allowed.
+	Response Response // the Lambda's answer, also on deny
+	Allowed  bool
+	// Err is why the request was denied (wrapping one sentinel), nil when
+	// allowed.
 	Err error
-	// Internal marks faults that are not the caller's: missing key set
-	// (JWKS unreachable with nothing cached), configuration. The Lambda
-	// should return a (generic) function error for these.
+	// Internal marks faults that are not the caller's (no key set,
+	// configuration): the Lambda should return a generic function error.
 	Internal bool
-	// Reason is Reason(Err): a short code for logs and metrics.
-	Reason string
+	Reason   string // Reason(Err), for logs and metrics
 	// Issuer, ClientID and Subject come from the verified token, if any.
 	Issuer, ClientID, Subject string
-	// Scopes is the number of scopes granted in the response.
-	Scopes int
-	// Latency is the time Authorize took.
-	Latency time.Duration
+	Scopes                    int // number of scopes granted
+	Latency                   time.Duration
 }
 
 // Reason is smartauth.Reason extended with "event" for ErrEvent.
@@ -108,22 +99,17 @@ func Reason(err error) string {
 }
 
 // Authorize validates the event's token for its data store and builds the
-// HealthLake response. Token and event problems give a well-formed deny
-// ({"authPayload":{"isAuthorized":false}}); only internal faults set
-// Decision.Internal.
-//
-// Authorize does NOT check that the FHIR request is permitted by the
-// granted scopes: HealthLake enforces that (see scopes.Permits).
+// response; a denial is {"authPayload":{"isAuthorized":false}}. Authorize
+// does NOT check that the FHIR request is permitted by the granted scopes:
+// HealthLake enforces that (see scopes.Permits).
 func (a *Authorizer) Authorize(ctx context.Context, ev Event) Decision {
-	// Latency is a measurement, not a validation input: it uses the real
-	// monotonic clock, not the validator's clock.
+	// Latency is measured on the real clock, not the validator's.
 	start := time.Now()
 	return a.finish(start, a.authorize(ctx, ev))
 }
 
-// AuthorizeJSON decodes a raw HealthLake event (DecodeEvent) and authorizes
-// it; an event that does not decode is denied with the decode error. It
-// returns the decoded event (zero when undecodable) for the caller's log.
+// AuthorizeJSON decodes a raw event (DecodeEvent) and authorizes it; an
+// undecodable one is denied. It returns the event for the caller's log.
 func (a *Authorizer) AuthorizeJSON(ctx context.Context, data []byte) (Event, Decision) {
 	start := time.Now()
 	ev, err := DecodeEvent(data)
@@ -162,10 +148,10 @@ func (a *Authorizer) authorize(ctx context.Context, ev Event) Decision {
 		return a.deny(err)
 	}
 	c := t.Claims
-	scope := a.formatScopes(t)
+	scope, noPatient := a.formatScopes(t)
 	if scope == "" {
 		err := error(smartauth.ErrScope)
-		if c.Patient == "" && hasPatientScope(t) {
+		if noPatient {
 			err = fmt.Errorf("%w: patient/ scopes need a patient claim (launch context)", smartauth.ErrScope)
 		}
 		d := a.deny(err)
@@ -203,8 +189,8 @@ func (a *Authorizer) authorize(ctx context.Context, ev Event) Decision {
 }
 
 // formatScopes renders the granted scopes, or "" when no resource scope
-// survives (the caller denies).
-func (a *Authorizer) formatScopes(t *smartauth.Token) string {
+// survives; noPatient reports patient/ scopes dropped for want of a patient.
+func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient bool) {
 	var b strings.Builder
 	resource := false
 	for i := range t.Scopes {
@@ -212,12 +198,12 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) string {
 		text := s.String()
 		switch {
 		case s.Kind == scopes.KindExtension:
-			// Extension scopes grant nothing in FHIR terms and may name
-			// another resource server: never forwarded.
+			// Grant nothing in FHIR terms, may name another resource server.
 			continue
 		case s.IsResource() && s.Context == scopes.ContextPatient && t.Claims.Patient == "":
-			// patient/ scopes need a patient in context (SMART App Launch:
-			// the server SHALL establish one); without it they grant nothing.
+			// SMART App Launch: the server SHALL establish a patient in
+			// context; without one, patient/ scopes grant nothing.
+			noPatient = true
 			continue
 		}
 		if a.cfg.ScopeFormat == ScopesV1 && s.IsResource() {
@@ -240,9 +226,9 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) string {
 		b.WriteString(text)
 	}
 	if !resource {
-		return ""
+		return "", noPatient
 	}
-	return b.String()
+	return b.String(), noPatient
 }
 
 // containsField reports whether the space-separated list has field f.
@@ -251,15 +237,6 @@ func containsField(list, f string) bool {
 		var item string
 		item, list, _ = strings.Cut(list, " ")
 		if item == f {
-			return true
-		}
-	}
-	return false
-}
-
-func hasPatientScope(t *smartauth.Token) bool {
-	for i := range t.Scopes {
-		if t.Scopes[i].IsResource() && t.Scopes[i].Context == scopes.ContextPatient {
 			return true
 		}
 	}

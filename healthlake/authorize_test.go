@@ -362,7 +362,7 @@ func TestEventNeverPrintsToken(t *testing.T) {
 		"%v":           fmt.Sprintf("%v", ev),
 		"%+v":          fmt.Sprintf("%+v", ev),
 		"%#v":          fmt.Sprintf("%#v", ev),
-		"%s":           fmt.Sprintf("%s", ev),
+		"%s":           fmt.Sprintf("%s", ev), //lint:ignore S1025 the %s verb is what is tested
 		"%q":           fmt.Sprintf("%q", ev),
 		"%v pointer":   fmt.Sprintf("%v", &ev),
 		"%+v pointer":  fmt.Sprintf("%+v", &ev),

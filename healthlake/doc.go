@@ -15,9 +15,6 @@
 // An allowed response carries authPayload (iss, aud = the event's
 // datastoreEndpoint, iat, nbf, exp, isAuthorized, uid, scope, fhirUser,
 // patient) and iamRoleARN; a deny is {"authPayload":{"isAuthorized":false}}.
-// Event and response JSON use github.com/go-json-experiment/json (the
-// encoding/json/v2 mirror); MarshalResponse writes the same bytes as
-// encoding/json.
 //
 // What is NOT checked: whether the FHIR request is permitted by the granted
 // scopes (HealthLake enforces that; see the scopes package).

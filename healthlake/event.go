@@ -13,15 +13,12 @@ import (
 )
 
 // ErrEvent is wrapped by every error about the event itself (undecodable,
-// missing or malformed datastoreEndpoint, an endpoint this Authorizer does
-// not serve). Its reason code is "event".
+// bad or unserved datastoreEndpoint); its reason code is "event".
 var ErrEvent = errors.New("healthlake: invalid HealthLake event")
 
-// Event is the request HealthLake sends to the IdP Lambda of a data store
-// created with AuthorizationStrategy SMART_ON_FHIR or SMART_ON_FHIR_V1.
-// Event redacts the bearer token when printed with fmt or logged with
-// log/slog; json.Marshal writes the wire format, token included, so never
-// log a marshalled Event.
+// Event is the request HealthLake sends to the IdP Lambda of a SMART_ON_FHIR
+// or SMART_ON_FHIR_V1 data store. fmt and log/slog print it without the
+// token; json.Marshal writes it, token included: never log that.
 type Event struct {
 	DatastoreEndpoint    string `json:"datastoreEndpoint"`
 	BearerToken          string `json:"bearerToken"`
@@ -31,24 +28,20 @@ type Event struct {
 	DatastoreName        string `json:"datastoreName,omitempty"`
 }
 
-// maxEventSize bounds DecodeEvent input (the largest token cap plus room
-// for the other fields).
 const maxEventSize = smartauth.MaxTokenSizeLimit + 16<<10
 
-// DecodeEvent decodes a HealthLake event with github.com/go-json-experiment/json
-// defaults: unknown members are ignored, names match case-sensitively,
-// duplicate names and invalid UTF-8 are refused; operationName is opaque.
-// It fails (wrapping ErrEvent) on malformed JSON, non-string fields or
-// oversized input; a missing endpoint or token is left for Authorize to deny.
-// The error never holds field values.
+// DecodeEvent decodes an event with json/v2 defaults (unknown members
+// ignored, exact names, duplicate names and invalid UTF-8 refused). It fails,
+// wrapping ErrEvent and never quoting a value, on malformed JSON, non-string
+// fields or oversized input; a missing endpoint or token is left to
+// Authorize.
 func DecodeEvent(data []byte) (Event, error) {
 	var e Event
 	if len(data) > maxEventSize {
 		return e, fmt.Errorf("%w: event larger than %d bytes", ErrEvent, maxEventSize)
 	}
 	if err := json.Unmarshal(data, &e); err != nil {
-		// The JSON library's error may quote the offending value (the
-		// token): only the member name is kept.
+		// Keep only the member name: the error may quote the token.
 		var se *json.SemanticError
 		if errors.As(err, &se) && se.JSONPointer != "" {
 			return Event{}, fmt.Errorf("%w: field %q has the wrong type", ErrEvent, strings.TrimPrefix(string(se.JSONPointer), "/"))
@@ -84,33 +77,32 @@ func redacted(tok string) string {
 	return fmt.Sprintf("(redacted, %d bytes)", len(tok))
 }
 
-// Response is the IdP Lambda answer HealthLake expects.
+// Response is the IdP Lambda answer HealthLake expects; IAMRoleARN is set
+// only when allowed.
 type Response struct {
 	AuthPayload AuthPayload `json:"authPayload"`
-	// IAMRoleARN is set only on allowed responses.
-	IAMRoleARN string `json:"iamRoleARN,omitempty"`
+	IAMRoleARN  string      `json:"iamRoleARN,omitempty"`
 }
 
-// MarshalResponse encodes r as the Lambda returns it, byte for byte what
-// encoding/json writes: <, >, & and U+2028/U+2029 escaped, invalid UTF-8
-// replaced by U+FFFD.
+// MarshalResponse encodes r byte for byte as encoding/json would (<, >, &,
+// U+2028/U+2029 escaped, invalid UTF-8 replaced).
 func MarshalResponse(r *Response) ([]byte, error) {
 	return json.Marshal(r, jsontext.EscapeForHTML(true), jsontext.EscapeForJS(true), jsontext.AllowInvalidUTF8(true))
 }
 
-// AuthPayload is the authPayload object of a Response.
+// AuthPayload is the authPayload object of a Response. AuthorizedAsString
+// writes isAuthorized as the string "true"/"false".
 type AuthPayload struct {
-	Issuer       string
-	Audience     string
-	IssuedAt     int64
-	NotBefore    int64
-	ExpiresAt    int64
-	IsAuthorized bool
-	UID          string
-	Scope        string
-	FHIRUser     string
-	Patient      string
-	// AuthorizedAsString writes isAuthorized as the string "true"/"false".
+	Issuer             string
+	Audience           string
+	IssuedAt           int64
+	NotBefore          int64
+	ExpiresAt          int64
+	IsAuthorized       bool
+	UID                string
+	Scope              string
+	FHIRUser           string
+	Patient            string
 	AuthorizedAsString bool
 }
 
@@ -127,9 +119,8 @@ type wirePayload struct {
 	Patient      string         `json:"patient,omitempty"`
 }
 
-// wire maps p to the HealthLake field names. An allowed payload always
-// carries nbf and exp (HealthLake requires both); other zero fields are
-// omitted.
+// wire maps p to the wire names: an allowed payload always carries nbf and
+// exp (HealthLake requires both), other zero fields are omitted.
 func (p *AuthPayload) wire() *wirePayload {
 	w := &wirePayload{Iss: p.Issuer, Aud: p.Audience,
 		UID: p.UID, Scope: p.Scope, FHIRUser: p.FHIRUser, Patient: p.Patient}
@@ -139,17 +130,14 @@ func (p *AuthPayload) wire() *wirePayload {
 	if p.IsAuthorized || p.NotBefore != 0 || p.ExpiresAt != 0 {
 		w.Nbf, w.Exp = &p.NotBefore, &p.ExpiresAt
 	}
-	switch {
-	case p.AuthorizedAsString && p.IsAuthorized:
-		w.IsAuthorized = jsontext.Value(`"true"`)
-	case p.AuthorizedAsString:
-		w.IsAuthorized = jsontext.Value(`"false"`)
-	case p.IsAuthorized:
-		w.IsAuthorized = jsontext.Value(`true`)
-	default:
-		w.IsAuthorized = jsontext.Value(`false`)
-	}
+	w.IsAuthorized = authorizedValues[p.AuthorizedAsString][p.IsAuthorized]
 	return w
+}
+
+// authorizedValues[asString][authorized] is the isAuthorized JSON.
+var authorizedValues = map[bool]map[bool]jsontext.Value{
+	false: {false: jsontext.Value(`false`), true: jsontext.Value(`true`)},
+	true:  {false: jsontext.Value(`"false"`), true: jsontext.Value(`"true"`)},
 }
 
 // MarshalJSONTo writes the HealthLake field names (json/v2 interface).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -42,14 +41,8 @@ var testNow = time.Unix(1_700_000_000, 0).UTC()
 func at(d time.Duration) int64 { return testNow.Add(d).Unix() }
 
 var (
-	rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		return k
-	})
-	edKey = sync.OnceValue(func() ed25519.PrivateKey {
+	rsaKey = testjwt.RSAKey
+	edKey  = sync.OnceValue(func() ed25519.PrivateKey {
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			panic(err)

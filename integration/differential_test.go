@@ -4,14 +4,10 @@ package integration
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -30,6 +26,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -111,65 +108,11 @@ func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 type signFunc func(signingInput []byte) []byte
 
-func signRSA(k *rsa.PrivateKey, h crypto.Hash) signFunc {
-	return func(in []byte) []byte {
-		hh := h.New()
-		hh.Write(in)
-		sig, err := rsa.SignPKCS1v15(rand.Reader, k, h, hh.Sum(nil))
-		if err != nil {
-			panic(err)
-		}
-		return sig
-	}
+// signWith signs with testjwt.Signature ("ES256-DER": an ASN.1 signature).
+func signWith(t testing.TB, alg string, key any) signFunc {
+	return func(in []byte) []byte { return testjwt.Signature(t, alg, key, in) }
 }
 
-func signPS256(k *rsa.PrivateKey) signFunc {
-	return func(in []byte) []byte {
-		d := sha256.Sum256(in)
-		sig, err := rsa.SignPSS(rand.Reader, k, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		if err != nil {
-			panic(err)
-		}
-		return sig
-	}
-}
-
-// signES256 signs with raw R||S (JWS); der selects the ASN.1 DER form JWS forbids.
-func signES256(k *ecdsa.PrivateKey, der bool) signFunc {
-	return func(in []byte) []byte {
-		d := sha256.Sum256(in)
-		if der {
-			sig, err := ecdsa.SignASN1(rand.Reader, k, d[:])
-			if err != nil {
-				panic(err)
-			}
-			return sig
-		}
-		r, s, err := ecdsa.Sign(rand.Reader, k, d[:])
-		if err != nil {
-			panic(err)
-		}
-		out := make([]byte, 64)
-		r.FillBytes(out[:32])
-		s.FillBytes(out[32:])
-		return out
-	}
-}
-
-func signEdDSA(k ed25519.PrivateKey) signFunc {
-	return func(in []byte) []byte { return ed25519.Sign(k, in) }
-}
-
-func signHS256(secret []byte) signFunc {
-	return func(in []byte) []byte {
-		m := hmac.New(sha256.New, secret)
-		m.Write(in)
-		return m.Sum(nil)
-	}
-}
-
-// compactJWS encodes header and payload (exact JSON text) and signs them; sign nil gives an empty
-// signature.
 func compactJWS(header, payload string, sign signFunc) string {
 	in := b64url([]byte(header)) + "." + b64url([]byte(payload))
 	sig := ""
@@ -246,13 +189,6 @@ func okpJWK(kid string, k ed25519.PublicKey) map[string]any {
 
 func jwksOf(keys ...map[string]any) json.RawMessage {
 	return json.RawMessage(mustJSON(map[string]any{"keys": keys}))
-}
-
-func genRSAKey(t *testing.T, bits int) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	require.NoError(t, err)
-	return k
 }
 
 // --- our side --------------------------------------------------------------------------------------
@@ -333,12 +269,9 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 
 	// Self-signed keys. kcRSA signs Keycloak-shaped tokens; otherRSA forges (wrong signature) and
 	// is also published as a use=enc key, as Keycloak does with its RSA-OAEP key.
-	kcRSA, otherRSA, cgRSA := genRSAKey(t, 2048), genRSAKey(t, 2048), genRSAKey(t, 2048)
-	weakRSA := genRSAKey(t, 1024)
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
+	kcRSA, otherRSA, cgRSA := testjwt.NewRSAKeyBits(2048), testjwt.NewRSAKeyBits(2048), testjwt.NewRSAKeyBits(2048)
+	weakRSA := testjwt.NewRSAKeyBits(1024)
+	ecKey, edKey := testjwt.NewECKey(elliptic.P256()), testjwt.NewEdKey()
 
 	kcJWKS := jwksOf(
 		rsaJWK("kc-rs256", "RS256", "sig", &kcRSA.PublicKey),
@@ -367,7 +300,7 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 		"azp": "svc", "client_id": "svc", "typ": "Bearer", "scope": "system/*.rs", "fhirUser": "Practitioner/123",
 		"iat": now - 10, "exp": now + 300, "jti": "onrtcc:0d4e1a52-3f1c-4b9e-8c36-6c1f3b8f3a01",
 	}
-	rs := signRSA(kcRSA, crypto.SHA256)
+	rs := signWith(t, "RS256", kcRSA)
 	h := header("RS256", "kc-rs256")
 	kc := func(name, token, want string, ourErr error) {
 		add(diffCase{oracleCase: oracleCase{Name: name, Token: token, Issuer: diffKCIssuer, JWKS: kcJWKS, Kind: "keycloak",
@@ -379,8 +312,8 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 	kc("kc-header-no-typ", compactJWS(`{"alg":"RS256","kid":"kc-rs256"}`, kcBase.String(), rs), "accept", nil)
 	kc("kc-header-typ-at-jwt", compactJWS(`{"alg":"RS256","typ":"at+jwt","kid":"kc-rs256"}`, kcBase.String(), rs), "accept", nil)
 	kc("kc-nbf-past", compactJWS(h, kcBase.with("nbf", now-60).String(), rs), "accept", nil)
-	kc("kc-es256", compactJWS(header("ES256", "kc-es256"), kcBase.String(), signES256(ecKey, false)), "accept", nil)
-	kc("kc-eddsa", compactJWS(header("EdDSA", "kc-eddsa"), kcBase.String(), signEdDSA(edKey)), "accept", nil)
+	kc("kc-es256", compactJWS(header("ES256", "kc-es256"), kcBase.String(), signWith(t, "ES256", ecKey)), "accept", nil)
+	kc("kc-eddsa", compactJWS(header("EdDSA", "kc-eddsa"), kcBase.String(), signWith(t, "EdDSA", edKey)), "accept", nil)
 	kc("kc-expired", compactJWS(h, kcBase.with("iat", now-3900, "exp", now-3600).String(), rs), "reject", smartauth.ErrExpired)
 	kc("kc-expired-within-skew", compactJWS(h, kcBase.with("iat", now-302, "exp", now-2).String(), rs), "", nil)
 	kc("kc-nbf-future", compactJWS(h, kcBase.with("nbf", now+3600).String(), rs), "reject", smartauth.ErrNotYetValid)
@@ -405,17 +338,17 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 	pubDER, err := x509.MarshalPKIXPublicKey(&kcRSA.PublicKey)
 	require.NoError(t, err)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	kc("kc-hs256-key-confusion", compactJWS(header("HS256", "kc-rs256"), kcBase.String(), signHS256(pubPEM)), "reject", smartauth.ErrAlgorithm)
-	kc("kc-rs384-on-rs256-key", compactJWS(header("RS384", "kc-rs256"), kcBase.String(), signRSA(kcRSA, crypto.SHA384)), "reject", smartauth.ErrKeyMismatch)
-	kc("kc-ps256", compactJWS(header("PS256", "kc-ps256"), kcBase.String(), signPS256(kcRSA)), "reject", smartauth.ErrAlgorithm)
-	kc("kc-es256-der-signature", compactJWS(header("ES256", "kc-es256"), kcBase.String(), signES256(ecKey, true)), "reject", smartauth.ErrSignature)
+	kc("kc-hs256-key-confusion", compactJWS(header("HS256", "kc-rs256"), kcBase.String(), signWith(t, "HS256", pubPEM)), "reject", smartauth.ErrAlgorithm)
+	kc("kc-rs384-on-rs256-key", compactJWS(header("RS384", "kc-rs256"), kcBase.String(), signWith(t, "RS384", kcRSA)), "reject", smartauth.ErrKeyMismatch)
+	kc("kc-ps256", compactJWS(header("PS256", "kc-ps256"), kcBase.String(), signWith(t, "PS256", kcRSA)), "reject", smartauth.ErrAlgorithm)
+	kc("kc-es256-der-signature", compactJWS(header("ES256", "kc-es256"), kcBase.String(), signWith(t, "ES256-DER", ecKey)), "reject", smartauth.ErrSignature)
 	kc("kc-unknown-kid", compactJWS(header("RS256", "kc-unknown"), kcBase.String(), rs), "reject", smartauth.ErrKidNotFound)
 	kc("kc-missing-kid", compactJWS(header("RS256", ""), kcBase.String(), rs), "reject", smartauth.ErrKidMissing)
 	kc("kc-empty-kid", compactJWS(`{"alg":"RS256","typ":"JWT","kid":""}`, kcBase.String(), rs), "reject", smartauth.ErrKidMissing)
 	kc("kc-kid-number", compactJWS(`{"alg":"RS256","typ":"JWT","kid":7}`, kcBase.String(), rs), "reject", smartauth.ErrHeader)
-	kc("kc-enc-key", compactJWS(header("RS256", "kc-enc"), kcBase.String(), signRSA(otherRSA, crypto.SHA256)), "reject", smartauth.ErrKidNotFound)
-	kc("kc-wrong-signature", compactJWS(h, kcBase.String(), signRSA(otherRSA, crypto.SHA256)), "reject", smartauth.ErrSignature)
-	kc("kc-rsa1024", compactJWS(header("RS256", "kc-rsa1024"), kcBase.String(), signRSA(weakRSA, crypto.SHA256)), "", nil)
+	kc("kc-enc-key", compactJWS(header("RS256", "kc-enc"), kcBase.String(), signWith(t, "RS256", otherRSA)), "reject", smartauth.ErrKidNotFound)
+	kc("kc-wrong-signature", compactJWS(h, kcBase.String(), signWith(t, "RS256", otherRSA)), "reject", smartauth.ErrSignature)
+	kc("kc-rsa1024", compactJWS(header("RS256", "kc-rsa1024"), kcBase.String(), signWith(t, "RS256", weakRSA)), "", nil)
 	kc("kc-jku-header", compactJWS(header("RS256", "kc-rs256", `"jku":"https://attacker.example.com/jwks.json"`), kcBase.String(), rs), "", nil)
 	jwkHeader := `"jwk":` + mustJSON(rsaJWK("kc-rs256", "RS256", "sig", &kcRSA.PublicKey))
 	kc("kc-jwk-header", compactJWS(header("RS256", "kc-rs256", jwkHeader), kcBase.String(), rs), "", nil)
@@ -450,7 +383,7 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 	cgUser := cgBase.with("sub", "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f6a7b8", "username", "alice",
 		"cognito:groups", []string{"practitioners"}, "scope", "openid launch/patient patient/*.rs",
 		"fhirUser", "Patient/456", "patient", "456", "origin_jti", "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9")
-	cgs := signRSA(cgRSA, crypto.SHA256)
+	cgs := signWith(t, "RS256", cgRSA)
 	cgh := header("RS256", "cg-rs256")
 	cg := func(name, token, want string, ourErr error) {
 		add(diffCase{oracleCase: oracleCase{Name: name, Token: token, Issuer: diffCognitoIssuer, JWKS: cgJWKS, Kind: "cognito",
@@ -470,8 +403,8 @@ func buildDifferentialCorpus(t *testing.T) []diffCase {
 		"reject", smartauth.ErrUnknownIssuer)
 	cg("cg-multi-region-issuer", compactJWS(cgh, cgBase.with("iss", "https://issuer-cognito-idp.us-east-1.amazonaws.com/"+diffCognitoPool).String(), cgs),
 		"reject", smartauth.ErrUnknownIssuer)
-	cg("cg-wrong-signature", compactJWS(cgh, cgBase.String(), signRSA(kcRSA, crypto.SHA256)), "reject", smartauth.ErrSignature)
-	cg("cg-es256", compactJWS(header("ES256", "cg-es256"), cgBase.String(), signES256(ecKey, false)), "", nil)
+	cg("cg-wrong-signature", compactJWS(cgh, cgBase.String(), signWith(t, "RS256", kcRSA)), "reject", smartauth.ErrSignature)
+	cg("cg-es256", compactJWS(header("ES256", "cg-es256"), cgBase.String(), signWith(t, "ES256", ecKey)), "", nil)
 
 	// --- real Keycloak tokens ---
 	kcIss := keycloakIssuer(t)

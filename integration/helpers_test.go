@@ -386,15 +386,6 @@ func keycloakRealmKeys(t testing.TB, adminToken string) realmKeys {
 	return k
 }
 
-func keycloakKeyComponents(t testing.TB, adminToken string) []keyComponent {
-	t.Helper()
-	resp, body := keycloakAdmin(t, adminToken, http.MethodGet, "/components?type="+url.QueryEscape(keyProviderType), nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
-	var cs []keyComponent
-	require.NoError(t, json.Unmarshal(body, &cs))
-	return cs
-}
-
 func keycloakKeyComponent(t testing.TB, adminToken, id string) keyComponent {
 	t.Helper()
 	resp, body := keycloakAdmin(t, adminToken, http.MethodGet, "/components/"+id, nil)

@@ -4,9 +4,6 @@ package integration
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 )
 
 // The real Lambda binary (examples/healthlake-lambda, built as "bootstrap" with -tags lambda.norpc)
@@ -64,9 +63,7 @@ func TestRIELambdaDenied(t *testing.T) {
 
 	// Forged: the real token's header (the realm's kid) and claims, signed with a key of our own.
 	parts := strings.Split(real, ".")
-	forger, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	forged := signEncoded(parts[0], parts[1], signRSA(forger, crypto.SHA256))
+	forged := signEncoded(parts[0], parts[1], signWith(t, "RS256", testjwt.NewRSAKey()))
 
 	cases := []struct {
 		name    string

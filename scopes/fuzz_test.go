@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// FuzzParse checks the properties of smart-scopes.md §3 "Never widen":
+// FuzzParse checks the "never widen" properties:
 // Parse never panics, errors wrap ErrInvalid, every valid scope round-trips
 // through String, and V2/V1 re-parse to the same grant.
 func FuzzParse(f *testing.F) {

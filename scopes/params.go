@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Granular scope parameter names (smart-scopes.md §6). A granular scope's
+// Granular scope parameter names. A granular scope's
 // query is a filter: a server that ignores one of its parameters (FHIR's
 // default "Prefer: handling=lenient" ignores unknown parameters) grants more
 // than the scope says. So a parameter name must be recognisably a filter:

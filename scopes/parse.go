@@ -26,8 +26,8 @@ type ParseError struct {
 	// Unknown is true when the token matches no scope kind at all ("email",
 	// "aws.cognito.signin.user.admin", "myapi/read", "OpenID"), as opposed to
 	// a malformed SMART scope ("patient/Observation.sr", "launch/Patient").
-	// Callers that pass non-SMART tokens through unchanged (smart-scopes.md
-	// §3) can use it; such tokens never grant anything here.
+	// Callers that pass non-SMART tokens through unchanged can
+	// use it; such tokens never grant anything here.
 	Unknown bool
 }
 
@@ -63,7 +63,7 @@ func invalid(scope, format string, args ...any) error {
 	return &ParseError{Scope: scope, Reason: fmt.Sprintf(format, args...)}
 }
 
-// Kind classifies a scope token (smart-scopes.md §1). The zero value means
+// Kind classifies a scope token. The zero value means
 // "not classified" and only appears in a zero Scope.
 type Kind int
 
@@ -132,7 +132,7 @@ func (c Context) String() string {
 }
 
 // Permissions is a set of SMART v2 permission letters c, r, u, d, s
-// (smart-scopes.md §5). v1 permissions are normalised into it: read = rs,
+// v1 permissions are normalised into it: read = rs,
 // write = cud, * = cruds.
 type Permissions uint8
 
@@ -283,7 +283,7 @@ func (s Scope) V1() (v1 string, ok bool) {
 	return s.Context.String() + "/" + s.Resource + "." + perm, true
 }
 
-// Parse parses one scope token (smart-scopes.md §1-§8). It accepts:
+// Parse parses one scope token. It accepts:
 //
 //   - resource scopes: patient|user|system "/" Type|"*" "." permissions, where
 //     permissions are v1 read, write, * or a non-empty in-order subset of
@@ -322,7 +322,7 @@ func Parse(s string) (Scope, error) { return Parser{}.Parse(s) }
 // error. ParseClaim never panics.
 //
 // Callers decide what to do with invalid tokens; an invalid token never
-// grants anything (smart-scopes.md §3 "Never widen").
+// grants anything (never widen).
 func ParseClaim(claim string) ([]Scope, error) { return Parser{}.ParseClaim(claim) }
 
 // maxPrealloc bounds the scopes ParseClaim allocates room for up front.

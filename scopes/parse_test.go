@@ -46,7 +46,7 @@ const (
 // them.
 func validCases() []validCase {
 	return []validCase{
-		// smart-scopes.md §9 illustrative parse results.
+		// Illustrative parse results of the SMART App Launch spec.
 		{name: "§9 spec example patient/Observation.rs", in: "patient/Observation.rs",
 			want: res("patient/Observation.rs", ContextPatient, "Observation", rs, V2)},
 		{name: "§9 v1 wildcard user/*.*", in: "user/*.*",
@@ -430,7 +430,7 @@ func TestCanonicalForms(t *testing.T) {
 
 // TestConversionsNeverWiden: for every valid resource scope, Parse(V2())
 // grants the same set, and so does Parse(V1()) when a v1 form exists
-// (smart-scopes.md §3 "Never widen", §4).
+// ("never widen").
 func TestConversionsNeverWiden(t *testing.T) {
 	for _, tc := range validCases() {
 		s, err := tc.p.Parse(tc.in)

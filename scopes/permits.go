@@ -22,8 +22,8 @@ type OperationPolicy func(op string, granted []Scope, req Request) bool
 //	d := scopes.Checker{Patient: "123"}.Permits(granted, req)
 type Checker struct {
 	// Patient is the id of the patient in context (the token's "patient"
-	// claim or launch context). When it is "", patient/ scopes grant nothing
-	// (smart-scopes.md §7, §10, §12 #10). Permits does NOT check that the
+	// claim or launch context). When it is "", patient/ scopes grant nothing.
+	// Permits does NOT check that the
 	// requested resource belongs to that patient's compartment; the server
 	// (HealthLake) does.
 	Patient string
@@ -36,14 +36,14 @@ type Checker struct {
 	// ExperimentalFilters makes Permits honour granular scopes whose
 	// parameters use features the SMART v2.2 IG marks experimental:
 	// modifiers ("code:in="), chaining ("patient.birthdate="), _filter, _has
-	// and _query. When false such a scope grants nothing (fail closed,
-	// smart-scopes.md §6), because the caller would have to enforce a filter
+	// and _query. When false such a scope grants nothing (fail closed),
+	// because the caller would have to enforce a filter
 	// it probably cannot evaluate.
 	ExperimentalFilters bool
 }
 
 // ExportPolicy is an OperationPolicy implementing the common rule for FHIR
-// Bulk Data $export (smart-scopes.md §5, §12 #9): $export, at system, type or
+// Bulk Data $export: $export, at system, type or
 // instance (Group) level, is allowed only when an unfiltered system/* scope
 // grants r and s ("system/*.rs", "system/*.cruds" or v1 "system/*.read").
 // Every other operation is denied.
@@ -86,7 +86,6 @@ type Decision struct {
 	//     of the same type (see CombinedFilter), or drop non-matching results;
 	//   - read, vread, history: the returned resource must match at least one
 	//     filter of its type, otherwise treat the request as denied
-	//     (smart-scopes.md §12 #6);
 	//   - create, update, patch, delete: the resource written (and, for
 	//     update/patch/delete, the stored one) must match at least one filter.
 	// Types without filters in the list are unrestricted. Filters is empty
@@ -100,12 +99,12 @@ type Decision struct {
 	Scope string
 	// NeedsEntryCheck is set for batch/transaction requests: they are never
 	// allowed on their own; evaluate each Bundle entry with Permits and deny
-	// the Bundle if any entry is denied (smart-scopes.md §5, §10).
+	// the Bundle if any entry is denied.
 	NeedsEntryCheck bool
 }
 
 // CombinedFilter merges the filters for resourceType into one list of search
-// parameters to AND into a search (smart-scopes.md §6, §12 #7):
+// parameters to AND into a search:
 //   - no filter for the type: (nil, true), the search is unrestricted;
 //   - one filter: its Params, true;
 //   - several filters that each hold exactly one parameter with the same
@@ -145,7 +144,7 @@ func (d Decision) CombinedFilter(resourceType string) ([]Param, bool) {
 }
 
 // Permits evaluates one request against the granted scopes
-// (smart-scopes.md §10, §12) with the zero Checker: no patient in context,
+// with the zero Checker: no patient in context,
 // so patient/ scopes grant nothing; operations denied; experimental granular
 // filters refused. The rules:
 //
@@ -297,8 +296,8 @@ func typeParam(req Request) ([]string, string) {
 	return types, ""
 }
 
-// paramChecks adds the types a request's parameters read (smart-scopes.md
-// §10: they must be limited to types with s):
+// paramChecks adds the types a request's parameters read (they
+// must be limited to types with s):
 //   - searches: _include and _revinclude need s on the types they pull in;
 //   - any interaction with a query (searches and conditional update, patch,
 //     delete): a chained parameter ("subject:Patient.name") needs an

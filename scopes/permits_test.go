@@ -52,7 +52,7 @@ func runPermitCases(t *testing.T, cases []permitCase) {
 var withPatient = Checker{Patient: "p1"}
 
 // TestPermitsSpecExamples implements the allow/deny table of
-// smart-scopes.md §12, examples 1-10.
+// Worked examples 1-10 of the scope semantics.
 func TestPermitsSpecExamples(t *testing.T) {
 	runPermitCases(t, []permitCase{
 		// #1 patient/Observation.rs: read allow / delete deny / other type deny.
@@ -147,7 +147,7 @@ func TestPermitsSpecExamples(t *testing.T) {
 }
 
 func TestCombinedFilter(t *testing.T) {
-	// smart-scopes.md §12 #7: filter category=health-concern,encounter-diagnosis.
+	// Example 7: filter category=health-concern,encounter-diagnosis.
 	d := Checker{Patient: "p1"}.Permits(mustClaim(t, "patient/Condition.rs?category="+healthConcern+" patient/Condition.rs?category="+encounterDiagnosis),
 		mustRequest(t, "GET", "Condition"))
 	require.True(t, d.Allowed)

@@ -73,7 +73,7 @@ func (i Interaction) String() string {
 }
 
 // Permission returns the SMART permission letter the interaction needs
-// (smart-scopes.md §5), or 0 for Batch, Operation and Capabilities, which no
+// or 0 for Batch, Operation and Capabilities, which no
 // permission letter grants on its own.
 func (i Interaction) Permission() Permissions {
 	switch i {
@@ -121,7 +121,7 @@ type Request struct {
 // base URL (for HealthLake: after /datastore/{id}/r4/), the leading "/" is
 // optional and it may carry "?query". Methods are case-sensitive (upper case).
 //
-// Recognised forms (smart-scopes.md §5):
+// Recognised forms:
 //
 //	GET    [type]/[id]                  Read
 //	GET    [type]/[id]/_history/[vid]   VRead

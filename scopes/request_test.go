@@ -15,8 +15,8 @@ type requestCase struct {
 	want         Request
 }
 
-// requestCases follow the interaction table of smart-scopes.md §5. FuzzParseRequest
-// seeds from them.
+// requestCases cover every interaction kind. FuzzParseRequest seeds from
+// them.
 func requestCases() []requestCase {
 	q := func(raw string) url.Values {
 		v, err := url.ParseQuery(raw)

@@ -31,12 +31,6 @@ func canonicalAlgorithm(alg []byte) string {
 	return ""
 }
 
-// knownAlgorithm reports whether alg is on the allow-list.
-func knownAlgorithm(alg string) bool {
-	_, ok := ktyForAlg(alg)
-	return ok
-}
-
 // ktyForAlg returns the JWK kty an allowed algorithm needs; ok is false for
 // algorithms outside the allow-list.
 func ktyForAlg(alg string) (kty string, ok bool) {

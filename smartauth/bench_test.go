@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/healthlake-smart/smartauth-go/smartauth"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 )
 
 // benchSetup is a Cognito user pool validator (RS256-2048, client_id
@@ -33,7 +35,7 @@ func benchSetup(b testing.TB) (*smartauth.Validator, string) {
 	// (patient, fhirUser) comes from a pre-token-generation trigger: without
 	// a patient, patient/ scopes grant nothing.
 	claims := cognitoClaims("patient", "456", "fhirUser", "Practitioner/123")
-	raw := signJWX(b, "RS256", rsaKey(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, claims)))
+	raw := testjwt.SignJWX(b, "RS256", rsaKey(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, claims)))
 	return v, raw
 }
 
@@ -66,7 +68,7 @@ func keycloakBenchSetup(b testing.TB) (*smartauth.Validator, string) {
 // validator here trusts.
 func unknownIssuerToken(b testing.TB) string {
 	b.Helper()
-	return signJWX(b, "RS256", rsaKeyB(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims("iss", "https://evil.example.com"))))
+	return testjwt.SignJWX(b, "RS256", rsaKeyB(), map[string]any{"kid": "rs256"}, []byte(mustJSON(b, cognitoClaims("iss", "https://evil.example.com"))))
 }
 
 func BenchmarkValidate(b *testing.B) {

@@ -8,8 +8,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// maxNumericDate is 9999-12-31T23:59:59Z; larger values are rejected as out
-// of range rather than overflowing time arithmetic.
+// maxNumericDate is 9999-12-31T23:59:59Z; larger values are refused rather
+// than overflowing time arithmetic.
 const maxNumericDate = 253402300799
 
 // Claims are the typed claims of a verified access token. Fields absent from
@@ -38,8 +38,8 @@ type Claims struct {
 	Raw json.RawMessage
 }
 
-// StringClaim returns a top-level string claim by name from the verified
-// payload. ok is false when the claim is absent or not a string.
+// StringClaim returns a top-level string claim by name; ok is false when it
+// is absent or not a string.
 func (c *Claims) StringClaim(name string) (value string, ok bool) {
 	switch name {
 	case "iss":
@@ -61,7 +61,7 @@ func (c *Claims) StringClaim(name string) (value string, ok bool) {
 }
 
 // rawStringClaim looks name up among the top-level members of the JSON
-// object raw (names compared after unescaping). A Raw built by hand may
+// object raw, streaming (no map of every member). A Raw built by hand may
 // repeat a name (the last wins) or hold invalid UTF-8 (replaced).
 func rawStringClaim(raw []byte, name string) (string, bool) {
 	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))

@@ -12,11 +12,10 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// The payload is decoded in one pass (pipeline step 5, before any key lookup
-// or crypto) by encoding/json/v2 semantics into wireClaims. The JSON layer
-// refuses invalid UTF-8, invalid JSON and duplicate member names (after
-// unescaping, at any depth); the types below refuse a known claim of the
-// wrong JSON type:
+// The payload is decoded in one pass (step 5, before any key lookup) with
+// encoding/json/v2 semantics into wireClaims. JSON refuses invalid UTF-8,
+// invalid JSON and duplicate names (after unescaping, at any depth); the
+// types below refuse a known claim of the wrong JSON type:
 //
 //   - string claims (iss, sub, scope, token_use, typ, client_id, azp,
 //     username, preferred_username, fhirUser, patient, jti): a string;
@@ -28,10 +27,10 @@ import (
 //     strings; resource_access: null or an object mapping client names to
 //     null or such objects.
 //
-// Names are matched exactly. A member whose name differs from a known claim
-// name (or from "roles" in a role object) only in case, with Unicode folding
-// as in strings.EqualFold ("EXP", "ſub"), is refused: another parser might
-// read it as the claim. Unknown members are ignored whatever they hold.
+// Names match exactly. A name differing from a known claim's (or from
+// "roles" in a role object) only in case, folded as by strings.EqualFold
+// ("EXP", "ſub"), is refused: another parser might read it as the claim.
+// Unknown members are ignored whatever they hold.
 type wireClaims struct {
 	Iss               claimString   `json:"iss"`
 	Sub               claimString   `json:"sub"`
@@ -54,8 +53,7 @@ type wireClaims struct {
 	RealmAccess       roleObject    `json:"realm_access"`
 	ResourceAccess    clientRoles   `json:"resource_access"`
 
-	// Case variants: a name that is not exact but folds to one of these
-	// matches the trap (case:ignore), which refuses it.
+	// Case-variant traps: an inexact name folding to one of these is refused.
 	IssCase               caseVariant `json:"ISS,case:ignore"`
 	SubCase               caseVariant `json:"SUB,case:ignore"`
 	AudCase               caseVariant `json:"AUD,case:ignore"`
@@ -78,13 +76,12 @@ type wireClaims struct {
 	ResourceAccessCase    caseVariant `json:"RESOURCE_ACCESS,case:ignore"`
 }
 
-// decodeOptions makes case:ignore fold like strings.EqualFold (json/v2 also
-// ignores '_' and '-' by default, which would trap "tokenuse").
+// decodeOptions makes case:ignore fold like strings.EqualFold (by default
+// json/v2 also ignores '_' and '-', which would trap "tokenuse").
 func decodeOptions() json.Options { return jsonv1.MatchCaseSensitiveDelimiter(true) }
 
-// roleObject is realm_access or a resource_access entry. Role lists can
-// grant scopes (role tables), so a second roles member in any case is
-// refused rather than read last-wins.
+// roleObject is realm_access or a resource_access entry. Roles can grant
+// scopes, so a case variant of "roles" is refused.
 type roleObject struct {
 	Roles     stringArray `json:"roles"`
 	RolesCase caseVariant `json:"ROLES,case:ignore"`
@@ -105,10 +102,9 @@ var (
 	errIssMissing     = &checkError{ErrIssuer, "iss missing"}
 )
 
-// claimString is a string claim: where its literal (quotes included) lies in
-// the payload, payload[start:end], so that all string claims share one copy
-// of the payload text. end == 0: absent. (Tokens are at most
-// MaxTokenSizeLimit bytes, so offsets fit in 32 bits.)
+// claimString is a string claim as the span payload[start:end] of its
+// literal (quotes included), so string claims share one copy of the
+// payload; end == 0: absent. Tokens are small enough for 32-bit offsets.
 type claimString struct{ start, end int32 }
 
 func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -126,9 +122,8 @@ func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 
 func (s claimString) present() bool { return s.end != 0 }
 
-// bytesIn returns the decoded string in data (the JSON text it was decoded
-// from): the literal's body when it has no escapes, else the unescaped text
-// appended to scratch.
+// bytesIn returns the string from data (the decoded JSON): the literal's
+// body, or its unescaped text appended to scratch.
 func (s claimString) bytesIn(data, scratch []byte) []byte {
 	if !s.present() {
 		return nil
@@ -141,7 +136,7 @@ func (s claimString) bytesIn(data, scratch []byte) []byte {
 	return b
 }
 
-// text returns the decoded string; payload is the decoded text, as a string.
+// text returns the string from payload, the decoded JSON text.
 func (s claimString) text(payload string) string {
 	if !s.present() {
 		return ""
@@ -186,9 +181,8 @@ func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
-// stringList is a string or array-of-strings claim, as the spans of its
-// string literals (the first few inline, so that decoding allocates
-// nothing); Claims get the strings once the signature is checked.
+// stringList is the spans of a string or array-of-strings claim (the first
+// few inline, so decoding allocates nothing).
 type stringList struct {
 	set     bool // a string or an array (not absent, not null)
 	isArray bool
@@ -197,7 +191,6 @@ type stringList struct {
 	rest    []claimString
 }
 
-// at returns the span of element i.
 func (l *stringList) at(i int) claimString {
 	if i < len(l.first) {
 		return l.first[i]
@@ -205,8 +198,7 @@ func (l *stringList) at(i int) claimString {
 	return l.rest[i-len(l.first)]
 }
 
-// strings returns the elements (nil when absent or null; [] is empty, not
-// nil).
+// strings returns the elements: nil when absent or null, empty for [].
 func (l *stringList) strings(text string) []string {
 	if !l.set {
 		return nil
@@ -218,8 +210,7 @@ func (l *stringList) strings(text string) []string {
 	return out
 }
 
-// readArray reads an array whose elements must all be strings (null is not
-// a string).
+// readArray reads an array of strings (null is not a string).
 func (l *stringList) readArray(dec *jsontext.Decoder, typeErr error) error {
 	if _, err := dec.ReadToken(); err != nil { // '['
 		return err
@@ -275,15 +266,14 @@ func (l *stringOrArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return wrongType(dec, errNotList)
 }
 
-// clientRoles is resource_access: null or an object mapping client names
-// (unique, as every member name) to null or a roleObject.
+// clientRoles is resource_access: null or an object of client name to null
+// or roleObject.
 type clientRoles struct {
 	n     int
 	first clientEntry // inline: one client is the common case
 	rest  []clientEntry
 }
 
-// entry returns client i.
 func (c *clientRoles) entry(i int) *clientEntry {
 	if i == 0 {
 		return &c.first
@@ -330,8 +320,7 @@ type caseVariant struct{}
 
 func (caseVariant) UnmarshalJSONFrom(*jsontext.Decoder) error { return errCaseVariant }
 
-// wrongType returns typeErr for a value of the wrong kind, unless the value
-// is not valid JSON in the first place.
+// wrongType returns typeErr, unless the value is not valid JSON at all.
 func wrongType(dec *jsontext.Decoder, typeErr error) error {
 	if dec.PeekKind() == 0 {
 		if _, err := dec.ReadValue(); err != nil {
@@ -341,8 +330,8 @@ func wrongType(dec *jsontext.Decoder, typeErr error) error {
 	return typeErr
 }
 
-// decodePayload runs step 5 on payload into w: shape, syntax, duplicates,
-// case variants, claim types, the scp rule and iss, exp and iat present.
+// decodePayload is step 5: shape, syntax, duplicates, case variants, claim
+// types, the scp rule and iss, exp and iat present.
 func decodePayload(payload []byte, w *wireClaims) error {
 	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		if !utf8.Valid(payload) {
@@ -374,8 +363,8 @@ func decodePayload(payload []byte, w *wireClaims) error {
 	return nil
 }
 
-// claimsError turns an error of json.Unmarshal into a checkError that names
-// the member at fault (never a value).
+// claimsError makes a json.Unmarshal error a checkError naming the member
+// at fault (never a value).
 func claimsError(payload []byte, err error) error {
 	var se *json.SemanticError
 	if errors.As(err, &se) {
@@ -399,8 +388,7 @@ func claimsError(payload []byte, err error) error {
 	return errPayloadJSON
 }
 
-// claims builds the Claims of a decoded, verified payload; text is
-// string(payload).
+// claims builds the Claims of a verified payload; text is string(payload).
 func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 	*c = Claims{
 		Issuer:          w.Iss.text(text),

@@ -10,53 +10,40 @@ import (
 	"time"
 )
 
-// Clock-skew bounds.
+// Clock-skew bounds for exp, nbf and iat. NoClockSkew, as Config.ClockSkew,
+// applies none (expect occasional denials at second boundaries when the
+// IdP's clock runs ahead).
 const (
-	// DefaultClockSkew is used when Config.ClockSkew is zero. It absorbs
-	// sub-second differences between the IdP's and the Lambda's clocks for
-	// exp, nbf and iat.
-	DefaultClockSkew = 30 * time.Second
-	// MaxClockSkew is the largest skew a Config may set.
-	MaxClockSkew = 5 * time.Minute
-	// NoClockSkew, as Config.ClockSkew, applies no tolerance at all (the
-	// zero value selects DefaultClockSkew). Expect occasional denials at
-	// second boundaries when the IdP's clock runs slightly ahead.
-	NoClockSkew time.Duration = -1
+	DefaultClockSkew               = 30 * time.Second
+	MaxClockSkew                   = 5 * time.Minute
+	NoClockSkew      time.Duration = -1
 )
 
-// Config is the token policy of a Validator. It fails closed: a Config
-// without an issuer, or an issuer without a key set or audience policy, is
-// rejected by NewValidator. (The HealthLake response settings live in
-// package healthlake.)
+// Config is the token policy of a Validator. NewValidator refuses a Config
+// without an issuer, or an issuer without a key set or audience policy.
 type Config struct {
-	// Issuers lists the trusted issuers. A token's unverified iss selects one
-	// by exact string match before any network I/O; unknown issuers are
-	// rejected.
+	// Issuers are the trusted issuers. The token's unverified iss selects
+	// one by exact match before any network I/O.
 	Issuers []IssuerConfig
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
-	// ClockSkew is the tolerance applied to exp, nbf and iat. Zero selects
-	// DefaultClockSkew (30 s); NoClockSkew selects none; values above
+	// ClockSkew: zero selects DefaultClockSkew, NoClockSkew none; above
 	// MaxClockSkew or other negative values are refused.
 	ClockSkew time.Duration
-	// MaxTokenSize caps the raw token length in bytes. Zero selects
-	// DefaultMaxTokenSize; values above MaxTokenSizeLimit are refused.
+	// MaxTokenSize caps the raw token length in bytes (zero:
+	// DefaultMaxTokenSize; at most MaxTokenSizeLimit).
 	MaxTokenSize int
-	// AnyResourceType accepts any well-formed FHIR resource type name in
-	// scopes instead of only FHIR R4 types.
+	// AnyResourceType accepts any well-formed resource type name in scopes,
+	// not only FHIR R4 types.
 	AnyResourceType bool
-	// Endpoints, when non-empty, restricts the data store endpoints this
-	// validator answers for: an event whose datastoreEndpoint is not listed
-	// (one trailing "/" ignored) is denied. Required when an issuer's
-	// audience policy does not tie tokens to the event's endpoint (ClientIDs,
-	// ExactAudience, EndpointAudience with extra audiences, custom policies):
-	// otherwise a token would be accepted for every data store that trusts
-	// the issuer.
+	// Endpoints, when set, are the only data store endpoints served (one
+	// trailing "/" ignored). Required when an audience policy does not tie
+	// tokens to the event's endpoint (ClientIDs, ExactAudience,
+	// EndpointAudience with extra audiences, custom policies): otherwise a
+	// token would be accepted by every data store trusting the issuer.
 	Endpoints []string
-	// InsecureSkipEndpointCheck allows issuers whose audience policy does not
-	// tie tokens to a data store without setting Endpoints. It MUST NOT be set
-	// for a Lambda in front of a data store: tokens would be accepted for any
-	// data store endpoint. For offline tools and tests only.
+	// InsecureSkipEndpointCheck waives that requirement, for offline tools
+	// and tests only. It MUST NOT be set in front of a data store.
 	InsecureSkipEndpointCheck bool
 	// InsecureAllowHTTPIssuers accepts http:// issuers (local test IdPs).
 	// It MUST NOT be set in production.
@@ -65,44 +52,37 @@ type Config struct {
 
 // IssuerConfig describes one trusted issuer.
 type IssuerConfig struct {
-	// Issuer is compared byte for byte with the token's iss.
-	Issuer string
-	// KeySet supplies this issuer's verification keys. Required.
-	KeySet KeySet
-	// Algorithms is this issuer's JWS allow-list, a subset of RS256, RS384,
-	// RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA. Empty means
-	// RS256 only.
+	Issuer string // compared byte for byte with the token's iss
+	KeySet KeySet // required
+	// Algorithms is the JWS allow-list, a subset of RS256, RS384, RS512,
+	// PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA; empty means RS256.
 	Algorithms []string
-	// Audience is the audience policy. Required; see EndpointAudience,
-	// ExactAudience and ClientIDs.
+	// Audience is required: EndpointAudience, ExactAudience, ClientIDs or
+	// your own.
 	Audience AudiencePolicy
-	// TokenKind decides whether the token is an access token. Nil selects
-	// RejectNonAccessTokens.
+	// TokenKind decides whether the token is an access token (nil:
+	// RejectNonAccessTokens).
 	TokenKind TokenKindRule
-	// ScopePrefixes are stripped (exact prefix match followed by "/") from
-	// each scope before SMART parsing, e.g. a Cognito resource-server
-	// identifier "https://fhir.example.com". When set, an absolute-URI scope
-	// left after stripping (another resource server's scope) is dropped.
+	// ScopePrefixes are stripped (exact match plus "/") from each scope
+	// before parsing, e.g. a Cognito resource-server identifier. When set,
+	// an absolute-URI scope left after stripping (another resource
+	// server's) is dropped.
 	ScopePrefixes []string
-	// ExtraScopes, when set, derives additional scope strings from the
-	// verified claims (for example from groups or roles). They are parsed
-	// like scopes from the token; invalid ones are dropped.
+	// ExtraScopes derives more scopes from verified claims (groups, roles);
+	// they are parsed like the token's, invalid ones dropped.
 	ExtraScopes func(*Claims) []string
-	// Check is an optional custom check run on verified claims after every
-	// built-in check; a non-nil error denies the token and is wrapped with
-	// ErrCustomCheck. Its error text is logged by lambdaadapter: do not put
-	// claim values or token text in it.
+	// Check runs after every built-in check; an error denies, wrapped with
+	// ErrCustomCheck. lambdaadapter logs its text: no claim values in it.
 	Check func(*Claims) error
-	// RemoteCheck is an optional check that may do network I/O, run last,
-	// only for tokens that passed every local check (for example RFC 7662
-	// introspection, see the keycloak provider). It must honour ctx: the
-	// whole Lambda has less than 1 s. A non-nil error denies the token and is
-	// wrapped with ErrRemoteCheck.
+	// RemoteCheck may do network I/O (e.g. RFC 7662 introspection); it runs
+	// last, only for tokens that passed every local check, and must honour
+	// ctx (the Lambda has under 1 s). An error is wrapped with
+	// ErrRemoteCheck.
 	RemoteCheck func(ctx context.Context, token string, c *Claims) error
 }
 
 // AudiencePolicy decides whether a verified token is meant for the data
-// store at endpoint (the event's datastoreEndpoint).
+// store at endpoint.
 type AudiencePolicy interface {
 	CheckAudience(c *Claims, endpoint string) error
 }
@@ -113,11 +93,9 @@ type AudienceFunc func(c *Claims, endpoint string) error
 // CheckAudience calls f.
 func (f AudienceFunc) CheckAudience(c *Claims, endpoint string) error { return f(c, endpoint) }
 
-// EndpointAudience is the default policy: the token's aud (string or array)
-// must contain the data store endpoint or one of extra. One trailing "/" is
-// ignored on both sides; comparison is otherwise exact. With extra
-// audiences a token need not name the data store, so Config.Endpoints
-// becomes required.
+// EndpointAudience is the default policy: aud must contain the data store
+// endpoint or one of extra (exact, one trailing "/" ignored). With extra,
+// Config.Endpoints becomes required.
 func EndpointAudience(extra ...string) AudiencePolicy {
 	return endpointAudience{allowed: normaliseAll(extra)}
 }
@@ -135,21 +113,15 @@ func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 	return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
 }
 
-// bindsEndpoint reports whether every accepted token names the event's
-// data store endpoint.
-func (p endpointAudience) bindsEndpoint() bool { return len(p.allowed) == 0 }
-
-// endpointBinder is implemented by audience policies that can tell whether
-// they tie tokens to the event's data store endpoint.
-type endpointBinder interface{ bindsEndpoint() bool }
-
+// bindsEndpoint reports whether p accepts only tokens naming the event's
+// data store.
 func bindsEndpoint(p AudiencePolicy) bool {
-	b, ok := p.(endpointBinder)
-	return ok && b.bindsEndpoint()
+	e, ok := p.(endpointAudience)
+	return ok && len(e.allowed) == 0
 }
 
-// ExactAudience requires the token's aud to contain one of auds; the event
-// endpoint is not consulted.
+// ExactAudience requires aud to contain one of auds; the endpoint is not
+// consulted.
 func ExactAudience(auds ...string) AudiencePolicy {
 	allowed := normaliseAll(auds)
 	return AudienceFunc(func(c *Claims, _ string) error {
@@ -163,7 +135,7 @@ func ExactAudience(auds ...string) AudiencePolicy {
 }
 
 // ClientIDs is the audience policy of tokens without aud (Cognito access
-// tokens): the token's client must be on the allow-list ids (see Clients).
+// tokens): Clients(ids).
 func ClientIDs(ids ...string) AudiencePolicy { return Clients(slices.Clone(ids)) }
 
 // ClientOf returns the app client a token was issued to: client_id
@@ -175,10 +147,9 @@ func ClientOf(c *Claims) string {
 	return c.AuthorizedParty
 }
 
-// Clients is an app-client allow-list (exact match). A token is allowed
+// Clients is an app-client allow-list (exact match): a token is allowed
 // when it names a client and every client claim it has (client_id, azp) is
-// on the list. It is the audience policy of ClientIDs, a Check, and the gate
-// of MappedScopes.
+// listed. It serves as audience policy, Check and MappedScopes gate.
 type Clients []string
 
 // Allows reports whether c's client claims are on the list.
@@ -198,15 +169,14 @@ func (l Clients) Check(c *Claims) error {
 	return nil
 }
 
-// CheckAudience implements AudiencePolicy with Check; the endpoint is not
-// consulted, so Config.Endpoints is required.
+// CheckAudience is Check; as the endpoint is not consulted,
+// Config.Endpoints is required.
 func (l Clients) CheckAudience(c *Claims, _ string) error { return l.Check(c) }
 
-// MappedScopes returns an IssuerConfig.ExtraScopes function that adds
-// table[name] for each name names(c) returns (Cognito groups, Keycloak
-// roles), for tokens of the listed clients only: a user signing in to a
-// third-party app must not receive the scopes their groups grant in your
-// own apps. table and clients are copied.
+// MappedScopes returns an ExtraScopes function adding table[name] for each
+// of names(c) (groups, roles), for tokens of the listed clients only: a
+// user of a third-party app must not get the scopes their groups grant in
+// your own apps. table and clients are copied.
 func MappedScopes(clients Clients, table map[string][]string, names func(*Claims) []string) func(*Claims) []string {
 	clients = slices.Clone(clients)
 	t := make(map[string][]string, len(table))
@@ -248,10 +218,9 @@ func RequirePayloadType(typ string) TokenKindRule {
 	}
 }
 
-// RejectNonAccessTokens is the generic rule: a token that declares itself
-// something other than an access token (token_use other than "access", or
-// payload typ other than "Bearer") is rejected. Tokens that declare neither
-// pass; the audience policy is then what keeps ID tokens out.
+// RejectNonAccessTokens rejects a token declaring another kind (token_use
+// not "access", payload typ not "Bearer"). Tokens declaring neither pass:
+// the audience policy then keeps ID tokens out.
 func RejectNonAccessTokens(c *Claims) error {
 	if c.TokenUse != "" && c.TokenUse != "access" {
 		return fmt.Errorf("%w: token_use is not \"access\"", ErrTokenUse)
@@ -267,8 +236,7 @@ func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }
 func normaliseAll(in []string) []string {
 	out := make([]string, 0, len(in))
 	for _, s := range in {
-		// Trim first: "/" must not become an empty audience that matches
-		// an empty aud.
+		// Trim first: "/" must not become "" (matching an empty aud).
 		if s = trimSlash(s); s != "" {
 			out = append(out, s)
 		}
@@ -331,7 +299,7 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 			st.algs = []string{"RS256"}
 		}
 		for _, a := range st.algs {
-			if !knownAlgorithm(a) {
+			if _, ok := ktyForAlg(a); !ok {
 				bad("issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
 			}
 		}

@@ -13,36 +13,27 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// Errors about JWKS documents. They are not token checks, so they are kept
-// apart from the per-check sentinels: a key set reports them to its error
-// hook or wraps them in the error of a constructor, Hydrate or Refresh.
+// Errors about JWKS documents (not token checks): a key set gives them to
+// its error hook or wraps them in the error of a constructor, Hydrate or
+// Refresh.
 var (
-	// ErrJWKSInvalid is wrapped when a JWKS document as a whole cannot be
-	// used: it is not JSON, has no "keys" array, or has too many entries.
+	// ErrJWKSInvalid: not JSON, no "keys" array, or too many entries.
 	ErrJWKSInvalid = errors.New("smartauth: JWKS document invalid")
-	// ErrNoUsableKeys is wrapped when a JWKS document parsed but the load
-	// policy admitted none of its keys (or "keys" was empty). A remote key
-	// set keeps serving its last good set in that case.
+	// ErrNoUsableKeys: the load policy admitted no key.
 	ErrNoUsableKeys = errors.New("smartauth: JWKS has no usable key")
-	// ErrJWKSFetch is wrapped when fetching a JWKS failed: network error,
-	// timeout, non-200 status, redirect, or a body over the size cap.
+	// ErrJWKSFetch: network error, timeout, non-200 status, redirect, or a
+	// body over the size cap.
 	ErrJWKSFetch = errors.New("smartauth: JWKS fetch failed")
 )
 
 const (
-	// maxKidLen is the longest kid accepted, in bytes: in JWKS entries, in
-	// key lookups and in the token header (pipeline step 4).
-	maxKidLen = 256
-	// maxJWKSEntries bounds the work done for one document.
+	maxKidLen      = 256 // bytes: JWKS entries, key lookups, header (step 4)
 	maxJWKSEntries = 1000
-	// minRSABits is the smallest RSA modulus admitted.
-	minRSABits = 2048
-	// rsaExponent is the only RSA public exponent admitted.
-	rsaExponent = 65537
+	minRSABits     = 2048
+	rsaExponent    = 65537 // the only RSA public exponent admitted
 )
 
-// Reasons recorded in DroppedKey.Reason. They are stable strings meant for
-// diagnostics; match on them only in tests.
+// DroppedKey.Reason values, for diagnostics.
 const (
 	dropNilKey        = "nil key"
 	dropInvalidJWK    = "invalid JWK"
@@ -62,58 +53,39 @@ const (
 	dropDuplicateKid  = "duplicate kid"
 )
 
-// DroppedKey describes a JWKS entry that the load policy refused.
+// DroppedKey is a JWKS entry the load policy refused: its position in
+// "keys", its kid (cut to 256 bytes; empty when absent) and a short cause.
 type DroppedKey struct {
-	// Index is the entry's position in the document's "keys" array.
-	Index int
-	// ID is the entry's kid, empty when absent or not a string, cut to
-	// 256 bytes when longer.
-	ID string
-	// Reason is a short human-readable cause, for example
-	// "use is not \"sig\"", or "invalid JWK: " and jwx's cause for an
-	// entry jwx cannot parse.
+	Index  int
+	ID     string
 	Reason string
 }
 
 // privateMembers are the JWK members of private key material (RFC 7518 §6).
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
 
-// ParseJWKS parses a JWKS document (RFC 7517 §5) and applies the key load
-// policy. It returns the admitted keys by kid and the entries it dropped.
-// Each entry is parsed once, by jwx (jwk.Parse); the policy reads that
-// parse.
+// ParseJWKS parses a JWKS document (RFC 7517 §5) once with jwx and applies
+// the key load policy: it returns the admitted keys by kid and the entries
+// it dropped. An entry is dropped when:
+//   - jwx cannot parse it (wrong member types, unknown kty or alg, RSA
+//     modulus under 2048 bits, EC point off its curve, bad base64url);
+//   - it is a symmetric ("oct") key, or carries private members ("d", "p",
+//     "q", "dp", "dq", "qi", "oth": such a key is compromised);
+//   - "kid" is missing, empty or longer than 256 bytes;
+//   - "use" is present and not "sig", or "key_ops" lacks "verify";
+//   - "alg" is missing (never inferred) or not RS256, RS384, RS512, PS256,
+//     PS384, PS512, ES256, ES384, ES512 or EdDSA;
+//   - "kty" or the curve does not fit "alg" (RSA for RS*/PS*; P-256, P-384,
+//     P-521 for ES256/384/512; Ed25519 for EdDSA), or the RSA exponent is
+//     not 65537;
+//   - its kid is on more than one entry: all of them are dropped.
 //
-// A key is dropped, without failing the document, when:
-//   - jwx cannot parse it: not a JSON object, a member of the wrong JSON
-//     type, an unknown kty or alg value, an RSA modulus shorter than 2048
-//     bits, an EC point off its curve, bad base64url;
-//   - it is a symmetric ("oct") key;
-//   - it carries private key members ("d", "p", "q", "dp", "dq", "qi",
-//     "oth"): a private key published at a JWKS URL is compromised, so the
-//     entry is dropped rather than reduced to its public part;
-//   - "kid" is missing, empty, or longer than 256 bytes;
-//   - "use" is present and not "sig";
-//   - "key_ops" is present and lacks "verify";
-//   - "alg" is missing (the algorithm is pinned per key, never inferred) or
-//     not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384,
-//     ES512, EdDSA;
-//   - "kty" does not fit "alg" (RSA for RS*/PS*, EC for ES*, OKP for EdDSA);
-//   - the RSA exponent is not 65537;
-//   - the curve does not fit "alg" (P-256 for ES256, P-384 for ES384,
-//     P-521 for ES512, Ed25519 for EdDSA);
-//   - its kid appears on more than one entry of the document: every entry
-//     with that kid is dropped, as the token's kid could not choose
-//     between them.
-//
-// ParseJWKS fails as a whole, with an error wrapping ErrJWKSInvalid, when
-// data is not a JSON object, has no "keys" array, or has more than 1000
-// entries; and with an error wrapping ErrNoUsableKeys when no key is
-// admitted (dropped is then still returned). ParseJWKS does NOT check
-// x5c/x5t members, expiry of certificates, or any member other than those
-// listed; unknown members are ignored.
+// It fails with ErrJWKSInvalid when data is not a JSON object, has no
+// "keys" array or over 1000 entries, and with ErrNoUsableKeys when no key is
+// admitted (dropped is still returned). It does NOT check x5c/x5t,
+// certificate expiry, or members not listed; unknown members are ignored.
 func ParseJWKS(data []byte) (keys map[string]*Key, dropped []DroppedKey, err error) {
-	// jwx reads a document without "keys" as a single bare JWK: refuse it
-	// first (the member name is case-sensitive).
+	// jwx would read a document without "keys" as one bare JWK.
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrJWKSInvalid, err)
@@ -121,8 +93,7 @@ func ParseJWKS(data []byte) (keys map[string]*Key, dropped []DroppedKey, err err
 	if _, ok := doc["keys"]; !ok {
 		return nil, nil, fmt.Errorf(`%w: no "keys" member`, ErrJWKSInvalid)
 	}
-	// Non-strict: an entry jwx cannot parse becomes a jwk.UnsupportedKey
-	// placeholder (dropped below) instead of failing the document.
+	// Non-strict: an unparsable entry becomes a jwk.UnsupportedKey (dropped).
 	set, err := jwk.Parse(data, jwk.WithStrictKeySetParsing(false), jwk.WithMaxKeys(maxJWKSEntries))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrJWKSInvalid, err)
@@ -158,8 +129,7 @@ func ParseJWKS(data []byte) (keys map[string]*Key, dropped []DroppedKey, err err
 	return keys, dropped, nil
 }
 
-// loadJWK applies the load policy to one parsed entry whose kid is kid. It
-// returns the key, or a non-empty drop reason.
+// loadJWK applies the load policy to one entry: the key, or a drop reason.
 func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 	if uk, ok := jk.(jwk.UnsupportedKey); ok {
 		cause := uk.Reason()
@@ -206,8 +176,8 @@ func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 	return &Key{ID: kid, Algorithm: alg, Public: pub}, ""
 }
 
-// checkPublicKey applies the crypto part of the load policy to an exported
-// public key. It returns "" when the key may verify alg.
+// checkPublicKey is the crypto part of the load policy: "" when pub may
+// verify alg, else a drop reason.
 func checkPublicKey(alg string, pub crypto.PublicKey) string {
 	kty, ok := ktyForAlg(alg)
 	if !ok {
@@ -255,8 +225,8 @@ func truncateKid(kid string) string {
 	return kid
 }
 
-// validateKey applies the load policy to a Key built in code (see
-// NewStaticKeySetFromKeys). It returns "" when the key is admitted.
+// validateKey applies the load policy to a Key built in code: "" or a drop
+// reason.
 func validateKey(k *Key) string {
 	switch {
 	case k == nil:

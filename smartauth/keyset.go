@@ -5,26 +5,17 @@ import (
 	"crypto"
 )
 
-// Key is a public verification key admitted by a key set's load policy.
-// Keys are immutable once published by a key set and may be shared between
-// goroutines.
+// Key is a public verification key admitted by a key set's load policy,
+// immutable once published.
 type Key struct {
-	// ID is the JWK "kid". It is an opaque map key, never interpreted.
-	ID string
-	// Algorithm is the JWS algorithm pinned by the JWK "alg" member
-	// (for example "RS256"). A token's header alg must equal it.
-	Algorithm string
-	// Public is a *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey.
-	Public crypto.PublicKey
+	ID        string           // JWK kid, an opaque map key
+	Algorithm string           // pinned JWS alg; the header alg must equal it
+	Public    crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 }
 
-// KeySet supplies verification keys by key ID.
-//
-// Key may perform network I/O (for example a refresh after an unknown kid)
-// bounded by ctx. It returns an error wrapping ErrKidNotFound when the kid
-// is unknown, and ErrKeySetUnavailable when the set has never held any key
-// (for example the JWKS endpoint was unreachable at cold start).
-// Implementations must be safe for concurrent use.
+// KeySet supplies verification keys by kid, safe for concurrent use. Key
+// may do network I/O bounded by ctx; its errors wrap ErrKidNotFound, or
+// ErrKeySetUnavailable when the set never held a key.
 type KeySet interface {
 	Key(ctx context.Context, kid string) (*Key, error)
 }

@@ -38,79 +38,68 @@ type remoteOptions struct {
 	insecureHTTP bool
 }
 
-// WithHTTPClient sets the client that fetches the JWKS; nil is a
-// configuration error. Its redirect policy applies, and each fetch stays
-// bounded by the request timeout. Without it the key set uses its own
-// client (a clone of http.DefaultTransport, Timeout set to the request
-// timeout) that follows no redirect, so keys only come from the configured
-// URL; it never uses http.DefaultClient.
+// WithHTTPClient sets the client that fetches the JWKS (nil is a
+// configuration error); its redirect policy applies. The default client
+// clones http.DefaultTransport and follows no redirect.
 func WithHTTPClient(c *http.Client) RemoteOption {
 	return func(o *remoteOptions) { o.client, o.nilClient = c, c == nil }
 }
 
-// WithRequestTimeout bounds each fetch (default 500 ms, inside HealthLake's
-// 1 s budget). A fetch for a caller also ends at the caller's context
-// deadline, if sooner. Must be positive.
+// WithRequestTimeout bounds each fetch (default 500 ms; a caller's earlier
+// context deadline also applies). Must be positive.
 func WithRequestTimeout(d time.Duration) RemoteOption {
 	return func(o *remoteOptions) { o.timeout = d }
 }
 
-// WithMissPenalty sets the window of the back-off rule described at
-// RemoteKeySet (default 10 s). Must be positive; a shorter window lets a
-// flood of forged kids cost the identity provider more fetches.
+// WithMissPenalty sets the back-off window (see RemoteKeySet; default
+// 10 s). Must be positive.
 func WithMissPenalty(d time.Duration) RemoteOption {
 	return func(o *remoteOptions) { o.penalty = d }
 }
 
-// WithClock sets the clock of the refresh schedule and the penalty window
-// (default time.Now); nil is a configuration error. Fetch timeouts are
-// context deadlines, in real time.
+// WithClock sets the clock of the refresh schedule and penalty window
+// (default time.Now; nil is an error). Fetch timeouts use real time.
 func WithClock(now func() time.Time) RemoteOption {
 	return func(o *remoteOptions) { o.now = now }
 }
 
-// WithErrorHook sets a function that receives every failed fetch (network,
-// status, size, invalid document, no usable key), whoever triggered it; the
-// key set never logs. It runs on the fetch's goroutine after waiting
-// callers are released, so it must be safe for concurrent use and quick.
+// WithErrorHook receives every failed fetch (the key set never logs). It
+// runs on the fetch's goroutine after waiters are released: it must be
+// quick and safe for concurrent use.
 func WithErrorHook(hook func(error)) RemoteOption {
 	return func(o *remoteOptions) { o.onError = hook }
 }
 
-// WithInsecureHTTP allows an http:// JWKS URL; without it only https is
-// accepted. It MUST NOT be used in production: keys fetched over plain
-// HTTP can be replaced by anyone on the path, who can then mint accepted
-// tokens. It exists for tests and local identity providers.
+// WithInsecureHTTP allows an http:// JWKS URL, for tests and local IdPs.
+// It MUST NOT be used in production: anyone on the path could replace the
+// keys.
 func WithInsecureHTTP() RemoteOption {
 	return func(o *remoteOptions) { o.insecureHTTP = true }
 }
 
-// RemoteKeySet is a KeySet backed by one JWKS URL (one issuer), modelled
-// on aws-jwt-verify's cache:
+// RemoteKeySet is a KeySet backed by one issuer's JWKS URL, modelled on
+// aws-jwt-verify's cache:
 //
-//   - Hydrate fetches the set at Lambda init, outside the handler.
+//   - Hydrate fetches the set at Lambda init.
 //   - Key finds a kid in an immutable snapshot without I/O or allocation.
 //     Once the snapshot is due (Cache-Control max-age clamped to
-//     [1 min, 24 h], 15 min without one, no-cache and no-store count as 0),
-//     a hit also starts one background fetch, bounded by the request
-//     timeout, without waiting; a failing one is retried once a minute.
-//   - A miss (an unknown kid, or no set yet) starts one fetch, shared by
-//     all concurrent callers, and looks again.
-//   - One back-off rule: when that fetch leaves the kid unknown (it failed,
-//     or the new set lacks the kid), the penalty window opens (default
-//     10 s, WithMissPenalty). Until it ends every miss fails at once
-//     without a fetch, with ErrKidNotFound, or ErrKeySetUnavailable and
-//     the last fetch error when no set ever loaded; known kids keep
-//     working. So a flood of forged kids costs one fetch per window, and
-//     so does a JWKS outage at cold start instead of a fetch per request.
+//     [1 min, 24 h], 15 min without one, no-cache/no-store as 0), a hit
+//     also starts one background fetch without waiting; a failing one is
+//     retried once a minute.
+//   - A miss (unknown kid, or no set yet) starts one fetch shared by all
+//     concurrent callers, and looks again.
+//   - Back-off: when that fetch leaves the kid unknown, the penalty window
+//     opens (WithMissPenalty). Inside it every miss fails at once with
+//     ErrKidNotFound, or ErrKeySetUnavailable and the last fetch error
+//     when no set ever loaded; known kids keep working. A flood of forged
+//     kids, or an outage at cold start, costs one fetch per window.
 //     Hydrate and Refresh ignore the window.
 //   - A failed fetch keeps the last good set and goes to the error hook.
 //     The body is capped at 64 KiB after any transport decompression.
 //
-// No goroutine outlives a fetch: there is no ticker or refresh loop.
-// RemoteKeySet does NOT follow OIDC discovery, trust jku/x5u headers, or
-// retry within a fetch; the URL given to NewRemoteKeySet is the only
-// source of keys. It is safe for concurrent use; build one per issuer.
+// No goroutine outlives a fetch. RemoteKeySet does NOT follow OIDC
+// discovery, trust jku/x5u headers, or retry within a fetch. It is safe
+// for concurrent use; build one per issuer.
 type RemoteKeySet struct {
 	url, urlText  string // urlText has the password redacted, for messages
 	errPenalty    error  // prebuilt: every miss inside the window returns it
@@ -147,9 +136,8 @@ type fetchCall struct {
 	err  error
 }
 
-// NewRemoteKeySet returns a key set for the JWKS at jwksURL, an absolute
-// https URL (http only with WithInsecureHTTP). It performs no I/O: call
-// Hydrate at init. Invalid arguments give an error wrapping ErrConfig.
+// NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
+// does no I/O (call Hydrate at init); invalid arguments wrap ErrConfig.
 //
 //	ks, err := smartauth.NewRemoteKeySet(
 //		"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json",
@@ -188,9 +176,8 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 	}, nil
 }
 
-// Hydrate fetches the JWKS unless a set is loaded; call it at Lambda init,
-// outside the handler. It returns the fetch error, also given to the error
-// hook. A failed Hydrate is not fatal: the next Key call fetches again.
+// Hydrate fetches the JWKS unless a set is loaded. A failed Hydrate is not
+// fatal: the next Key call fetches again.
 func (r *RemoteKeySet) Hydrate(ctx context.Context) error {
 	if r.snap.Load() != nil {
 		return nil
@@ -198,11 +185,9 @@ func (r *RemoteKeySet) Hydrate(ctx context.Context) error {
 	return r.Refresh(ctx)
 }
 
-// Refresh fetches the JWKS now, sharing any fetch in flight, and waits for
-// it or for ctx. It ignores the penalty window and the refresh schedule.
-// On failure the last good set is kept and the error (wrapping
+// Refresh fetches the JWKS now (sharing a fetch in flight) and waits for
+// it or ctx. On failure the last good set is kept and the error (wrapping
 // ErrJWKSFetch, ErrJWKSInvalid, ErrNoUsableKeys, or ctx.Err()) returned.
-// Like every fetch it is bounded by the request timeout.
 func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	r.mu.Lock()
 	c, err := r.awaitLocked(ctx)
@@ -212,14 +197,9 @@ func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	return c.err
 }
 
-// Key returns the key for kid; see RemoteKeySet for the cache behaviour.
-// Errors wrap ErrKidNotFound (unknown kid, also inside the penalty window
-// or when ctx ends before a refresh) or ErrKeySetUnavailable (no fetch
-// ever succeeded). A fetch for a miss ends at ctx's deadline or after the
-// request timeout, whichever comes first.
-//
-// Key does NOT compare the token's header alg with Key.Algorithm; the
-// caller must.
+// Key returns the key for kid (see RemoteKeySet). Errors wrap
+// ErrKidNotFound or, when no fetch ever succeeded, ErrKeySetUnavailable.
+// Key does NOT compare the header alg with Key.Algorithm; the caller must.
 func (r *RemoteKeySet) Key(ctx context.Context, kid string) (*Key, error) {
 	if k, ok := r.snap.Load().key(kid); ok {
 		// Once due, one hit moves the deadline by the floor (so concurrent
@@ -227,7 +207,7 @@ func (r *RemoteKeySet) Key(ctx context.Context, kid string) (*Key, error) {
 		now, due := r.now().UnixNano(), r.refreshDue.Load()
 		if now >= due && r.refreshDue.CompareAndSwap(due, now+int64(minRefresh)) {
 			r.mu.Lock()
-			r.startLocked(nil)
+			r.startLocked(context.Background())
 			r.mu.Unlock()
 		}
 		return k, nil
@@ -283,9 +263,8 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 	return nil, fmt.Errorf("%w: not in JWKS after refresh", ErrKidNotFound)
 }
 
-// awaitLocked starts or joins a fetch unless ctx is done, releases r.mu
-// (which must be held), and waits for the fetch or ctx, preferring a
-// finished fetch.
+// awaitLocked starts or joins a fetch unless ctx is done, releases r.mu,
+// and waits for the fetch or ctx, preferring a finished fetch.
 func (r *RemoteKeySet) awaitLocked(ctx context.Context) (*fetchCall, error) {
 	if err := ctx.Err(); err != nil {
 		r.mu.Unlock()
@@ -305,24 +284,19 @@ func (r *RemoteKeySet) awaitLocked(ctx context.Context) (*fetchCall, error) {
 	return c, nil
 }
 
-// startLocked returns the fetch in flight, starting one if there is none;
-// r.mu must be held. parent (nil for a background refresh) lends its
-// deadline and values but not its cancellation: a caller that gives up
-// does not cancel the fetch others wait for.
+// startLocked returns the fetch in flight, starting one if none; r.mu is
+// held. parent lends its deadline and values, not its cancellation.
 func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	if r.inflight != nil {
 		return r.inflight
 	}
 	c := &fetchCall{done: make(chan struct{})}
 	r.inflight = c
-	base, deadline := context.Background(), time.Now().Add(r.timeout)
-	if parent != nil {
-		base = context.WithoutCancel(parent)
-		if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-			deadline = d
-		}
+	deadline := time.Now().Add(r.timeout)
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	ctx, cancel := context.WithDeadline(base, deadline)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(parent), deadline)
 	go func() {
 		defer cancel()
 		s, interval, err := r.fetch(ctx)
@@ -343,8 +317,7 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	return c
 }
 
-// fetch GETs and parses the JWKS; interval is the refresh interval the
-// response asks for.
+// fetch GETs and parses the JWKS and its refresh interval.
 func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, error) {
 	body, header, err := r.get(ctx)
 	if err != nil {
@@ -375,8 +348,7 @@ func (r *RemoteKeySet) get(ctx context.Context) ([]byte, http.Header, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
 	}
-	// The transport has undone any gzip it asked for: the cap bounds the
-	// decompressed document.
+	// The transport has undone any gzip: the cap bounds the document.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBody+1))
 	if err == nil && len(body) > maxJWKSBody {
 		err = fmt.Errorf("body exceeds %d bytes", maxJWKSBody)
@@ -384,10 +356,9 @@ func (r *RemoteKeySet) get(ctx context.Context) ([]byte, http.Header, error) {
 	return body, resp.Header, err
 }
 
-// refreshInterval reads Cache-Control (RFC 9111 §5.2.2, tokenised by
-// httpcc): max-age clamped to [minRefresh, maxRefresh]; no-cache or
-// no-store count as 0, so the floor applies; defaultRefresh without a
-// usable max-age or when the header does not parse.
+// refreshInterval reads Cache-Control (RFC 9111 §5.2.2): max-age clamped
+// to [minRefresh, maxRefresh], no-cache/no-store as 0; defaultRefresh
+// without a usable max-age.
 func refreshInterval(h http.Header) time.Duration {
 	d := defaultRefresh
 	directives, err := httpcc.ParseResponseDirectives(strings.Join(h.Values("Cache-Control"), ","))

@@ -7,25 +7,19 @@ import (
 	"os"
 )
 
-// maxStaticJWKSFile caps the size of a JWKS file read by
-// NewStaticKeySetFromFile.
 const maxStaticJWKSFile = 1 << 20
 
-// StaticKeySet is a fixed set of verification keys: for tests, offline
-// verification, or an issuer whose keys are distributed out of band. It is
-// the counterpart of aws-jwt-verify's cacheJwks. It never performs I/O and
-// is safe for concurrent use.
+// StaticKeySet is a fixed set of keys (tests, offline use, keys distributed
+// out of band). It never does I/O and is safe for concurrent use.
 type StaticKeySet struct {
 	keys map[string]*Key // never modified after construction
 }
 
 var _ KeySet = (*StaticKeySet)(nil)
 
-// NewStaticKeySet builds a key set from a JWKS document, applying the load
-// policy of ParseJWKS. Keys the policy drops are left out silently; call
-// ParseJWKS to see them. It fails with an error wrapping ErrConfig (and
-// ErrJWKSInvalid or ErrNoUsableKeys) when the document is unusable or no
-// key is admitted.
+// NewStaticKeySet builds a key set from a JWKS document with the load
+// policy of ParseJWKS (which lists the dropped keys). It fails, wrapping
+// ErrConfig and ErrJWKSInvalid or ErrNoUsableKeys, when no key is admitted.
 func NewStaticKeySet(jwksJSON []byte) (*StaticKeySet, error) {
 	keys, _, err := ParseJWKS(jwksJSON)
 	if err != nil {
@@ -52,12 +46,10 @@ func NewStaticKeySetFromFile(path string) (*StaticKeySet, error) {
 	return NewStaticKeySet(data)
 }
 
-// NewStaticKeySetFromKeys builds a key set from keys built in code. Each key
-// must pass the same policy as a JWKS entry (non-empty kid of at most 256
-// bytes, alg in the asymmetric allow-list, public key type, size and curve
-// fitting alg); kids must be unique. Any violation is an error wrapping
-// ErrConfig. The Key values are copied, so later changes to the arguments
-// have no effect.
+// NewStaticKeySetFromKeys builds a key set from keys built in code; each
+// must pass the JWKS load policy (kid of 1-256 bytes, alg allowed, key
+// type, size and curve fitting it) and kids must be unique, else an error
+// wraps ErrConfig. The keys are copied.
 func NewStaticKeySetFromKeys(keys ...*Key) (*StaticKeySet, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: static key set: no keys", ErrConfig)
@@ -76,9 +68,8 @@ func NewStaticKeySetFromKeys(keys ...*Key) (*StaticKeySet, error) {
 	return &StaticKeySet{keys: m}, nil
 }
 
-// Key returns the key with the given kid, or an error wrapping
-// ErrKidNotFound. It never blocks, ignores ctx and does not allocate on a
-// hit.
+// Key returns the key for kid or an error wrapping ErrKidNotFound; it
+// does not allocate on a hit.
 func (s *StaticKeySet) Key(_ context.Context, kid string) (*Key, error) {
 	if k, ok := s.keys[kid]; ok {
 		return k, nil

@@ -22,6 +22,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 )
 
 // ksKeys holds keys generated once per test binary: RSA generation is slow
@@ -38,29 +40,15 @@ type ksKeys struct {
 }
 
 var ksTestKeys = sync.OnceValue(func() *ksKeys {
-	must := func(err error) {
-		if err != nil {
-			panic(err)
-		}
+	k := ksKeys{
+		rsa2048: testjwt.RSAKey(), rsa2048b: testjwt.NewRSAKey(), rsa1024: testjwt.NewRSAKeyBits(1024),
+		p256: testjwt.NewECKey(elliptic.P256()), p384: testjwt.NewECKey(elliptic.P384()), p521: testjwt.NewECKey(elliptic.P521()),
+		ed: testjwt.NewEdKey(),
 	}
-	var k ksKeys
 	var err error
-	k.rsa2048, err = rsa.GenerateKey(rand.Reader, 2048)
-	must(err)
-	k.rsa2048b, err = rsa.GenerateKey(rand.Reader, 2048)
-	must(err)
-	k.rsa1024, err = rsa.GenerateKey(rand.Reader, 1024)
-	must(err)
-	k.p256, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(err)
-	k.p384, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	must(err)
-	k.p521, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	must(err)
-	_, k.ed, err = ed25519.GenerateKey(rand.Reader)
-	must(err)
-	k.x25519, err = ecdh.X25519().GenerateKey(rand.Reader)
-	must(err)
+	if k.x25519, err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
+		panic(err)
+	}
 	return &k
 })
 
@@ -111,13 +99,7 @@ func ksDoc(t testing.TB, entries ...map[string]any) []byte {
 // show a loaded key verifies real signatures.
 func ksSign(t testing.TB, priv crypto.Signer, alg, kid string) []byte {
 	t.Helper()
-	a, ok := jwa.LookupSignatureAlgorithm(alg)
-	require.True(t, ok)
-	hdr := jws.NewHeaders()
-	require.NoError(t, hdr.Set(jws.KeyIDKey, kid))
-	out, err := jws.Sign([]byte(`{"sub":"x"}`), jws.WithKey(a, priv, jws.WithProtectedHeaders(hdr)))
-	require.NoError(t, err)
-	return out
+	return []byte(testjwt.SignJWX(t, alg, priv, map[string]any{"kid": kid}, []byte(`{"sub":"x"}`)))
 }
 
 func ksVerify(t testing.TB, key *Key, compact []byte) error {

@@ -4,18 +4,12 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"maps"
 	"math/big"
 	"strings"
@@ -24,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/smartauth"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 )
 
 // Fixed test identities, with the shapes of real Keycloak and Cognito
@@ -63,36 +57,14 @@ var allAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512
 // Keys are generated once per test binary, lazily, by the first test that
 // needs them.
 var (
-	rsaKey     = sync.OnceValue(func() *rsa.PrivateKey { return genRSA(2048) })
-	rsaKeyB    = sync.OnceValue(func() *rsa.PrivateKey { return genRSA(2048) })
-	rsa1024Key = sync.OnceValue(func() *rsa.PrivateKey { return genRSA(1024) })
-	p256Key    = sync.OnceValue(func() *ecdsa.PrivateKey { return genEC(elliptic.P256()) })
-	p384Key    = sync.OnceValue(func() *ecdsa.PrivateKey { return genEC(elliptic.P384()) })
-	p521Key    = sync.OnceValue(func() *ecdsa.PrivateKey { return genEC(elliptic.P521()) })
-	edKey      = sync.OnceValue(func() ed25519.PrivateKey {
-		_, k, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		return k
-	})
+	rsaKey     = sync.OnceValue(func() *rsa.PrivateKey { return testjwt.NewRSAKeyBits(2048) })
+	rsaKeyB    = sync.OnceValue(func() *rsa.PrivateKey { return testjwt.NewRSAKeyBits(2048) })
+	rsa1024Key = sync.OnceValue(func() *rsa.PrivateKey { return testjwt.NewRSAKeyBits(1024) })
+	p256Key    = sync.OnceValue(func() *ecdsa.PrivateKey { return testjwt.NewECKey(elliptic.P256()) })
+	p384Key    = sync.OnceValue(func() *ecdsa.PrivateKey { return testjwt.NewECKey(elliptic.P384()) })
+	p521Key    = sync.OnceValue(func() *ecdsa.PrivateKey { return testjwt.NewECKey(elliptic.P521()) })
+	edKey      = sync.OnceValue(testjwt.NewEdKey)
 )
-
-func genRSA(bits int) *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
-
-func genEC(c elliptic.Curve) *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(c, rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
 
 // signingKey is a private key and the alg it signs with.
 type signingKey struct {
@@ -155,9 +127,12 @@ func issuerBKeys() map[string]*smartauth.Key {
 	}
 }
 
-// offCurve returns k's public point moved off its curve.
+// offCurve returns k's public point moved off its curve. Only the
+// deprecated X/Y fields can hold such a point (crypto/ecdsa, PublicKey.Bytes
+// and jwx all refuse one), and holding one is the point of this key.
 func offCurve(k *ecdsa.PrivateKey) *ecdsa.PublicKey {
 	y := new(big.Int).Add(k.Y, big.NewInt(1))
+	//lint:ignore SA1019 see above
 	return &ecdsa.PublicKey{Curve: k.Curve, X: new(big.Int).Set(k.X), Y: y}
 }
 
@@ -333,28 +308,13 @@ func mustJSON(tb testing.TB, v any) string {
 	return string(b)
 }
 
-// signJWX signs payload with jwx v3 (the way an IdP would). hdr holds extra
-// protected header members (kid, typ, ...); jwx adds alg.
-func signJWX(tb testing.TB, alg string, priv crypto.Signer, hdr map[string]any, payload []byte) string {
-	tb.Helper()
-	a, ok := jwa.LookupSignatureAlgorithm(alg)
-	require.True(tb, ok, alg)
-	h := jws.NewHeaders()
-	for k, v := range hdr {
-		require.NoError(tb, h.Set(k, v))
-	}
-	out, err := jws.Sign(payload, jws.WithKey(a, priv, jws.WithProtectedHeaders(h)))
-	require.NoError(tb, err)
-	return string(out)
-}
-
 // mintKid signs claims with the private key behind kid (see signers) via
 // jwx, header {"alg":…,"kid":kid,"typ":"JWT"}.
 func mintKid(tb testing.TB, kid string, claims map[string]any) string {
 	tb.Helper()
 	s, ok := signers()[kid]
 	require.True(tb, ok, kid)
-	return signJWX(tb, s.alg, s.priv, map[string]any{"kid": kid, "typ": "JWT"}, []byte(mustJSON(tb, claims)))
+	return testjwt.SignJWX(tb, s.alg, s.priv, map[string]any{"kid": kid, "typ": "JWT"}, []byte(mustJSON(tb, claims)))
 }
 
 // mint signs claims with RS256, kid "rs256".
@@ -366,86 +326,11 @@ func mint(tb testing.TB, claims map[string]any) string {
 // b64 is unpadded base64url.
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
-// signRaw assembles base64url(header) "." base64url(payload) "." sig by
-// hand, so tests can craft what jwx would refuse to produce: duplicate
-// members, odd headers, alg none, HS256 keyed with an RSA public key, DER
-// ECDSA signatures. key may be a crypto.Signer or, for HS*, a []byte.
-func signRaw(tb testing.TB, alg string, key any, headerJSON, payloadJSON string) string {
-	tb.Helper()
-	input := b64(headerJSON) + "." + b64(payloadJSON)
-	return input + "." + base64.RawURLEncoding.EncodeToString(rawSignature(tb, alg, key, []byte(input)))
-}
-
-// rawSignature signs input. ES* signatures are JWS R||S unless alg carries
-// the suffix "-DER" (ASN.1, as crypto/ecdsa produces by default).
-func rawSignature(tb testing.TB, alg string, key any, input []byte) []byte {
-	tb.Helper()
-	der := strings.HasSuffix(alg, "-DER")
-	alg = strings.TrimSuffix(alg, "-DER")
-	var h crypto.Hash
-	switch alg[2:] {
-	case "256":
-		h = crypto.SHA256
-	case "384":
-		h = crypto.SHA384
-	case "512":
-		h = crypto.SHA512
-	}
-	digest := func() []byte {
-		switch h {
-		case crypto.SHA384:
-			d := sha512.Sum384(input)
-			return d[:]
-		case crypto.SHA512:
-			d := sha512.Sum512(input)
-			return d[:]
-		}
-		d := sha256.Sum256(input)
-		return d[:]
-	}
-	var (
-		sig []byte
-		err error
-	)
-	switch {
-	case alg == "none":
-		return nil
-	case alg == "EdDSA":
-		sig = ed25519.Sign(key.(ed25519.PrivateKey), input)
-	case strings.HasPrefix(alg, "HS"):
-		m := hmac.New(map[crypto.Hash]func() hash.Hash{crypto.SHA256: sha256.New, crypto.SHA384: sha512.New384, crypto.SHA512: sha512.New}[h], key.([]byte))
-		m.Write(input)
-		sig = m.Sum(nil)
-	case strings.HasPrefix(alg, "RS"):
-		sig, err = rsa.SignPKCS1v15(rand.Reader, key.(*rsa.PrivateKey), h, digest())
-	case strings.HasPrefix(alg, "PS"):
-		sig, err = rsa.SignPSS(rand.Reader, key.(*rsa.PrivateKey), h, digest(), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-	case strings.HasPrefix(alg, "ES"):
-		k := key.(*ecdsa.PrivateKey)
-		if der {
-			sig, err = ecdsa.SignASN1(rand.Reader, k, digest())
-			break
-		}
-		var r, s *big.Int
-		r, s, err = ecdsa.Sign(rand.Reader, k, digest())
-		if err == nil {
-			size := (k.Curve.Params().BitSize + 7) / 8
-			sig = make([]byte, 2*size)
-			r.FillBytes(sig[:size])
-			s.FillBytes(sig[size:])
-		}
-	default:
-		tb.Fatalf("rawSignature: unsupported alg %q", alg)
-	}
-	require.NoError(tb, err)
-	return sig
-}
-
 // rawKid signs a hand-made header and payload with the key behind kid.
 func rawKid(tb testing.TB, kid, headerJSON, payloadJSON string) string {
 	tb.Helper()
 	s := signers()[kid]
-	return signRaw(tb, s.alg, s.priv, headerJSON, payloadJSON)
+	return testjwt.SignRaw(tb, s.alg, s.priv, headerJSON, payloadJSON)
 }
 
 // rawRS256 signs headerJSON/payloadJSON with the "rs256" key.

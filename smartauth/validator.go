@@ -16,9 +16,8 @@ import (
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
 
-// Validator verifies SMART on FHIR access tokens for HealthLake. Build it
-// once per process (at Lambda init) with NewValidator; it is safe for
-// concurrent use and holds no global state.
+// Validator verifies SMART on FHIR access tokens. Build it once per
+// process with NewValidator; it is safe for concurrent use.
 type Validator struct {
 	issuers      map[string]*issuerState
 	now          func() time.Time
@@ -26,17 +25,13 @@ type Validator struct {
 	maxTokenSize int
 	endpoints    []string
 	scopeParser  scopes.Parser
-	// verifiers holds jwx's signature verifier per allow-listed algorithm,
-	// resolved once with jws.VerifierFor (see NewValidator).
-	verifiers map[string]jws.Verifier2
+	verifiers    map[string]jws.Verifier2 // per algorithm, resolved once
 }
 
 // NewValidator checks cfg and builds a Validator. Every configuration
-// problem is reported (joined), each wrapping ErrConfig.
-//
-// NewValidator also looks up jwx's signature verifier for each allow-listed
-// algorithm (jws.VerifierFor) once; a verifier registered later with
-// jws.RegisterVerifier is not used by this Validator.
+// problem is reported (joined), each wrapping ErrConfig. jwx's verifiers
+// are looked up once here: one registered later with jws.RegisterVerifier
+// is not used.
 func NewValidator(cfg Config) (*Validator, error) {
 	issuers, err := cfg.validate()
 	if err != nil {
@@ -48,6 +43,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 		skew:         cfg.ClockSkew,
 		maxTokenSize: cfg.MaxTokenSize,
 		endpoints:    normaliseAll(cfg.Endpoints),
+		scopeParser:  scopes.Parser{AnyResourceType: cfg.AnyResourceType},
 	}
 	if v.now == nil {
 		v.now = time.Now
@@ -61,14 +57,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.maxTokenSize == 0 {
 		v.maxTokenSize = DefaultMaxTokenSize
 	}
-	if cfg.AnyResourceType {
-		v.scopeParser = scopes.Parser{AnyResourceType: true}
-	} else {
-		v.scopeParser = scopes.Parser{}
-	}
-	// jws.VerifierFor returns a registered verifier or jwx's built-in one;
-	// resolving it here keeps its registry locks and the error allocations
-	// of its fallback path out of Validate. This module registers none.
+	// Resolved here, jws.VerifierFor keeps its registry locks and fallback
+	// allocations out of Validate.
 	v.verifiers = make(map[string]jws.Verifier2, len(algorithms))
 	for _, a := range algorithms {
 		vf, err := jws.VerifierFor(a.jwa())
@@ -85,10 +75,9 @@ type Hydrater interface {
 	Hydrate(ctx context.Context) error
 }
 
-// Hydrate loads every issuer's key set that supports it (RemoteKeySet), so
-// the first request does not pay for a JWKS fetch. Call it at Lambda init.
-// Failures are joined and returned; the validator stays usable and key sets
-// retry on demand, so a failing optional issuer need not be fatal.
+// Hydrate loads every issuer's key set that supports it (RemoteKeySet) at
+// Lambda init. Failures are joined and returned; the validator stays
+// usable and key sets retry on demand.
 func (v *Validator) Hydrate(ctx context.Context) error {
 	var errs []error
 	for iss, st := range v.issuers {
@@ -107,9 +96,8 @@ type Token struct {
 	Issuer    string
 	KeyID     string
 	Algorithm string
-	// Scopes are the token's valid SMART scopes, in token order, without
-	// duplicates, after prefix stripping. Invalid and unknown scopes are
-	// dropped (DroppedScopes counts them).
+	// Scopes are the valid SMART scopes, in token order, without
+	// duplicates, after prefix stripping; DroppedScopes counts the others.
 	Scopes        []scopes.Scope
 	DroppedScopes int
 }
@@ -218,8 +206,8 @@ func (v *Validator) ServesEndpoint(endpoint string) bool {
 	return len(v.endpoints) == 0 || slices.Contains(v.endpoints, trimSlash(endpoint))
 }
 
-// verifiedToken lets Validate allocate a Token, its Claims, room for a
-// few scopes and the decoding state together.
+// verifiedToken is a Token, its Claims, a few scopes and the decoding state
+// in one allocation.
 type verifiedToken struct {
 	token  Token
 	claims Claims
@@ -228,17 +216,12 @@ type verifiedToken struct {
 	wire   wireClaims
 }
 
-// inlineScopes is how many scopes fit in a verifiedToken; collectScopes
-// allocates Token.Scopes separately only for tokens with more.
-const inlineScopes = 4
+const inlineScopes = 4 // more scopes than this are allocated apart
 
-// verify is pipeline step 7: jwx checks the signature over the signing
-// input with exactly the looked-up key and the header alg (which checkKey
-// has matched to the key's pinned alg and type). The checks that jws.Verify
-// options would add are done earlier and more strictly: compact
-// serialization only (step 3), no crit, b64 or other extra header member
-// (step 4), header alg == JWK alg (step 6). Header and payload are decoded
-// once, by splitToken.
+// verify is pipeline step 7: jwx checks the signature with exactly the
+// looked-up key and the header alg. What jws.Verify options would add is
+// done earlier and more strictly: compact only (step 3), no crit, b64 or
+// other header member (step 4), header alg == JWK alg (step 6).
 func (v *Validator) verify(key *Key, p *parts) error {
 	vf, ok := v.verifiers[p.header.Alg]
 	if !ok {
@@ -261,12 +244,10 @@ func (v *Validator) checkTimes(c *Claims) error {
 	return nil
 }
 
-// maxScopePrealloc bounds the initial capacity of Token.Scopes.
-const maxScopePrealloc = 16
+const maxScopePrealloc = 16 // initial capacity bound of Token.Scopes
 
-// collectScopes splits the scope claim on single spaces, strips a configured
-// prefix (exact match), parses each token and keeps the valid ones. t.Scopes
-// may come with spare capacity; it is grown to fit the claim when needed.
+// collectScopes splits the scope claim on single spaces and keeps the valid
+// scopes, then adds ExtraScopes.
 func (v *Validator) collectScopes(t *Token, st *issuerState) {
 	claim := t.Claims.Scope
 	if n := min(strings.Count(claim, " ")+1, maxScopePrealloc); claim != "" && n > cap(t.Scopes) {
@@ -297,9 +278,8 @@ func (v *Validator) addScope(t *Token, st *issuerState, s string) {
 		}
 	}
 	sc, err := v.scopeParser.Parse(s)
-	// With resource-server prefixes configured, an absolute-URI scope
-	// left after the exact prefix strip names another resource server
-	// ("https://fhir.example.com.evil/patient/*.read"): never kept.
+	// With prefixes configured, an absolute-URI scope left after the strip
+	// names another resource server ("https://fhir.example.com.evil/x").
 	if err != nil || (len(st.prefixes) > 0 && sc.Kind == scopes.KindExtension && !strings.HasPrefix(s, "__")) {
 		t.DroppedScopes++
 		return

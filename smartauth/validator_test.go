@@ -25,6 +25,8 @@ import (
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 )
 
 // vcase is one row of the token attack catalogue (the 34 rows numbered #1 to
@@ -121,7 +123,7 @@ func signSegments(tb testing.TB, kid, hseg, pseg string) string {
 	tb.Helper()
 	s := signers()[kid]
 	input := hseg + "." + pseg
-	return input + "." + base64.RawURLEncoding.EncodeToString(rawSignature(tb, s.alg, s.priv, []byte(input)))
+	return input + "." + base64.RawURLEncoding.EncodeToString(testjwt.Signature(tb, s.alg, s.priv, []byte(input)))
 }
 
 // countingServer serves issuer B's JWKS and counts requests: a URL an
@@ -178,16 +180,6 @@ func setNow(t time.Time) func(*smartauth.Config) {
 	return func(c *smartauth.Config) { c.Now = func() time.Time { return t } }
 }
 
-func chain(fs ...func(*smartauth.Config)) func(*smartauth.Config) {
-	return func(c *smartauth.Config) {
-		for _, f := range fs {
-			if f != nil {
-				f(c)
-			}
-		}
-	}
-}
-
 // wantScopes checks the granted scopes of a valid token.
 func wantScopes(want []string, dropped int, resource bool) func(*testing.T, testEnv, *smartauth.Token) {
 	return func(t *testing.T, _ testEnv, tok *smartauth.Token) {
@@ -226,7 +218,7 @@ func catalogueCases() []vcase {
 	// "ES256-DER" makes an ASN.1 signature.
 	esToken := func(signAlg, kid string) func(testing.TB) string {
 		return func(tb testing.TB) string {
-			return signRaw(tb, signAlg, p256Key(), `{"alg":"ES256","kid":"`+kid+`"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, signAlg, p256Key(), `{"alg":"ES256","kid":"`+kid+`"}`, kcJSON(tb))
 		}
 	}
 	restrictA := func(algs ...string) func(*smartauth.Config) {
@@ -309,7 +301,7 @@ func catalogueCases() []vcase {
 				}
 			}},
 		{name: "valid issuer B token verifies with issuer B's key", token: func(tb testing.TB) string {
-			return signJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "b-only"}, []byte(mustJSON(tb, keycloakClaims("iss", otherIssuer))))
+			return testjwt.SignJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "b-only"}, []byte(mustJSON(tb, keycloakClaims("iss", otherIssuer))))
 		}, check: func(t *testing.T, env testEnv, tok *smartauth.Token) {
 			assert.Equal(t, otherIssuer, tok.Issuer)
 			assert.Zero(t, env.A.calls.Load(), "issuer A's key set consulted for issuer B")
@@ -328,44 +320,44 @@ func catalogueCases() []vcase {
 
 		// #2 key confusion
 		{name: "#2 HS256 keyed with the RSA public key (PEM)", wantErr: smartauth.ErrAlgorithm, token: func(tb testing.TB) string {
-			return signRaw(tb, "HS256", rsaPEM(tb), `{"alg":"HS256","kid":"rs256","typ":"JWT"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "HS256", rsaPEM(tb), `{"alg":"HS256","kid":"rs256","typ":"JWT"}`, kcJSON(tb))
 		}},
 		{name: "#2 HS256 keyed with the RSA public key (DER)", wantErr: smartauth.ErrAlgorithm, token: func(tb testing.TB) string {
-			return signRaw(tb, "HS256", rsaDER(tb), `{"alg":"HS256","kid":"rs256"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "HS256", rsaDER(tb), `{"alg":"HS256","kid":"rs256"}`, kcJSON(tb))
 		}},
 		{name: "#2 HS512 keyed with the RSA public key", wantErr: smartauth.ErrAlgorithm, token: func(tb testing.TB) string {
-			return signRaw(tb, "HS512", rsaPEM(tb), `{"alg":"HS512","kid":"rs256"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "HS512", rsaPEM(tb), `{"alg":"HS512","kid":"rs256"}`, kcJSON(tb))
 		}},
 		{name: "#2 RS256 header under a key pinned to HS256", wantErr: smartauth.ErrKeyMismatch, token: headerToken(`{"alg":"RS256","kid":"hs256"}`)},
 		{name: "#2 ES256 header, RSA key (kty does not fit alg)", wantErr: smartauth.ErrKeyMismatch, token: esToken("ES256", "es256-rsa")},
 		{name: "#2 RS256 header, EC key (kty does not fit alg)", wantErr: smartauth.ErrKeyMismatch, token: headerToken(`{"alg":"RS256","kid":"rs256-ec"}`)},
 		{name: "#2 RS256 header, Ed25519 key (kty does not fit alg)", wantErr: smartauth.ErrKeyMismatch, token: headerToken(`{"alg":"RS256","kid":"rs256-ed"}`)},
 		{name: "#2 EdDSA header, RSA key (kty does not fit alg)", wantErr: smartauth.ErrKeyMismatch, token: func(tb testing.TB) string {
-			return signRaw(tb, "EdDSA", edKey(), `{"alg":"EdDSA","kid":"eddsa-rsa"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "EdDSA", edKey(), `{"alg":"EdDSA","kid":"eddsa-rsa"}`, kcJSON(tb))
 		}},
 
 		// #3 embedded jwk
 		{name: "#3 embedded jwk header (self-signed with the attacker key)", wantErr: smartauth.ErrHeaderParameter, token: func(tb testing.TB) string {
 			h := mustJSON(tb, map[string]any{"alg": "RS256", "kid": "rs256", "jwk": jwkMembers(tb, &rsaKeyB().PublicKey, "rs256", "RS256", "sig")})
-			return signRaw(tb, "RS256", rsaKeyB(), h, kcJSON(tb))
+			return testjwt.SignRaw(tb, "RS256", rsaKeyB(), h, kcJSON(tb))
 		}},
 		{name: "#3 embedded jwk header via jwx", wantErr: smartauth.ErrHeaderParameter, token: func(tb testing.TB) string {
 			k, err := jwk.Import(&rsaKeyB().PublicKey)
 			require.NoError(tb, err)
-			return signJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "rs256", "jwk": k}, []byte(kcJSON(tb)))
+			return testjwt.SignJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "rs256", "jwk": k}, []byte(kcJSON(tb)))
 		}},
 
 		// #4 jku / x5u
 		{name: "#4 jku to an attacker URL is refused and never fetched", wantErr: smartauth.ErrHeaderParameter,
 			token: func(tb testing.TB) string {
 				u := countingServer(tb, &jkuHits)
-				return signRaw(tb, "RS256", rsaKeyB(), `{"alg":"RS256","kid":"evil","jku":"`+u+`"}`, kcJSON(tb))
+				return testjwt.SignRaw(tb, "RS256", rsaKeyB(), `{"alg":"RS256","kid":"evil","jku":"`+u+`"}`, kcJSON(tb))
 			},
 			check: func(t *testing.T, _ testEnv, _ *smartauth.Token) { assert.Zero(t, jkuHits.Load(), "jku fetched") }},
 		{name: "#4 x5u to an attacker URL is refused and never fetched", wantErr: smartauth.ErrHeaderParameter,
 			token: func(tb testing.TB) string {
 				u := countingServer(tb, &x5uHits)
-				return signRaw(tb, "RS256", rsaKeyB(), `{"alg":"RS256","kid":"evil","x5u":"`+u+`"}`, kcJSON(tb))
+				return testjwt.SignRaw(tb, "RS256", rsaKeyB(), `{"alg":"RS256","kid":"evil","x5u":"`+u+`"}`, kcJSON(tb))
 			},
 			check: func(t *testing.T, _ testEnv, _ *smartauth.Token) { assert.Zero(t, x5uHits.Load(), "x5u fetched") }},
 		{name: "#4 jku spelled with a JSON escape", wantErr: smartauth.ErrHeaderParameter,
@@ -407,7 +399,7 @@ func catalogueCases() []vcase {
 			token: func(tb testing.TB) string { return rawRS256(tb, `{"alg":"RS256","kid":"flood-0003"}`, `not json`) }},
 		{name: "#8 unknown kid with an alg the issuer does not allow never reaches a key set", wantErr: smartauth.ErrAlgorithm,
 			token: func(tb testing.TB) string {
-				return signRaw(tb, "PS256", rsaKey(), `{"alg":"PS256","kid":"flood-0004"}`, kcJSON(tb, "iss", otherIssuer))
+				return testjwt.SignRaw(tb, "PS256", rsaKey(), `{"alg":"PS256","kid":"flood-0004"}`, kcJSON(tb, "iss", otherIssuer))
 			}},
 		{name: "#8 unknown kid with a forbidden header never reaches a key set", wantErr: smartauth.ErrHeaderParameter,
 			token: headerToken(`{"alg":"RS256","kid":"flood-0005","cty":"JWT"}`)},
@@ -419,7 +411,7 @@ func catalogueCases() []vcase {
 		{name: "#9 unconfigured issuer serving a JWKS is never fetched", wantErr: smartauth.ErrUnknownIssuer,
 			token: func(tb testing.TB) string {
 				u := countingServer(tb, &issHits)
-				return signJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "evil"}, []byte(kcJSON(tb, "iss", u)))
+				return testjwt.SignJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "evil"}, []byte(kcJSON(tb, "iss", u)))
 			},
 			check: func(t *testing.T, _ testEnv, _ *smartauth.Token) {
 				assert.Zero(t, issHits.Load(), "issuer URL fetched")
@@ -443,7 +435,7 @@ func catalogueCases() []vcase {
 			}},
 		{name: "#10 issuer A's kid is unknown to issuer B", wantErr: smartauth.ErrKidNotFound, token: kidToken("a-only", "iss", otherIssuer)},
 		{name: "#10 issuer B's key never verifies issuer A's token", wantErr: smartauth.ErrSignature, token: func(tb testing.TB) string {
-			return signJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "shared"}, []byte(kcJSON(tb)))
+			return testjwt.SignJWX(tb, "RS256", rsaKeyB(), map[string]any{"kid": "shared"}, []byte(kcJSON(tb)))
 		}},
 
 		// #11 audience
@@ -786,32 +778,32 @@ func catalogueCases() []vcase {
 			return withSig(s, sig)
 		})},
 		{name: "#29 ES256 header, P-384 key (curve mismatch)", wantErr: smartauth.ErrKeyMismatch, token: func(tb testing.TB) string {
-			return signRaw(tb, "ES256", p384Key(), `{"alg":"ES256","kid":"es256-p384"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "ES256", p384Key(), `{"alg":"ES256","kid":"es256-p384"}`, kcJSON(tb))
 		}},
 		{name: "#29 ES512 header, P-256 key (curve mismatch)", wantErr: smartauth.ErrKeyMismatch, token: func(tb testing.TB) string {
-			return signRaw(tb, "ES256", p256Key(), `{"alg":"ES512","kid":"es512-p256"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "ES256", p256Key(), `{"alg":"ES512","kid":"es512-p256"}`, kcJSON(tb))
 		}},
 		{name: "#29 ES256 with an off-curve public key", wantErr: smartauth.ErrSignature, token: func(tb testing.TB) string {
-			return signRaw(tb, "ES256", p256Key(), `{"alg":"ES256","kid":"es256-offcurve"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "ES256", p256Key(), `{"alg":"ES256","kid":"es256-offcurve"}`, kcJSON(tb))
 		}},
 		{name: "#29 ES256 signed by another P-256 key", wantErr: smartauth.ErrSignature, token: func(tb testing.TB) string {
-			return signRaw(tb, "ES256", genEC(p256Key().Curve), `{"alg":"ES256","kid":"es256"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "ES256", testjwt.NewECKey(p256Key().Curve), `{"alg":"ES256","kid":"es256"}`, kcJSON(tb))
 		}},
 
 		// #30 downgrade within a family, per-issuer allow-list
 		{name: "#30 PS256 token under an RS256-pinned key", wantErr: smartauth.ErrKeyMismatch, token: func(tb testing.TB) string {
-			return signRaw(tb, "PS256", rsaKey(), `{"alg":"PS256","kid":"rs256"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "PS256", rsaKey(), `{"alg":"PS256","kid":"rs256"}`, kcJSON(tb))
 		}},
 		{name: "#30 RS256 token under a PS256-pinned key", wantErr: smartauth.ErrKeyMismatch, token: headerToken(`{"alg":"RS256","kid":"ps256"}`)},
 		{name: "#30 RS512 token under an RS256-pinned key", wantErr: smartauth.ErrKeyMismatch, token: func(tb testing.TB) string {
-			return signRaw(tb, "RS512", rsaKey(), `{"alg":"RS512","kid":"rs256"}`, kcJSON(tb))
+			return testjwt.SignRaw(tb, "RS512", rsaKey(), `{"alg":"RS512","kid":"rs256"}`, kcJSON(tb))
 		}},
 		{name: "#30 RS256 token under an RS512-pinned key", wantErr: smartauth.ErrKeyMismatch, token: headerToken(`{"alg":"RS256","kid":"rs512"}`)},
 		{name: "#30 key without a pinned alg (no inference)", wantErr: smartauth.ErrKeyMismatch, token: headerToken(`{"alg":"RS256","kid":"noalg"}`)},
 		{name: "#30 alg allowed globally but not for this issuer", wantErr: smartauth.ErrAlgorithm, token: kidToken("es256"), config: restrictA("RS256")},
 		{name: "#30 PS256 refused by an RS256-only issuer", wantErr: smartauth.ErrAlgorithm, token: kidToken("ps256"), config: restrictA("RS256")},
 		{name: "#30 default issuer allow-list is RS256 only", wantErr: smartauth.ErrAlgorithm, token: func(tb testing.TB) string {
-			return signRaw(tb, "RS512", rsaKeyB(), `{"alg":"RS512","kid":"rs256"}`, kcJSON(tb, "iss", otherIssuer))
+			return testjwt.SignRaw(tb, "RS512", rsaKeyB(), `{"alg":"RS512","kid":"rs256"}`, kcJSON(tb, "iss", otherIssuer))
 		}},
 		{name: "#30 Cognito issuer refuses ES256", wantErr: smartauth.ErrAlgorithm, token: func(tb testing.TB) string {
 			return mintKid(tb, "es256", cognitoClaims())
@@ -832,7 +824,7 @@ func catalogueCases() []vcase {
 
 		// #32 forged token: error text is generic
 		{name: "#32 forged signature", wantErr: smartauth.ErrSignature, token: func(tb testing.TB) string {
-			return signRaw(tb, "RS256", rsaKeyB(), rsHeader, kcJSON(tb))
+			return testjwt.SignRaw(tb, "RS256", rsaKeyB(), rsHeader, kcJSON(tb))
 		}},
 		{name: "#32 payload altered after signing", wantErr: smartauth.ErrSignature, token: func(tb testing.TB) string {
 			tok := mint(tb, keycloakClaims())
@@ -939,7 +931,7 @@ func keyLoadCases() []vcase {
 	}
 	row := func(name, kid, alg string, signer any, wantErr error) vcase {
 		return vcase{name: name, wantErr: wantErr, token: func(tb testing.TB) string {
-			return signRaw(tb, alg, signer, `{"alg":"`+alg+`","kid":"`+kid+`"}`, mustJSON(tb, keycloakClaims()))
+			return testjwt.SignRaw(tb, alg, signer, `{"alg":"`+alg+`","kid":"`+kid+`"}`, mustJSON(tb, keycloakClaims()))
 		}, config: func(c *smartauth.Config) {
 			c.Issuers[0].KeySet.(*testKeySet).next = func(tb testing.TB) smartauth.KeySet {
 				ks, err := smartauth.NewStaticKeySet(doc(tb))

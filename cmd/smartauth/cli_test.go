@@ -3,22 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 )
 
 const (
@@ -27,39 +23,17 @@ const (
 	testNow      = int64(1700000100)
 )
 
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
 // writeJWKS writes the test key's public JWKS and returns its path.
 func writeJWKS(t *testing.T) string {
 	t.Helper()
-	pub, err := jwk.Import(testKey().Public())
-	require.NoError(t, err)
-	require.NoError(t, pub.Set(jwk.KeyIDKey, "k1"))
-	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.RS256()))
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(pub))
-	b, err := json.Marshal(set)
-	require.NoError(t, err)
 	p := filepath.Join(t.TempDir(), "jwks.json")
-	require.NoError(t, os.WriteFile(p, b, 0o600))
+	require.NoError(t, os.WriteFile(p, testjwt.JWKS(t, testjwt.PublicJWK{Kid: "k1", Alg: jwa.RS256(), Key: testjwt.RSAKey()}), 0o600))
 	return p
 }
 
 func signToken(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	payload, err := json.Marshal(claims)
-	require.NoError(t, err)
-	hdr := jws.NewHeaders()
-	require.NoError(t, hdr.Set(jws.KeyIDKey, "k1"))
-	tok, err := jws.Sign(payload, jws.WithKey(jwa.RS256(), testKey(), jws.WithProtectedHeaders(hdr)))
-	require.NoError(t, err)
-	return string(tok)
+	return testjwt.Sign(t, testjwt.RSAKey(), jwa.RS256(), "k1", "", claims)
 }
 
 func writeEvent(t *testing.T, token string) string {
@@ -258,27 +232,13 @@ func TestUsage(t *testing.T) {
 // TestValidateAlgorithm: an ES256 issuer is usable from the command line
 // with --algorithm; without it the default allow-list (RS256) refuses it.
 func TestValidateAlgorithm(t *testing.T) {
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	pub, err := jwk.Import(ec.Public())
-	require.NoError(t, err)
-	require.NoError(t, pub.Set(jwk.KeyIDKey, "e1"))
-	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.ES256()))
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(pub))
-	b, err := json.Marshal(set)
-	require.NoError(t, err)
+	ec := testjwt.NewECKey(elliptic.P256())
 	jwks := filepath.Join(t.TempDir(), "jwks.json")
-	require.NoError(t, os.WriteFile(jwks, b, 0o600))
+	require.NoError(t, os.WriteFile(jwks, testjwt.JWKS(t, testjwt.PublicJWK{Kid: "e1", Alg: jwa.ES256(), Key: ec}), 0o600))
 
 	const iss = "https://idp.example.com"
-	payload, err := json.Marshal(claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "system/*.rs"}))
-	require.NoError(t, err)
-	hdr := jws.NewHeaders()
-	require.NoError(t, hdr.Set(jws.KeyIDKey, "e1"))
-	tok, err := jws.Sign(payload, jws.WithKey(jwa.ES256(), ec, jws.WithProtectedHeaders(hdr)))
-	require.NoError(t, err)
-	ev := writeEvent(t, string(tok))
+	tok := testjwt.Sign(t, ec, jwa.ES256(), "e1", "", claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "system/*.rs"}))
+	ev := writeEvent(t, tok)
 	base := []string{"validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now=1700000100"}
 
 	code, stdout, stderr := runCLI(t, "", append(base, ev)...)

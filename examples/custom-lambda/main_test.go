@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"testing"
 	"time"
@@ -29,8 +27,7 @@ const (
 // TestTenantRule sends real signed tokens through lambda.NewHandler(...).Invoke:
 // the built-in checks still apply, and the tenant rule is added on top.
 func TestTenantRule(t *testing.T) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
+	priv := testjwt.RSAKey()
 	keys, err := smartauth.NewStaticKeySetFromKeys(&smartauth.Key{ID: "k1", Algorithm: "RS256", Public: &priv.PublicKey})
 	require.NoError(t, err)
 	now := time.Unix(1700000060, 0)

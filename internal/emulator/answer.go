@@ -14,7 +14,7 @@ import (
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
 
-// event is the HealthLake IdP Lambda event (healthlake-contract.md §2).
+// event is the HealthLake IdP Lambda event.
 type event struct {
 	DatastoreEndpoint    string `json:"datastoreEndpoint"`
 	BearerToken          string `json:"bearerToken"`
@@ -45,8 +45,7 @@ func (g grant) notesText() string {
 // roleARN is the form of an IAM role ARN.
 var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 
-// checkAnswer applies the answer as HealthLake does (healthlake-contract.md
-// §3, §5-§7) and returns the grant, or a 401 refusal naming the failed check.
+// checkAnswer applies the answer as HealthLake does and returns the grant, or a 401 refusal naming the failed check.
 func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Parser, caps capabilities) (grant, *refusal) {
 	// Member names are matched case-sensitively (encoding/json would accept
 	// "iamRoleArn" for iamRoleARN; HealthLake does not).

@@ -178,7 +178,7 @@ func filterMatches(f scopes.Filter, res map[string]any) (bool, string) {
 }
 
 // capabilities are the Metadata capabilities that change how HealthLake
-// reads the returned scopes (healthlake-contract.md §8).
+// reads the returned scopes (SMART_ON_FHIR capabilities).
 type capabilities struct {
 	v2, v22 bool
 }

@@ -6,7 +6,7 @@
 // HealthLake sends to the IdP Lambda (datastoreEndpoint, bearerToken,
 // operationName such as ReadResource or SearchWithGet, datastoreId), hands it
 // to an Invoker as bytes, decodes the answer as bytes and applies it the way
-// HealthLake does (healthlake-contract.md §1-§9):
+// HealthLake does:
 //
 //   - 401 when there is no bearer token, the invocation fails or times out
 //     (HealthLake allows 1 s), or the answer is not a valid allow: authPayload

@@ -2,8 +2,6 @@ package emulator
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -13,11 +11,11 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt/hltest"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -152,17 +150,8 @@ func TestHTTPInvoker(t *testing.T) {
 // TestThroughLambdaAdapter runs the real validator behind the real Lambda
 // handler (lambdaadapter.Invoke, bytes in and out) with signed tokens.
 func TestThroughLambdaAdapter(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	pub, err := jwk.Import(key.Public())
-	require.NoError(t, err)
-	require.NoError(t, pub.Set(jwk.KeyIDKey, "k1"))
-	require.NoError(t, pub.Set(jwk.AlgorithmKey, jwa.RS256()))
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(pub))
-	jwks, err := json.Marshal(set)
-	require.NoError(t, err)
-	ks, err := smartauth.NewStaticKeySet(jwks)
+	key := testjwt.RSAKey()
+	ks, err := smartauth.NewStaticKeySet(testjwt.JWKS(t, testjwt.PublicJWK{Kid: "k1", Alg: jwa.RS256(), Key: key}))
 	require.NoError(t, err)
 	const iss = "https://kc.example.com/realms/fhir"
 	v, err := smartauth.NewValidator(smartauth.Config{
@@ -171,7 +160,7 @@ func TestThroughLambdaAdapter(t *testing.T) {
 	})
 	require.NoError(t, err)
 	// LambdaLogger folds the handler's decision into the request's log line.
-	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(testjwt.Authorizer(t, v, testRole), lambdaadapter.WithLogger(LambdaLogger())).Invoke))
+	s, logs := newTestServer(t, InvokerFunc(lambdaadapter.New(hltest.Authorizer(t, v, testRole), lambdaadapter.WithLogger(LambdaLogger())).Invoke))
 
 	claims := func(scope string, extra map[string]any) map[string]any {
 		c := map[string]any{"iss": iss, "aud": testEndpoint, "sub": "u1", "iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "scope": scope}
@@ -181,8 +170,7 @@ func TestThroughLambdaAdapter(t *testing.T) {
 		return c
 	}
 	sign := func(c map[string]any) string { return testjwt.Sign(t, key, jwa.RS256(), "k1", "", c) }
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
+	other := testjwt.NewRSAKey()
 
 	tests := []struct {
 		name       string

@@ -53,8 +53,8 @@ func TestCreateIDAssignedBeforeChecks(t *testing.T) {
 	assert.NotEqual(t, "mine", r.json["id"])
 }
 
-// The Metadata's capabilities decide which scopes count (healthlake-contract.md
-// §8): v2 scopes need permission-v2; granular scopes need permission-v2.2 and
+// The Metadata's capabilities decide which scopes count (HealthLake's SMART
+// capabilities): v2 scopes need permission-v2; granular scopes need permission-v2.2 and
 // are ignored without it. Invalid tokens are named in the diagnostics.
 func TestMetadataCapabilities(t *testing.T) {
 	md := func(caps string) func(*Config) {

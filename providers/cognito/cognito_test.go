@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt/hltest"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -57,16 +57,7 @@ type keys struct {
 
 var testKeys = sync.OnceValue(func() keys {
 	var k keys
-	var err error
-	if k.rsa, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if k.rsaOther, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		panic(err)
-	}
+	k.rsa, k.rsaOther, k.ec = testjwt.RSAKey(), testjwt.NewRSAKey(), testjwt.NewECKey(elliptic.P256())
 	return k
 })
 
@@ -133,7 +124,7 @@ func newValidator(t testing.TB, cfg cognito.Config) *smartauth.Validator {
 // response JSON.
 func authorize(t testing.TB, v *smartauth.Validator, token string) (healthlake.Decision, string) {
 	t.Helper()
-	return testjwt.Authorize(t, v, roleARN, endpoint, "SearchWithGet", token)
+	return hltest.Authorize(t, v, roleARN, endpoint, "SearchWithGet", token)
 }
 
 func TestIssuerURLs(t *testing.T) {

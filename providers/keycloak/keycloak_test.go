@@ -29,6 +29,7 @@ import (
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt/hltest"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
@@ -57,15 +58,8 @@ type keys struct {
 
 var testKeys = sync.OnceValue(func() keys {
 	var k keys
-	var err error
-	for _, p := range []**rsa.PrivateKey{&k.sig, &k.enc, &k.other} {
-		if *p, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	}
-	if k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		panic(err)
-	}
+	k.sig, k.enc, k.other = testjwt.RSAKey(), testjwt.NewRSAKey(), testjwt.NewRSAKey()
+	k.ec = testjwt.NewECKey(elliptic.P256())
 	return k
 })
 
@@ -184,7 +178,7 @@ func newValidator(t testing.TB, cfg keycloak.Config) *smartauth.Validator {
 
 func authorize(t testing.TB, v *smartauth.Validator, token string) (healthlake.Decision, string) {
 	t.Helper()
-	return testjwt.Authorize(t, v, roleARN, endpoint, "ReadResource", token)
+	return hltest.Authorize(t, v, roleARN, endpoint, "ReadResource", token)
 }
 
 func TestIssuerURL(t *testing.T) {
@@ -671,7 +665,7 @@ func TestExtraAudiencesNeedEndpoints(t *testing.T) {
 
 	v := newValidator(t, keycloak.Config{Audiences: []string{"account"}})
 	access := fixture(t, "access-token.json")
-	d := testjwt.Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
+	d := hltest.Authorizer(t, v, roleARN).Authorize(context.Background(), healthlake.Event{
 		DatastoreEndpoint: "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/",
 		BearerToken:       signKC(t, with(access, map[string]any{"aud": "account"})),
 	})

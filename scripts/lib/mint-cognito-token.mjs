@@ -1,6 +1,6 @@
 // Mints a Cognito-shaped access token for scripts/postman.sh: a fresh RSA key (never stored beyond
 // this run), its JWKS written to JWKS_FILE, and an RS256 token with the claims of a Cognito
-// client-credentials access token (healthlake-contract.md §12: kid+alg header without typ, no aud,
+// client-credentials access token (as Cognito issues it: kid+alg header without typ, no aud,
 // token_use "access", client_id, sub == client_id, scope with resource-server scopes).
 // Usage: node mint-cognito-token.mjs ISSUER CLIENT_ID "SCOPES" JWKS_FILE   (token on stdout)
 import { generateKeyPairSync, sign, randomUUID } from 'node:crypto';
