@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -376,4 +377,38 @@ func TestDenyMetricFilterMatchesAdapterLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPushScriptSingleManifest: deploy/keycloak/push.sh (in --dry-run, which
+// prints its commands) builds without attestations, for one platform, so
+// that the registry holds a single image manifest for App Runner, and
+// refuses a platform list.
+func TestPushScriptSingleManifest(t *testing.T) {
+	script := filepath.Join(repoRoot, "deploy", "keycloak", "push.sh")
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command("bash", append([]string{script, "--dry-run", "--region", region}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_ACCOUNT_ID=" + account}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run()
+	require.NoError(t, err, out)
+	var build string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "+ docker buildx build ") {
+			build = line
+		}
+	}
+	require.NotEmpty(t, build, out)
+	args := strings.Fields(build)
+	for _, want := range []string{"--provenance=false", "--sbom=false", "--metadata-file"} {
+		assert.Contains(t, args, want)
+	}
+	assert.NotContains(t, args, "--push", "--push exports with default attestations")
+	assert.Contains(t, build, `oci-mediatypes=false`)
+	assert.Equal(t, "linux/amd64", args[slices.Index(args, "--platform")+1])
+
+	out, err = run("--platform", "linux/amd64,linux/arm64")
+	require.Error(t, err, out)
+	assert.Contains(t, out, "one platform")
 }
