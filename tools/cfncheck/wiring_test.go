@@ -197,7 +197,7 @@ func TestTemplatesEvaluate(t *testing.T) {
 				}
 			}
 		}
-		extra := [][]string{{"PreTokenTrigger", "off", "UserPoolTier", "LITE"}, {"PreTokenTrigger", "V3_0"}}
+		extra := [][]string{{"PreTokenTrigger", "off", "UserPoolTier", "LITE", "FineGrainedAuthorization", "false"}, {"PreTokenTrigger", "V3_0"}}
 		if d.file == "keycloak.yaml" {
 			extra = [][]string{
 				{"KeycloakMode", "demo", "DbJdbcUrl", "", "DbPasswordSecretArn", ""},
@@ -521,7 +521,7 @@ func TestCognitoPool(t *testing.T) {
 		}
 	}
 
-	off := d.with("PreTokenTrigger", "off", "UserPoolTier", "LITE")
+	off := d.with("PreTokenTrigger", "off", "UserPoolTier", "LITE", "FineGrainedAuthorization", "false")
 	assert.NotContains(t, off.props(t, "UserPool"), "LambdaConfig")
 	assert.Nil(t, off.props(t, "PreTokenFunction"))
 	assert.Nil(t, off.props(t, perm))
@@ -757,7 +757,8 @@ func TestMetadataAccepted(t *testing.T) {
 		cases := []deployment{d, d.with("AuthorizationStrategy", "SMART_ON_FHIR_V1"), d.with("AccessLevel", "read-write"),
 			d.with("AuthorizationStrategy", "SMART_ON_FHIR_V1", "AccessLevel", "read-write")}
 		if d.file == "cognito.yaml" {
-			cases = append(cases, d.with("PreTokenTrigger", "off", "UserPoolTier", "LITE"))
+			cases = append(cases, d.with("PreTokenTrigger", "off", "UserPoolTier", "LITE", "FineGrainedAuthorization", "false"),
+				d.with("FineGrainedAuthorization", "false", "AccessLevel", "read-write"))
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
