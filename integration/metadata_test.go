@@ -5,9 +5,15 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -173,4 +179,76 @@ func TestMetadataRawKeycloakDiscoveryFails(t *testing.T) {
 		// Without the loopback allowance the realm's http URLs are problems too.
 		assert.Greater(t, len(metadata.Check(disc, strategy)), len(probs))
 	}
+}
+
+// TestMetadataCLIAgainstProdRealm runs the `smartauth metadata` command (built from cmd/smartauth)
+// against the realm the Keycloak stack deploys (deploy/keycloak/realm/smart-realm.json, realm
+// smart), checks its output with `smartauth metadata --check`, and compares it with the Metadata
+// deploy/cloudformation/keycloak.yaml writes by hand for that realm.
+func TestMetadataCLIAgainstProdRealm(t *testing.T) {
+	dir := t.TempDir()
+	cli := filepath.Join(dir, "smartauth")
+	build := exec.Command("go", "build", "-o", cli, "./cmd/smartauth")
+	build.Dir = ".."
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/smartauth: %s", out)
+
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(cli, append([]string{"metadata"}, args...)...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			return stdout.String(), fmt.Errorf("%w: %s", err, stderr.String())
+		}
+		return stdout.String(), nil
+	}
+
+	// The capabilities keycloak.yaml advertises for this realm (it adds permission-v1: a
+	// SMART_ON_FHIR data store takes v1 scopes as well as v2).
+	built, err := run("--keycloak-url", mustEnv(t, envKCBase), "--realm", mustEnv(t, envKCSmartRealm),
+		"--strategy", "SMART_ON_FHIR", "--launch", "standalone", "--clients", "public,confidential-symmetric",
+		"--permissions", "patient,user", "--capability", "permission-v1",
+		"--grant-types", "authorization_code,client_credentials", "--insecure-allow-loopback-http")
+	require.NoError(t, err)
+	file := filepath.Join(dir, "metadata.json")
+	require.NoError(t, os.WriteFile(file, []byte(built), 0o600))
+	checked, err := run("--strategy", "SMART_ON_FHIR", "--insecure-allow-loopback-http", "--check", file)
+	require.NoError(t, err, "--check rejected the CLI's own Metadata:\n%s\n%s", checked, built)
+
+	var cliMeta map[string]any
+	require.NoError(t, json.Unmarshal([]byte(built), &cliMeta), built)
+	tmpl := keycloakTemplateMetadata(t, smartIssuer(t))
+	for _, k := range []string{"issuer", "jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint",
+		"revocation_endpoint"} {
+		assert.Equal(t, cliMeta[k], tmpl[k], "%s: keycloak.yaml and the CLI disagree", k)
+	}
+	assert.ElementsMatch(t, cliMeta["capabilities"], tmpl["capabilities"])
+	assert.ElementsMatch(t, cliMeta["code_challenge_methods_supported"], tmpl["code_challenge_methods_supported"])
+	// The template advertises no scope the realm does not offer.
+	assert.Subset(t, cliMeta["scopes_supported"], tmpl["scopes_supported"])
+}
+
+// keycloakTemplateMetadata is the Metadata of deploy/cloudformation/keycloak.yaml (SMART_ON_FHIR)
+// with the realm URL replaced by issuer: the folded string under `Metadata: !Sub`, its ${Realm},
+// ${Scopes} and ${Capabilities} filled in from the template's own SMART_ON_FHIR values.
+func keycloakTemplateMetadata(t *testing.T, issuer string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "cloudformation", "keycloak.yaml"))
+	require.NoError(t, err)
+	src := string(raw)
+	m := regexp.MustCompile(`(?s)Metadata: !Sub\n\s+- >-\n(.*?)\n\s+- Realm:`).FindStringSubmatch(src)
+	require.NotNil(t, m, "keycloak.yaml: Metadata: !Sub [ >- ..., {Realm: ...} ]")
+	var lines []string
+	for _, l := range strings.Split(m[1], "\n") {
+		lines = append(lines, strings.TrimSpace(l))
+	}
+	doc := strings.Join(lines, " ")
+	scopes := regexp.MustCompile(`(?s)Scopes: !If\n\s+- IsSmartV2\n\s+- '([^']*)'`).FindStringSubmatch(src)
+	require.NotNil(t, scopes, "keycloak.yaml: Scopes: !If [IsSmartV2, '...', ...]")
+	caps := regexp.MustCompile(`Capabilities: !If \[IsSmartV2, '([^']*)', ''\]`).FindStringSubmatch(src)
+	require.NotNil(t, caps, "keycloak.yaml: Capabilities: !If [IsSmartV2, '...', '']")
+	doc = strings.NewReplacer("${Realm}", issuer, "${Scopes}", scopes[1], "${Capabilities}", caps[1]).Replace(doc)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(doc), &out), doc)
+	return out
 }

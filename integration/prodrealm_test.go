@@ -50,6 +50,10 @@ func smartTokenEndpoint(t testing.TB) string {
 // the realm, requests only from the realm's two SMART clients. With stackAudience it is configured
 // as the CloudFormation stack does it: SMART_AUDIENCE accepted as a fixed audience
 // (KEYCLOAK_AUDIENCES) and the data store pinned separately (DATASTORE_ENDPOINTS).
+// smartPractitionerID is the realm's public client for user/ scopes (same redirect URI as
+// smart-app); deploy/cloudformation/keycloak.yaml turns fine-grained authorization on for it.
+const smartPractitionerID = "smart-practitioner"
+
 func newSmartRealmValidator(t *testing.T, stackAudience bool) itValidator {
 	t.Helper()
 	client, _ := newCountingClient()
@@ -61,7 +65,7 @@ func newSmartRealmValidator(t *testing.T, stackAudience bool) itValidator {
 		Audiences:      audiences,
 		BaseURL:        mustEnv(t, envKCBase),
 		Realm:          mustEnv(t, envKCSmartRealm),
-		AllowedClients: []string{mustEnv(t, envKCSmartAppID), mustEnv(t, envKCSmartBackendID)},
+		AllowedClients: []string{mustEnv(t, envKCSmartAppID), mustEnv(t, envKCSmartBackendID), smartPractitionerID},
 		KeySetOptions: []smartauth.RemoteOption{
 			smartauth.WithInsecureHTTP(), // test-only: the local Keycloak is http://
 			smartauth.WithHTTPClient(client),
@@ -543,5 +547,130 @@ func TestProdRealmUserCannotSetPatient(t *testing.T) {
 		resp, body := smartAdmin(t, http.MethodGet, "/users/"+u.id, nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Contains(t, string(body), `"firstName":"Changed"`, "the form did save the fields the user may edit")
+	})
+}
+
+// TestProdRealmUserScopes: user/ scopes read beyond one patient, so the patient app smart-app
+// never grants them, whatever the user asks; only smart-practitioner does (and the stack's data
+// store limits them by fhirUser: fine-grained authorization).
+func TestProdRealmUserScopes(t *testing.T) {
+	v := newSmartRealmValidator(t, false)
+	endpoint := mustEnv(t, envKCAudience)
+	redirectURI := mustEnv(t, envKCSmartRedirectURI)
+	u := createSmartUser(t)
+	b := newBrowser(t)
+
+	authorize := func(t *testing.T, clientID, scope string) (code, verifier string, final *url.URL) {
+		verifier, challenge := pkce(t)
+		final = b.login(authorizeURL(t, clientID, redirectURI, scope, challenge, nil), redirectURI, u, nil)
+		return final.Query().Get("code"), verifier, final
+	}
+	refused := func(t *testing.T, clientID, scope string) {
+		code, _, final := authorize(t, clientID, scope)
+		assert.Empty(t, code, "%s granted %q: %s", clientID, scope, final.Redacted())
+		assert.Equal(t, "invalid_scope", final.Query().Get("error"))
+	}
+
+	t.Run("smart-app refuses user/ scopes", func(t *testing.T) {
+		for _, scope := range []string{"openid patient/*.rs user/*.rs", "openid user/*.read", "openid launch/patient user/*.rs"} {
+			refused(t, mustEnv(t, envKCSmartAppID), scope)
+		}
+	})
+	t.Run("smart-practitioner grants user/ scopes with fhirUser", func(t *testing.T) {
+		refused(t, smartPractitionerID, "openid user/*.rs patient/*.rs")
+		refused(t, smartPractitionerID, "openid launch/patient user/*.rs")
+
+		code, verifier, final := authorize(t, smartPractitionerID, "openid fhirUser user/*.rs")
+		require.NotEmpty(t, code, "redirect: %s", final.Redacted())
+		status, tr := smartTokenRaw(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {smartPractitionerID},
+			"code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}})
+		require.Equal(t, http.StatusOK, status, "%s: %s", tr.Error, tr.ErrorDescription)
+		_, claims := decodeJWT(t, tr.AccessToken)
+		assert.Equal(t, smartPractitionerID, claims["azp"])
+		assert.Equal(t, []string{endpoint}, audiences(t, claims), "smart-audience is a default scope")
+		assert.Equal(t, u.fhirUser, claims["fhirUser"], "fine-grained authorization needs the token's fhirUser")
+
+		res := invokeLambda(t, v, endpoint, tr.AccessToken)
+		require.Equal(t, "ok", res.reason, res.out)
+		p := authPayload(t, res.out)
+		assert.Equal(t, true, p["isAuthorized"])
+		assert.Contains(t, strings.Fields(p["scope"].(string)), "user/*.rs")
+	})
+}
+
+// TestProdRealmAdminChanges: the realm is imported once (--import-realm skips an existing realm), so
+// deploy/README.md changes the smart-backend secret and the redirect URIs through the admin REST
+// API. These are the calls it documents, against the real realm; the originals are restored.
+func TestProdRealmAdminChanges(t *testing.T) {
+	clientUUID := func(clientID string) string {
+		resp, body := smartAdmin(t, http.MethodGet, "/clients?clientId="+url.QueryEscape(clientID), nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		var list []struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal(body, &list))
+		require.Len(t, list, 1, clientID)
+		return list[0].ID
+	}
+
+	t.Run("rotate the backend secret", func(t *testing.T) {
+		backend, old := mustEnv(t, envKCSmartBackendID), mustEnv(t, envKCSmartBackendSecret)
+		id := clientUUID(backend)
+		t.Cleanup(func() {
+			resp, body := smartAdmin(t, http.MethodGet, "/clients/"+id, nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+			var rep map[string]any
+			require.NoError(t, json.Unmarshal(body, &rep))
+			rep["secret"] = old
+			resp, body = smartAdmin(t, http.MethodPut, "/clients/"+id, rep)
+			require.Equal(t, http.StatusNoContent, resp.StatusCode, "restore the secret: %s", body)
+		})
+		resp, body := smartAdmin(t, http.MethodPost, "/clients/"+id+"/client-secret", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		var cred struct {
+			Value string `json:"value"`
+		}
+		require.NoError(t, json.Unmarshal(body, &cred))
+		require.GreaterOrEqual(t, len(cred.Value), 32, "the entry point accepts it as SMART_BACKEND_CLIENT_SECRET")
+		require.NotContains(t, cred.Value, "${")
+
+		grant := func(secret string) int {
+			status, _ := smartTokenRaw(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {backend},
+				"client_secret": {secret}, "scope": {"system/*.rs"}})
+			return status
+		}
+		assert.Equal(t, http.StatusOK, grant(cred.Value), "the new secret works at once")
+		assert.Equal(t, http.StatusUnauthorized, grant(old), "the old one stops working")
+	})
+
+	t.Run("change the redirect URI", func(t *testing.T) {
+		const newURI = "https://app.example.com/callback"
+		redirect := mustEnv(t, envKCSmartRedirectURI)
+		for _, c := range []string{mustEnv(t, envKCSmartAppID), smartPractitionerID} {
+			id := clientUUID(c)
+			resp, body := smartAdmin(t, http.MethodGet, "/clients/"+id, nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+			var rep map[string]any
+			require.NoError(t, json.Unmarshal(body, &rep))
+			assert.Equal(t, []any{redirect}, rep["redirectUris"], c)
+			rep["redirectUris"] = []string{newURI}
+			resp, body = smartAdmin(t, http.MethodPut, "/clients/"+id, rep)
+			require.Equal(t, http.StatusNoContent, resp.StatusCode, "%s", body)
+			t.Cleanup(func() {
+				rep["redirectUris"] = []string{redirect}
+				resp, body := smartAdmin(t, http.MethodPut, "/clients/"+id, rep)
+				require.Equal(t, http.StatusNoContent, resp.StatusCode, "restore redirectUris: %s", body)
+			})
+
+			authorize := func(uri string) int {
+				_, challenge := pkce(t)
+				resp, err := httpClient.Get(authorizeURL(t, c, uri, "openid", challenge, nil))
+				require.NoError(t, err)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			assert.Equal(t, http.StatusOK, authorize(newURI), "%s: the login form for the new URI", c)
+			assert.Equal(t, http.StatusBadRequest, authorize(redirect), "%s: the old URI is refused", c)
+		}
 	})
 }

@@ -13,7 +13,7 @@
 # Required for start and start-dev (the realm file deploy/keycloak/realm/smart-realm.json reads them
 # through Keycloak's ${VAR} import placeholders; an unset variable would be imported literally):
 #   SMART_AUDIENCE               aud value the validator Lambda expects (no whitespace)
-#   SMART_APP_REDIRECT_URI       redirect URI of the public smart-app client: https://..., or
+#   SMART_APP_REDIRECT_URI       redirect URI of the public smart-app and smart-practitioner clients: https://..., or
 #                                http://127.0.0.1[:port]/... or http://localhost[:port]/... (RFC 8252);
 #                                no "*" wildcards
 #   SMART_BACKEND_CLIENT_SECRET  client secret of smart-backend, at least 32 characters

@@ -26,7 +26,7 @@ Options:
 
 Needs: aws CLI v2 with credentials for ecr:GetAuthorizationToken, ecr:CreateRepository,
 ecr:DescribeRepositories and the push actions (ecr-public:* equivalents for --public), and docker
-with buildx. Prints the pushed image URI (with its digest) on the last line: use it as the
+with buildx, and jq. Prints the pushed image URI (with its digest) on the last line: use it as the
 ImageIdentifier of the App Runner service (deploy/cloudformation/keycloak.yaml).
 EOF
 }
@@ -62,6 +62,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ -n "$tag" ] || tag=$kc_version
+# One platform: App Runner wants an image manifest, not an index of several.
+[[ $platform != *,* ]] || die "--platform takes one platform (App Runner runs one image manifest), got $platform"
 [[ $kc_version =~ ^26\.[0-9]+\.[0-9]+$ ]] || die "--keycloak-version must be a Keycloak 26 release (26.x.y), got $kc_version"
 
 # run CMD...: run, or print with --dry-run.
@@ -76,6 +78,7 @@ run() {
 if [ "$dry_run" -eq 0 ]; then
   command -v aws >/dev/null || die "aws CLI not found"
   command -v docker >/dev/null || die "docker not found"
+  command -v jq >/dev/null || die "jq not found"
 fi
 
 if [ -n "$public_alias" ]; then
@@ -140,20 +143,30 @@ if [ "$base_from_ecr" -eq 0 ]; then
 fi
 
 log "building $image from $HERE (base $base_dst, $platform)"
+# buildx adds provenance (and, when asked, SBOM) attestations by default,
+# which turns the push into an OCI image index with an "unknown/unknown"
+# entry; App Runner wants a plain image manifest. Without attestations and
+# with one platform, the registry receives exactly one Docker image manifest,
+# whose digest buildx writes to the metadata file.
+meta=$(mktemp)
+trap 'rm -f "$meta"' EXIT
 run docker buildx build --platform "$platform" --pull \
+  --provenance=false --sbom=false \
   --build-arg "KEYCLOAK_IMAGE=$base_dst" \
-  --tag "$image" --push "$HERE"
+  --output "type=image,name=$image,push=true,oci-mediatypes=false" \
+  --metadata-file "$meta" "$HERE"
 
 if [ "$dry_run" -eq 1 ]; then
   echo "$image"
   exit 0
 fi
-if [ -n "$public_alias" ]; then
-  digest=$(aws ecr-public describe-images --region "$region" --repository-name "$repository" \
-    --image-ids imageTag="$tag" --query 'imageDetails[0].imageDigest' --output text)
-else
-  digest=$(aws ecr describe-images --region "$region" --repository-name "$repository" \
-    --image-ids imageTag="$tag" --query 'imageDetails[0].imageDigest' --output text)
-fi
-log "pushed $image ($digest)"
+digest=$(jq -r '."containerimage.digest" // empty' "$meta")
+[[ $digest =~ ^sha256:[0-9a-f]{64}$ ]] || die "buildx reported no image digest (metadata: $(cat "$meta"))"
+# The digest must name an image manifest, never an index/manifest list.
+media=$(docker buildx imagetools inspect --raw "$prefix/$repository@$digest" | jq -r '.mediaType // empty')
+case $media in
+  application/vnd.docker.distribution.manifest.v2+json | application/vnd.oci.image.manifest.v1+json) ;;
+  *) die "$prefix/$repository@$digest is a $media, not a single image manifest (App Runner may reject it)" ;;
+esac
+log "pushed $image ($digest, $media)"
 echo "$prefix/$repository@$digest"

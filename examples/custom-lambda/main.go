@@ -3,8 +3,9 @@
 // must carry a "tenant" claim equal to this Lambda's TENANT, so a realm shared
 // by several tenants cannot reach another tenant's data store.
 //
-// Environment: KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES (optional,
-// comma-separated), DATASTORE_ENDPOINT, SERVICE_ROLE_ARN, TENANT.
+// Environment, named as in examples/healthlake-lambda (lists comma-separated):
+// KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES, KEYCLOAK_CLIENTS,
+// DATASTORE_ENDPOINTS, SERVICE_ROLE_ARN; and TENANT.
 // Build: scripts/build-lambdas.sh (runtime provided.al2023, handler bootstrap).
 package main
 
@@ -13,12 +14,12 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/internal/config"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -39,9 +40,9 @@ func requireTenant(tenant string) func(*smartauth.Claims) error {
 }
 
 // newAuthorizer builds the validator and its HealthLake answer (now: nil = time.Now).
-func newAuthorizer(kc keycloak.Config, tenant, endpoint, roleARN string, now func() time.Time) (*smartauth.Validator, *healthlake.Authorizer, error) {
-	if tenant == "" || endpoint == "" {
-		return nil, nil, errors.New("custom-lambda: TENANT and DATASTORE_ENDPOINT are required")
+func newAuthorizer(kc keycloak.Config, tenant string, endpoints []string, roleARN string, now func() time.Time) (*smartauth.Validator, *healthlake.Authorizer, error) {
+	if tenant == "" || len(endpoints) == 0 {
+		return nil, nil, errors.New("custom-lambda: TENANT and DATASTORE_ENDPOINTS are required")
 	}
 	kc.Check = requireTenant(tenant)
 	ic, err := keycloak.New(kc)
@@ -50,7 +51,7 @@ func newAuthorizer(kc keycloak.Config, tenant, endpoint, roleARN string, now fun
 	}
 	v, err := smartauth.NewValidator(smartauth.Config{
 		Issuers: []smartauth.IssuerConfig{ic}, Now: now,
-		Endpoints: []string{endpoint}, // one data store per Lambda
+		Endpoints: endpoints, // the data stores this Lambda serves
 	})
 	if err != nil {
 		return nil, nil, err
@@ -61,11 +62,9 @@ func newAuthorizer(kc keycloak.Config, tenant, endpoint, roleARN string, now fun
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	kc := keycloak.Config{BaseURL: os.Getenv("KEYCLOAK_URL"), Realm: os.Getenv("KEYCLOAK_REALM")}
-	if a := os.Getenv("KEYCLOAK_AUDIENCES"); a != "" {
-		kc.Audiences = strings.Split(a, ",")
-	}
-	v, a, err := newAuthorizer(kc, os.Getenv("TENANT"), os.Getenv("DATASTORE_ENDPOINT"), os.Getenv("SERVICE_ROLE_ARN"), nil)
+	kc := keycloak.Config{BaseURL: os.Getenv("KEYCLOAK_URL"), Realm: os.Getenv("KEYCLOAK_REALM"),
+		Audiences: config.List(os.Getenv("KEYCLOAK_AUDIENCES")), AllowedClients: config.List(os.Getenv("KEYCLOAK_CLIENTS"))}
+	v, a, err := newAuthorizer(kc, os.Getenv("TENANT"), config.List(os.Getenv("DATASTORE_ENDPOINTS")), os.Getenv("SERVICE_ROLE_ARN"), nil)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(1)

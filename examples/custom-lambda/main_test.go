@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/internal/config"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
@@ -32,7 +35,7 @@ func TestTenantRule(t *testing.T) {
 	require.NoError(t, err)
 	now := time.Unix(1700000060, 0)
 	kc := keycloak.Config{BaseURL: "https://kc.example.com", Realm: "smart", KeySet: keys}
-	_, a, err := newAuthorizer(kc, "acme", endpoint, roleARN, func() time.Time { return now })
+	_, a, err := newAuthorizer(kc, "acme", []string{endpoint}, roleARN, func() time.Time { return now })
 	require.NoError(t, err)
 	h := lambda.NewHandler(lambdaadapter.New(a))
 
@@ -74,8 +77,31 @@ func TestTenantRule(t *testing.T) {
 
 func TestNewValidatorNeedsTenantAndEndpoint(t *testing.T) {
 	kc := keycloak.Config{BaseURL: "https://kc.example.com", Realm: "smart"}
-	_, _, err := newAuthorizer(kc, "", endpoint, roleARN, nil)
+	_, _, err := newAuthorizer(kc, "", []string{endpoint}, roleARN, nil)
 	require.ErrorContains(t, err, "TENANT")
-	_, _, err = newAuthorizer(kc, "acme", "", roleARN, nil)
+	_, _, err = newAuthorizer(kc, "acme", nil, roleARN, nil)
 	require.ErrorContains(t, err, "DATASTORE_ENDPOINT")
+}
+
+// TestEnvNamesAsHealthlakeLambda: every variable this Lambda reads (but its
+// own TENANT) is one examples/healthlake-lambda reads, with the same meaning,
+// so a stack's validator environment configures either.
+func TestEnvNamesAsHealthlakeLambda(t *testing.T) {
+	names := func(file, pattern string) []string {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		var out []string
+		for _, m := range regexp.MustCompile(pattern).FindAllStringSubmatch(string(src), -1) {
+			out = append(out, m[1])
+		}
+		require.NotEmpty(t, out, file)
+		return out
+	}
+	stock := names("../healthlake-lambda/config.go", `getenv\("([A-Z0-9_]+)"\)`)
+	for _, n := range names("main.go", `os\.Getenv\("([A-Z0-9_]+)"\)`) {
+		if n != "TENANT" {
+			assert.Contains(t, stock, n)
+		}
+	}
+	assert.Equal(t, []string{"a", "b"}, config.List(" a, ,b "), "lists are trimmed as in healthlake-lambda")
 }
