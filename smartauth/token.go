@@ -24,6 +24,24 @@ const (
 // b64 is strict unpadded base64url: one token has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
+// Classes of a compact token's bytes, for splitToken.
+const (
+	b64Invalid = iota
+	b64Char    // base64url alphabet
+	b64Dot     // part separator
+)
+
+// tokenByte classifies every byte value: one table load per byte instead
+// of five range comparisons.
+var tokenByte = func() (t [256]uint8) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range len(alphabet) {
+		t[alphabet[i]] = b64Char
+	}
+	t['.'] = b64Dot
+	return t
+}()
+
 // checkError wraps exactly one sentinel with a fixed detail that never
 // carries token text. Reject paths that need no dynamic detail return
 // pre-built checkErrors, so refusing a token costs no allocation.
@@ -112,9 +130,9 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	}
 	first, second, dots := -1, -1, 0
 	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		switch {
-		case c == '.':
+		switch tokenByte[tok[i]] {
+		case b64Char:
+		case b64Dot:
 			dots++
 			if dots == 1 {
 				first = i
@@ -123,9 +141,8 @@ func splitToken(tok string, maxSize int) (parts, error) {
 			} else {
 				return p, errTooManyParts
 			}
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 		default:
-			return p, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, c, i)
+			return p, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
 		}
 	}
 	if dots != 2 {
