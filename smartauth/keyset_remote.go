@@ -42,7 +42,9 @@ type remoteOptions struct {
 // configuration error. Its redirect policy applies, and each fetch stays
 // bounded by the request timeout. Without it the key set uses its own
 // client (a clone of http.DefaultTransport, Timeout set to the request
-// timeout) that follows no redirect, so keys only come from the configured
+// timeout; on Linux its roots are the system CA bundle file, the one
+// crypto/x509 reads first, without the certificate directories, unless
+// SSL_CERT_DIR is set) that follows no redirect, so keys only come from the configured
 // URL; it never uses http.DefaultClient.
 func WithHTTPClient(c *http.Client) RemoteOption {
 	return func(o *remoteOptions) { o.client, o.nilClient = c, c == nil }
@@ -176,10 +178,7 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 		return nil, fmt.Errorf("%w: remote key set: %w", ErrConfig, err)
 	}
 	if o.client == nil {
-		var rt http.RoundTripper = http.DefaultTransport
-		if t, ok := rt.(*http.Transport); ok {
-			rt = t.Clone()
-		}
+		rt := defaultJWKSTransport() // roots.go: the CA bundle, loaded in the background
 		noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		o.client = &http.Client{Transport: rt, Timeout: o.timeout, CheckRedirect: noRedirect}
 	}
