@@ -158,7 +158,8 @@ func (h *Handler) log(ctx context.Context, d *healthlake.Decision, ev *healthlak
 	case d.Internal:
 		decision, level = "error", slog.LevelError
 	}
-	if !h.logger.Enabled(ctx, level) {
+	lh := h.logger.Handler()
+	if !lh.Enabled(ctx, level) {
 		return
 	}
 	var buf [logAttrs]slog.Attr
@@ -179,5 +180,10 @@ func (h *Handler) log(ctx context.Context, d *healthlake.Decision, ev *healthlak
 		// Sentinel texts and check details only; errors never carry the token.
 		attrs = append(attrs, slog.String("detail", d.Err.Error()))
 	}
-	h.logger.LogAttrs(ctx, level, "authorization", attrs...)
+	// The record goes to the handler directly: Logger.LogAttrs would also
+	// capture the caller's program counter (runtime.Callers) on every
+	// invocation, for a source position inside this function.
+	r := slog.NewRecord(time.Now(), level, "authorization", 0)
+	r.AddAttrs(attrs...)
+	_ = lh.Handle(ctx, r) // as Logger.LogAttrs: a handler error is dropped
 }
