@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +60,8 @@ type cacheKey [sha256.Size]byte
 // cacheEntry is one verified token. Immutable once stored.
 type cacheEntry struct {
 	st       *issuerState
-	key      *Key // the key that verified the signature
+	kid      string // the token's kid, as the key set was asked
+	key      *Key   // the key that verified the signature
 	alg      string
 	claims   *Claims
 	scopes   []scopes.Scope // len == cap: an append by a caller copies
@@ -118,7 +120,7 @@ func cacheKeyOf(tok string) cacheKey {
 
 // store caches t, verified with key for issuer st. now is the Validator's
 // clock at the end of the checks.
-func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, key *Key, t *Token, now time.Time) {
+func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, kid string, key *Key, t *Token, now time.Time) {
 	notAfter := now.Add(c.maxAge)
 	if exp := time.Unix(t.Claims.ExpiresAt, 0); exp.Before(notAfter) {
 		notAfter = exp
@@ -127,8 +129,12 @@ func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, key *Key, t 
 	if !now.Before(notAfter) || size > c.maxBytes {
 		return
 	}
-	e := &cacheEntry{st: st, key: key, alg: t.Algorithm, claims: t.Claims,
-		scopes: t.Scopes[:len(t.Scopes):len(t.Scopes)], dropped: t.DroppedScopes, notAfter: notAfter, size: size}
+	// The first caller holds t: the entry keeps its own Claims struct and
+	// scopes, so that caller's changes to them cannot reach later hits.
+	claims := *t.Claims
+	sc := slices.Clip(slices.Clone(t.Scopes))
+	e := &cacheEntry{st: st, kid: kid, key: key, alg: t.Algorithm, claims: &claims,
+		scopes: sc, dropped: t.DroppedScopes, notAfter: notAfter, size: size}
 	c.addMu.Lock()
 	defer c.addMu.Unlock()
 	if c.lru.Contains(k) {
@@ -164,7 +170,7 @@ func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoin
 	}
 	// The signing key must still be in the issuer's set: a removed or
 	// replaced key drops the entry, and the full path reports why.
-	if key, kerr := e.st.cfg.KeySet.Key(ctx, e.key.ID); kerr != nil || !sameKey(key, e.key) {
+	if key, kerr := e.st.cfg.KeySet.Key(ctx, e.kid); kerr != nil || !sameKey(key, e.key) {
 		v.cache.lru.Remove(k)
 		return nil, nil, false
 	}

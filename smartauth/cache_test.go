@@ -370,3 +370,22 @@ func TestCacheConcurrentHitsMissesRotation(t *testing.T) {
 	}
 	t.Logf("%d accepted during rotation", ok.Load())
 }
+
+// TestCacheEntryIsolatedFromCallers: a caller changing its Token does not
+// change what the next hit returns.
+func TestCacheEntryIsolatedFromCallers(t *testing.T) {
+	env := newCacheEnv(t, smartauth.CacheConfig{}, nil)
+	tok := k1Token(t)
+	first, err := env.v.Validate(context.Background(), tok, testEndpoint)
+	require.NoError(t, err)
+	require.Greater(t, len(first.Scopes), 1)
+	want, last := first.Scopes[0], first.Scopes[len(first.Scopes)-1]
+	require.NotEqual(t, want, last)
+	first.Claims.Subject, first.Claims.ExpiresAt = "someone else", at(1000*time.Hour)
+	first.Scopes[0] = last
+	hit, err := env.v.Validate(context.Background(), tok, testEndpoint)
+	require.NoError(t, err)
+	assert.Equal(t, "f0e1d2c3-b4a5-4697-8899-aabbccddeeff", hit.Claims.Subject)
+	assert.Equal(t, at(5*time.Minute), hit.Claims.ExpiresAt)
+	assert.Equal(t, want, hit.Scopes[0])
+}

@@ -174,7 +174,8 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if !slices.Contains(st.algs, p.header.Alg) {
 		return nil, &checkError{ErrAlgorithm, p.header.Alg + " not allowed for this issuer"}
 	}
-	key, err := st.cfg.KeySet.Key(ctx, p.kid())
+	kid := p.kid()
+	key, err := st.cfg.KeySet.Key(ctx, kid)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.store(ck, len(tok), st, key, t, v.now())
+		v.cache.store(ck, len(tok), st, kid, key, t, v.now())
 	}
 	return t, nil
 }
