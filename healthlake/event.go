@@ -87,7 +87,7 @@ type Response struct {
 // MarshalResponse encodes r byte for byte as encoding/json would (<, >, &,
 // U+2028/U+2029 escaped, invalid UTF-8 replaced).
 func MarshalResponse(r *Response) ([]byte, error) {
-	return json.Marshal(r, jsontext.EscapeForHTML(true), jsontext.EscapeForJS(true), jsontext.AllowInvalidUTF8(true))
+	return AppendResponse(make([]byte, 0, responseSize(r)), r), nil
 }
 
 // AuthPayload is the authPayload object of a Response. AuthorizedAsString

@@ -89,11 +89,11 @@ func New(auth Authorizer, opts ...Option) *Handler {
 // payload that is not JSON at all, or is empty, still gets a well-formed
 // deny. The response is Handle's, encoded by healthlake.MarshalResponse.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	resp, err := h.Handle(ctx, payload)
+	d, err := h.decide(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
-	return healthlake.MarshalResponse(resp)
+	return healthlake.MarshalResponse(&d.Response)
 }
 
 // Handle is the Lambda entry point for a typed handler
@@ -104,26 +104,42 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // valid JSON (or is empty) fails there, as a function error, before Handle
 // runs; use lambda.Start(h) (see Invoke) to deny those too.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*healthlake.Response, error) {
-	if h.auth == nil {
-		h.logger.LogAttrs(ctx, slog.LevelError, "authorization", slog.String("decision", "error"),
-			slog.String("reason", "config"))
-		return nil, ErrInternal
-	}
-	ctx, cancel := h.withBudget(ctx)
-	defer cancel()
-	ev, d := h.auth.AuthorizeJSON(ctx, raw)
-	h.log(ctx, d, ev)
-	if d.Internal {
-		return nil, ErrInternal
+	d, err := h.decide(ctx, raw)
+	if err != nil {
+		return nil, err
 	}
 	return &d.Response, nil
 }
 
+// decide authorizes one event and logs the decision.
+func (h *Handler) decide(ctx context.Context, raw []byte) (healthlake.Decision, error) {
+	if h.auth == nil {
+		h.logger.LogAttrs(ctx, slog.LevelError, "authorization", slog.String("decision", "error"),
+			slog.String("reason", "config"))
+		return healthlake.Decision{}, ErrInternal
+	}
+	bctx, cancel := h.withBudget(ctx)
+	ev, d := h.auth.AuthorizeJSON(bctx, raw)
+	if cancel != nil {
+		cancel()
+	}
+	h.log(ctx, &d, &ev)
+	if d.Internal {
+		return healthlake.Decision{}, ErrInternal
+	}
+	return d, nil
+}
+
 // withBudget bounds the context by the budget and by the invocation
-// deadline minus the margin.
+// deadline minus the margin. When the invocation deadline itself is the
+// bound (no margin, not later than the budget) ctx is returned as is with
+// a nil cancel: no timer, no allocation.
 func (h *Handler) withBudget(ctx context.Context) (context.Context, context.CancelFunc) {
 	deadline := time.Now().Add(h.budget)
 	if d, ok := ctx.Deadline(); ok {
+		if h.margin == 0 && !d.After(deadline) {
+			return ctx, nil
+		}
 		if d2 := d.Add(-h.margin); d2.Before(deadline) {
 			deadline = d2
 		}
@@ -131,7 +147,10 @@ func (h *Handler) withBudget(ctx context.Context) (context.Context, context.Canc
 	return context.WithDeadline(ctx, deadline)
 }
 
-func (h *Handler) log(ctx context.Context, d healthlake.Decision, ev healthlake.Event) {
+// logAttrs is the most attributes log writes.
+const logAttrs = 10
+
+func (h *Handler) log(ctx context.Context, d *healthlake.Decision, ev *healthlake.Event) {
 	decision, level := "deny", slog.LevelWarn
 	switch {
 	case d.Allowed:
@@ -139,7 +158,12 @@ func (h *Handler) log(ctx context.Context, d healthlake.Decision, ev healthlake.
 	case d.Internal:
 		decision, level = "error", slog.LevelError
 	}
-	attrs := []slog.Attr{
+	lh := h.logger.Handler()
+	if !lh.Enabled(ctx, level) {
+		return
+	}
+	var buf [logAttrs]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("decision", decision),
 		slog.String("reason", d.Reason),
 		slog.String("operation", ev.OperationName),
@@ -148,7 +172,7 @@ func (h *Handler) log(ctx context.Context, d healthlake.Decision, ev healthlake.
 		slog.String("client", d.ClientID),
 		slog.Int("scopes", d.Scopes),
 		slog.Duration("latency", d.Latency),
-	}
+	)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		attrs = append(attrs, slog.String("requestId", lc.AwsRequestID))
 	}
@@ -156,5 +180,10 @@ func (h *Handler) log(ctx context.Context, d healthlake.Decision, ev healthlake.
 		// Sentinel texts and check details only; errors never carry the token.
 		attrs = append(attrs, slog.String("detail", d.Err.Error()))
 	}
-	h.logger.LogAttrs(ctx, level, "authorization", attrs...)
+	// The record goes to the handler directly: Logger.LogAttrs would also
+	// capture the caller's program counter (runtime.Callers) on every
+	// invocation, for a source position inside this function.
+	r := slog.NewRecord(time.Now(), level, "authorization", 0)
+	r.AddAttrs(attrs...)
+	_ = lh.Handle(ctx, r) // as Logger.LogAttrs: a handler error is dropped
 }

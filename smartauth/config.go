@@ -48,6 +48,9 @@ type Config struct {
 	// InsecureAllowHTTPIssuers accepts http:// issuers (local test IdPs).
 	// It MUST NOT be set in production.
 	InsecureAllowHTTPIssuers bool
+	// Cache, when set, turns on the verified-token cache (see CacheConfig).
+	// Nil (the default) verifies every token in full.
+	Cache *CacheConfig
 }
 
 // IssuerConfig describes one trusted issuer.

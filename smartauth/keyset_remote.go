@@ -39,8 +39,10 @@ type remoteOptions struct {
 }
 
 // WithHTTPClient sets the client that fetches the JWKS (nil is a
-// configuration error); its redirect policy applies. The default client
-// clones http.DefaultTransport and follows no redirect.
+// configuration error); its redirect policy applies and each fetch stays
+// bounded by the request timeout. The default client clones
+// http.DefaultTransport, follows no redirect and loads its roots as
+// described at defaultJWKSTransport.
 func WithHTTPClient(c *http.Client) RemoteOption {
 	return func(o *remoteOptions) { o.client, o.nilClient = c, c == nil }
 }
@@ -164,10 +166,7 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 		return nil, fmt.Errorf("%w: remote key set: %w", ErrConfig, err)
 	}
 	if o.client == nil {
-		var rt http.RoundTripper = http.DefaultTransport
-		if t, ok := rt.(*http.Transport); ok {
-			rt = t.Clone()
-		}
+		rt := defaultJWKSTransport() // roots.go: the CA bundle, loaded in the background
 		noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		o.client = &http.Client{Transport: rt, Timeout: o.timeout, CheckRedirect: noRedirect}
 	}

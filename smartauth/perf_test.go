@@ -13,7 +13,7 @@ import (
 //
 //   - Validate, Cognito access token (benchSetup): 19 allocations. 11 are
 //     jwx and crypto/rsa (hash state and digest, big-number scratch;
-//     BenchmarkRawRSAVerify alone makes 9). Validate's own: the token buffer
+//     BenchmarkRawRS256Verify alone makes 9). Validate's own: the token buffer
 //     (copy + decoded parts), Token+Claims+scopes+decoding state, the kid,
 //     the payload text backing all string claims, cognito:groups; plus the
 //     two of scopes.Parse rejecting "aws.cognito.signin.user.admin".

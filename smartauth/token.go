@@ -24,6 +24,24 @@ const (
 // b64 is strict unpadded base64url: one token has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
+// Classes of a compact token's bytes, for splitToken.
+const (
+	b64Invalid = iota
+	b64Char    // base64url alphabet
+	b64Dot     // part separator
+)
+
+// tokenByte classifies every byte value: one table load per byte instead
+// of five range comparisons.
+var tokenByte = func() (t [256]uint8) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range len(alphabet) {
+		t[alphabet[i]] = b64Char
+	}
+	t['.'] = b64Dot
+	return t
+}()
+
 // checkError wraps exactly one sentinel with a fixed detail that never
 // carries token text. Reject paths that need no dynamic detail return
 // pre-built checkErrors, so refusing a token costs no allocation.
@@ -103,6 +121,59 @@ func stripBearer(s string) string {
 // input is its prefix) followed by the decoded header, payload and
 // signature.
 func splitToken(tok string, maxSize int) (parts, error) {
+	if p, ok := splitFast(tok, maxSize); ok {
+		return p, nil
+	}
+	return splitChecked(tok, maxSize)
+}
+
+// splitFast is splitToken for a well-formed token: the dots are found with
+// strings.IndexByte and the alphabet is left to the strict decoder, which
+// refuses every byte outside base64url except CR and LF (checked here). On
+// any failure it reports false and splitChecked, which checks byte by
+// byte, finds the precise error.
+func splitFast(tok string, maxSize int) (parts, bool) {
+	var p parts
+	if tok == "" || len(tok) > maxSize || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
+		return p, false
+	}
+	first := strings.IndexByte(tok, '.')
+	if first <= 0 {
+		return p, false
+	}
+	second := strings.IndexByte(tok[first+1:], '.') + first + 1
+	if second <= first+1 || second == len(tok)-1 || strings.IndexByte(tok[second+1:], '.') >= 0 {
+		return p, false
+	}
+	hLen := b64.DecodedLen(first)
+	if hLen > maxHeaderSize {
+		return p, false
+	}
+	pLen := b64.DecodedLen(second - first - 1)
+	sLen := b64.DecodedLen(len(tok) - second - 1)
+	buf := make([]byte, len(tok)+hLen+pLen+sLen)
+	copy(buf, tok)
+	src, dst := buf[:len(tok)], buf[len(tok):]
+	if n, err := b64.Decode(dst[:hLen], src[:first]); err != nil || n != hLen {
+		return p, false
+	}
+	if n, err := b64.Decode(dst[hLen:hLen+pLen], src[first+1:second]); err != nil || n != pLen {
+		return p, false
+	}
+	if n, err := b64.Decode(dst[hLen+pLen:], src[second+1:]); err != nil || n != sLen {
+		return p, false
+	}
+	p.headerJSON = dst[:hLen:hLen]
+	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
+	p.signature = dst[hLen+pLen:]
+	p.signingInput = src[:second:second]
+	p.raw = tok
+	return p, true
+}
+
+// splitChecked is splitToken checking every byte first, for the error of
+// a token splitFast refused.
+func splitChecked(tok string, maxSize int) (parts, error) {
 	var p parts
 	if tok == "" {
 		return p, ErrTokenMissing
@@ -112,9 +183,9 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	}
 	first, second, dots := -1, -1, 0
 	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		switch {
-		case c == '.':
+		switch tokenByte[tok[i]] {
+		case b64Char:
+		case b64Dot:
 			dots++
 			if dots == 1 {
 				first = i
@@ -123,9 +194,8 @@ func splitToken(tok string, maxSize int) (parts, error) {
 			} else {
 				return p, errTooManyParts
 			}
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 		default:
-			return p, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, c, i)
+			return p, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
 		}
 	}
 	if dots != 2 {

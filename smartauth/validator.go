@@ -26,6 +26,7 @@ type Validator struct {
 	endpoints    []string
 	scopeParser  scopes.Parser
 	verifiers    map[string]jws.Verifier2 // per algorithm, resolved once
+	cache        *tokenCache              // nil unless Config.Cache
 }
 
 // NewValidator checks cfg and builds a Validator. Every configuration
@@ -47,6 +48,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	if v.cache, err = newTokenCache(cfg.Cache); err != nil {
+		return nil, err
 	}
 	switch v.skew {
 	case 0:
@@ -127,6 +131,13 @@ func (t *Token) HasResourceScope() bool {
 // contain the token.
 func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token, error) {
 	tok := stripBearer(raw)
+	var ck cacheKey
+	if v.cache != nil && tok != "" && len(tok) <= v.maxTokenSize {
+		ck = cacheKeyOf(tok)
+		if t, err, ok := v.validateCached(ctx, ck, tok, endpoint); ok {
+			return t, err
+		}
+	}
 	p, err := splitToken(tok, v.maxTokenSize)
 	if err != nil {
 		return nil, err
@@ -151,7 +162,8 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if !slices.Contains(st.algs, p.header.Alg) {
 		return nil, &checkError{ErrAlgorithm, p.header.Alg + " not allowed for this issuer"}
 	}
-	key, err := st.cfg.KeySet.Key(ctx, p.kid())
+	kid := p.kid()
+	key, err := st.cfg.KeySet.Key(ctx, kid)
 	if err != nil {
 		return nil, err
 	}
@@ -165,21 +177,8 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	// copy of the payload text.
 	claims := &vt.claims
 	vt.wire.claims(claims, p.payload, string(p.payload))
-	if err := v.checkTimes(claims); err != nil {
+	if err := v.checkRequest(claims, st, endpoint); err != nil {
 		return nil, err
-	}
-	// Token kind before audience: an ID or refresh token is reported as the
-	// wrong kind of token, not as a foreign one.
-	if err := st.tokenKind(claims); err != nil {
-		return nil, err
-	}
-	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
-		return nil, err
-	}
-	// The data store pin applies to Validate too, not only to Authorize:
-	// for ClientIDs and fixed audiences it is what ties a token to a store.
-	if !v.ServesEndpoint(endpoint) {
-		return nil, errEndpointNotServed
 	}
 	t := &vt.token
 	*t = Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg, Scopes: vt.scopes[:0]}
@@ -187,15 +186,11 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if len(t.Scopes) == 0 {
 		t.Scopes = nil // as before: no scopes, nil slice
 	}
-	if st.cfg.Check != nil {
-		if err := st.cfg.Check(claims); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCustomCheck, err)
-		}
+	if err := v.checkLast(ctx, claims, st, tok); err != nil {
+		return nil, err
 	}
-	if st.cfg.RemoteCheck != nil {
-		if err := st.cfg.RemoteCheck(ctx, tok, claims); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrRemoteCheck, err)
-		}
+	if v.cache != nil {
+		v.cache.store(ck, len(tok), st, kid, key, t, v.now())
 	}
 	return t, nil
 }

@@ -37,6 +37,10 @@ import (
 //	DATASTORE_ENDPOINTS       comma-separated data store endpoint(s) this Lambda serves; required for
 //	                          cognito and with extra audiences (their tokens do not name the data store)
 //	JWKS_TIMEOUT              request-path JWKS timeout (default 500ms)
+//	TOKEN_CACHE               "off" verifies every token in full; default on: a repeat token is
+//	                          answered from the verified-token cache (smartauth.CacheConfig), which
+//	                          still checks exp, nbf, the audience and data store, and the key
+//	TOKEN_CACHE_MAX_AGE       how long a verified token stays cached (default 5m, at most its exp)
 //	SMARTAUTH_INSECURE_HTTP   TEST ONLY: "true" accepts http:// issuers and JWKS URLs (a local
 //	                          Keycloak or cognito-local, e.g. under aws-lambda-rie in
 //	                          scripts/integration.sh). Never set it in a deployed Lambda.
@@ -60,6 +64,25 @@ func settingsFromEnv(getenv func(string) string) (*config.Settings, error) {
 		// Test-only switch (see above): both the issuer check and the key set refuse http:// without it.
 		InsecureHTTP: getenv("SMARTAUTH_INSECURE_HTTP") == "true",
 		JWKSTimeout:  500 * time.Millisecond,
+		// The Lambda answers every FHIR request and a client reuses its
+		// token: the verified-token cache is on unless TOKEN_CACHE=off.
+		Cache: &smartauth.CacheConfig{},
+	}
+	switch c := getenv("TOKEN_CACHE"); c {
+	case "off":
+		s.Cache = nil
+	case "", "on":
+	default:
+		return nil, fmt.Errorf("TOKEN_CACHE %q: want on or off", c)
+	}
+	if v := getenv("TOKEN_CACHE_MAX_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Hour {
+			return nil, fmt.Errorf("TOKEN_CACHE_MAX_AGE %q: want a duration in (0, 1h]", v)
+		}
+		if s.Cache != nil {
+			s.Cache.MaxAge = d
+		}
 	}
 	switch f := getenv("SCOPE_FORMAT"); f {
 	case "v1":

@@ -68,6 +68,8 @@ type Settings struct {
 	JWKSTimeout time.Duration
 	// Now is the validation clock; nil means time.Now.
 	Now func() time.Time
+	// Cache is smartauth.Config's verified-token cache; nil is off.
+	Cache *smartauth.CacheConfig
 	// Name returns the user's spelling of a setting key; nil gives the key.
 	Name func(key string) string
 }
@@ -93,6 +95,7 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 		AnyResourceType:           s.AnyResourceType,
 		InsecureAllowHTTPIssuers:  s.InsecureHTTP,
 		InsecureSkipEndpointCheck: s.InsecureSkipEndpointCheck,
+		Cache:                     s.Cache,
 	}
 	if err := s.checkCombination(); err != nil {
 		return cfg, hl, err

@@ -1,0 +1,136 @@
+package healthlake
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendResponse appends r's JSON, byte for byte what MarshalResponse
+// (and encoding/json) writes, to dst. It is MarshalResponse without the
+// reflection: the Lambda answers every FHIR request, so the response is
+// written field by field into one buffer.
+func AppendResponse(dst []byte, r *Response) []byte {
+	p := &r.AuthPayload
+	dst = append(dst, `{"authPayload":{`...)
+	comma := false
+	field := func(name string) {
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+	}
+	str := func(name, v string) {
+		if v != "" {
+			field(name)
+			dst = appendJSONString(dst, v, true)
+		}
+	}
+	str("iss", p.Issuer)
+	str("aud", p.Audience)
+	if p.IssuedAt != 0 {
+		field("iat")
+		dst = strconv.AppendInt(dst, p.IssuedAt, 10)
+	}
+	// An allowed payload always carries nbf and exp (see wire).
+	if p.IsAuthorized || p.NotBefore != 0 || p.ExpiresAt != 0 {
+		field("nbf")
+		dst = strconv.AppendInt(dst, p.NotBefore, 10)
+		field("exp")
+		dst = strconv.AppendInt(dst, p.ExpiresAt, 10)
+	}
+	field("isAuthorized")
+	switch {
+	case p.AuthorizedAsString && p.IsAuthorized:
+		dst = append(dst, `"true"`...)
+	case p.AuthorizedAsString:
+		dst = append(dst, `"false"`...)
+	case p.IsAuthorized:
+		dst = append(dst, `true`...)
+	default:
+		dst = append(dst, `false`...)
+	}
+	str("uid", p.UID)
+	str("scope", p.Scope)
+	str("fhirUser", p.FHIRUser)
+	str("patient", p.Patient)
+	dst = append(dst, '}')
+	if r.IAMRoleARN != "" {
+		dst = append(dst, `,"iamRoleARN":`...)
+		dst = appendJSONString(dst, r.IAMRoleARN, false)
+	}
+	return append(dst, '}')
+}
+
+// responseSize is an upper bound of AppendResponse's output for r (every
+// byte of a string escaped as \u00XX at most sextuples it).
+func responseSize(r *Response) int {
+	p := &r.AuthPayload
+	n := len(p.Issuer) + len(p.Audience) + len(p.UID) + len(p.Scope) + len(p.FHIRUser) + len(p.Patient) + len(r.IAMRoleARN)
+	// Names, quotes, punctuation and three int64s fit in 256 bytes;
+	// strings are rarely escaped, so start with their length and let
+	// append grow the rare escaped response.
+	return n + 256
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as encoding/json does with HTML escaping:
+// <, > and & as \u003c \u003e \u0026, U+2028 and U+2029 escaped,
+// control characters as \b \f \n \r \t or \u00XX, and each invalid
+// UTF-8 byte as \ufffd, or as U+FFFD itself with rawReplacement (what
+// AuthPayload's json/v2 MarshalJSON writes and encoding/json keeps).
+func appendJSONString(dst []byte, s string, rawReplacement bool) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			if rawReplacement {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, `\ufffd`...)
+			}
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,44 @@
+package lambdaadapter_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
+)
+
+// maxAllocsInvokeOverhead caps what an invocation allocates beyond
+// Authorize on the decoded event (BenchmarkInvoke − BenchmarkAuthorize):
+// 9 today. The budget context (its timer and cancel state, 4), the
+// decoded event (2: the struct's strings), the decision record's attributes
+// past the five slog keeps inline (1), the response bytes (1) and
+// aws-lambda-go's response buffer (1). Update it when an intended change
+// moves it.
+const maxAllocsInvokeOverhead = 9
+
+func TestInvokeAllocations(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocation counts differ under -cover and -race")
+	}
+	a := newValidator(t, staticKeys(t))
+	h := lambda.NewHandler(lambdaadapter.New(a, lambdaadapter.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil)))))
+	payload := event(t, "search-with-get.json", sign(t, claims(nil)))
+	ev, err := healthlake.DecodeEvent(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := lambdaCtx()
+	if out, err := invoke(ctx, h, payload); err != nil || out == deny {
+		t.Fatal(out, err)
+	}
+	invoke := testing.AllocsPerRun(200, func() { _, _ = h.Invoke(ctx, payload) })
+	authorize := testing.AllocsPerRun(200, func() { a.Authorize(ctx, ev) })
+	t.Logf("Invoke %.0f, Authorize %.0f allocs/op: overhead %.0f (ceiling %d)", invoke, authorize, invoke-authorize, maxAllocsInvokeOverhead)
+	if invoke-authorize > maxAllocsInvokeOverhead {
+		t.Errorf("an invocation allocates %.0f times beyond Authorize, ceiling %d", invoke-authorize, maxAllocsInvokeOverhead)
+	}
+}
