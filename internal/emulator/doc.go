@@ -25,7 +25,14 @@
 //   - 404, with the text of a missing resource, when a read, update or delete
 //     targets a resource that only the patient compartment keeps out, so a
 //     patient/ client cannot learn that another patient's resource exists
-//     (the log keeps the real reason);
+//     (the log keeps the real reason); an update to a free id (update as
+//     create) through patient/ scopes gets the same 404 as an update of
+//     another patient's resource, since a 201 would tell the two apart
+//     (user/ and system/ scopes may create by update);
+//   - only references to this server put a resource into a compartment or
+//     match a reference search: relative ones, and absolute ones under
+//     BaseURL or DatastoreEndpoint;
+//   - 507 when a create would exceed the store's cap (MaxResources);
 //   - 501 for operations ($everything, $export) and batch/transaction, after
 //     authentication;
 //   - otherwise the request runs against an in-memory FHIR store seeded from a

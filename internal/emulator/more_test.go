@@ -262,7 +262,7 @@ func FuzzServeHTTP(f *testing.F) {
 		others := map[string][]string{}
 		for _, rt := range []string{"Observation", "Condition"} {
 			for _, res := range s.store.all(rt) {
-				if ok, _ := inCompartment(rt, res, "456"); !ok {
+				if ok, _ := inCompartment(rt, res, "456", localRefs{testEndpoint}); !ok {
 					id, _ := res["id"].(string)
 					others[rt] = append(others[rt], id)
 				}
@@ -292,7 +292,7 @@ func FuzzServeHTTP(f *testing.F) {
 			for _, id := range ids {
 				res, ok := s.store.get(rt, id)
 				require.True(t, ok, "%s/%s of another patient was deleted", rt, id)
-				in, _ := inCompartment(rt, res, "456")
+				in, _ := inCompartment(rt, res, "456", localRefs{testEndpoint})
 				require.False(t, in, "%s/%s moved into the compartment", rt, id)
 			}
 		}

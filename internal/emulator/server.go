@@ -28,6 +28,9 @@ const DefaultInvokeTimeout = time.Second
 // DefaultMaxBody caps request bodies.
 const DefaultMaxBody = 1 << 20
 
+// DefaultMaxResources caps the number of resources in the store.
+const DefaultMaxResources = 10_000
+
 // defaultSeed is the embedded synthetic seed Bundle (a few patients,
 // practitioners, observations, conditions and an encounter; nothing real).
 //
@@ -60,6 +63,9 @@ type Config struct {
 	InvokeTimeout time.Duration
 	// MaxBody caps request bodies in bytes (default DefaultMaxBody).
 	MaxBody int64
+	// MaxResources caps the resources in the store, seed included
+	// (default DefaultMaxResources); a create beyond it gets 507.
+	MaxResources int
 	// AnyResourceType makes scope parsing accept non-R4 type names.
 	AnyResourceType bool
 	// Logger receives one line per request; nil discards.
@@ -76,6 +82,10 @@ type Server struct {
 	store    *store
 	parser   scopes.Parser
 	caps     capabilities
+	refs     localRefs
+	// beforeWrite, when set (tests only), runs between the authorization
+	// of an update or delete and its store write.
+	beforeWrite func()
 }
 
 // New checks cfg and loads the seed.
@@ -104,6 +114,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.MaxResources <= 0 {
+		cfg.MaxResources = DefaultMaxResources
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -118,12 +131,16 @@ func New(cfg Config) (*Server, error) {
 	if seed == nil {
 		seed = defaultSeed
 	}
-	st, err := loadSeed(seed)
+	st, err := loadSeed(seed, cfg.Now(), cfg.MaxResources)
 	if err != nil {
 		return nil, err
 	}
+	refs := localRefs{cfg.DatastoreEndpoint}
+	if b := strings.TrimSuffix(cfg.BaseURL, "/") + "/"; b != cfg.DatastoreEndpoint {
+		refs = append(refs, b)
+	}
 	return &Server{cfg: cfg, base: "/datastore/" + cfg.DatastoreID + "/r4/", metadata: md, store: st,
-		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md)}, nil
+		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md), refs: refs}, nil
 }
 
 // ParseMetadata reads a SMART configuration: a JSON object, or a JSON string
