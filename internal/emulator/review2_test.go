@@ -1,8 +1,11 @@
 package emulator
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +171,105 @@ func TestAbsoluteReferences(t *testing.T) {
 	}
 	r = do(t, s, "GET", "Observation?subject=https://evil.example/fhir/Patient/456", testToken, "")
 	assert.Empty(t, ids(t, r))
+}
+
+// The HTTP invoker never follows a redirect (the event holds the bearer
+// token): a 307 is a failed invocation and the target sees nothing. Its
+// transport ignores the proxy environment.
+func TestHTTPInvokerNoRedirectNoProxy(t *testing.T) {
+	var targetHits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		targetHits.Add(1)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer target.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+RIEInvokePath, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	inv, err := NewHTTPInvoker(redirect.URL, &http.Client{Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	s, _ := newTestServer(t, inv)
+	r := do(t, s, "GET", "Patient/456", testToken, "")
+	require.Equal(t, http.StatusUnauthorized, r.status, r.body)
+	check, diag := issue(t, r)
+	assert.Equal(t, "lambda-error", check)
+	assert.Contains(t, diag, "HTTP 307 redirect, not followed")
+	assert.Zero(t, targetHits.Load(), "the redirect target got nothing")
+
+	// (Go never proxies 127.0.0.1, so the proxy setting is checked directly.)
+	tr := inv.client.Transport.(*http.Transport)
+	assert.Nil(t, tr.Proxy, "HTTP_PROXY is ignored")
+}
+
+// The invocation limit holds for an invoker that ignores its context: the
+// answer is 401 "Timeout during custom Idp execution." when the limit
+// passes, not when the invoker returns.
+func TestInvokeTimeoutWithoutContext(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	inv := InvokerFunc(func(context.Context, []byte) ([]byte, error) {
+		<-release // ignores ctx; returns only when the test ends
+		return allowAnswer(testEndpoint, "system/*.rs", ""), nil
+	})
+	s, _ := newTestServer(t, inv, func(c *Config) { c.InvokeTimeout = 20 * time.Millisecond })
+	start := time.Now()
+	r := do(t, s, "GET", "Patient/456", testToken, "")
+	assert.Less(t, time.Since(start), 2*time.Second)
+	require.Equal(t, http.StatusUnauthorized, r.status, r.body)
+	check, diag := issue(t, r)
+	assert.Equal(t, "lambda-timeout", check)
+	assert.Contains(t, diag, "Timeout during custom Idp execution.")
+
+	// A panicking invoker is a failed invocation, not a crash.
+	s, _ = newTestServer(t, InvokerFunc(func(context.Context, []byte) ([]byte, error) { panic("boom") }))
+	r = do(t, s, "GET", "Patient/456", testToken, "")
+	require.Equal(t, http.StatusUnauthorized, r.status, r.body)
+	check, _ = issue(t, r)
+	assert.Equal(t, "lambda-error", check)
+}
+
+// ParseMetadata and the invoker's function-error check decode strictly:
+// exact member names, valid UTF-8, no duplicate names.
+func TestStrictJSON(t *testing.T) {
+	for name, md := range map[string]string{
+		"duplicate name":             `{"issuer":"a","issuer":"b"}`,
+		"invalid UTF-8 in a string":  "\"{\\\"issuer\\\":\\\"\xff\\\"}\"",
+		"invalid UTF-8 in an object": "{\"issuer\":\"\xff\"}",
+	} {
+		_, err := ParseMetadata([]byte(md))
+		assert.Error(t, err, name)
+	}
+	md, err := ParseMetadata([]byte(`"{\"issuer\":\"https://idp.example.com\"}"`))
+	require.NoError(t, err)
+	assert.Equal(t, "https://idp.example.com", md["issuer"])
+
+	for _, tc := range []struct {
+		body, wantErr string
+	}{
+		{`{"errorMessage":"boom","errorType":"E"}`, "E: boom"},
+		{`{"ErrorMessage":"boom"}`, ""}, // not Lambda's name: an answer, refused later as one
+	} {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(tc.body)) }))
+		inv, err := NewHTTPInvoker(ts.URL, &http.Client{Timeout: 5 * time.Second})
+		require.NoError(t, err)
+		out, err := inv.Invoke(context.Background(), []byte(`{}`))
+		ts.Close()
+		if tc.wantErr == "" {
+			require.NoError(t, err)
+			assert.Equal(t, tc.body, string(out))
+			continue
+		}
+		require.ErrorContains(t, err, tc.wantErr)
+	}
+}
+
+// InvokeTimeout is capped, so the served responses' write timeout, derived
+// from it, always outlasts the invocation.
+func TestInvokeTimeoutCap(t *testing.T) {
+	_, err := New(Config{Invoker: &fakeLambda{}, DatastoreEndpoint: testEndpoint, Metadata: []byte(`{}`), InvokeTimeout: MaxInvokeTimeout + time.Second})
+	require.ErrorContains(t, err, "at most 1m0s")
+	s, err := New(Config{Invoker: &fakeLambda{}, DatastoreEndpoint: testEndpoint, Metadata: []byte(`{}`), InvokeTimeout: MaxInvokeTimeout})
+	require.NoError(t, err)
+	assert.Equal(t, MaxInvokeTimeout, s.cfg.InvokeTimeout)
 }
