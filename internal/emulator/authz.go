@@ -170,6 +170,31 @@ func (p path) permitted(rt string, res map[string]any, l localRefs) (ok bool, ch
 	return false, checkFilter, "granular scope filter: " + strings.Join(whys, "; ")
 }
 
+// unevaluable explains the granular filters on rt that the emulator cannot
+// evaluate: they match no resource (fail closed), which a search shows as
+// fewer results, so the search says why in an outcome entry.
+func (a access) unevaluable(rt string) []string {
+	var out []string
+	for _, p := range a.paths {
+		for _, f := range p.filters {
+			if f.ResourceType != rt {
+				continue
+			}
+			for _, prm := range f.Params {
+				v, err := url.QueryUnescape(prm.Value)
+				if err != nil {
+					out = append(out, fmt.Sprintf("%s: value of %s is not percent-decodable: the filter matches nothing (fails closed)", f.Scope, prm.Name))
+					continue
+				}
+				if _, err := matchParam(map[string]any{}, prm.Name, v, a.refs); err != nil {
+					out = append(out, fmt.Sprintf("%s: %v: the filter matches nothing (fails closed)", f.Scope, err))
+				}
+			}
+		}
+	}
+	return out
+}
+
 // filterMatches evaluates one granular filter (AND across its params).
 func filterMatches(f scopes.Filter, res map[string]any, l localRefs) (bool, string) {
 	for _, p := range f.Params {

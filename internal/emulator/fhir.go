@@ -233,6 +233,10 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 			})
 		}
 	}
+	if why := acc.unevaluable(rt); len(why) > 0 {
+		oo := outcome("warning", "not-supported", checkFilter, "granular scope filters the emulator cannot evaluate: "+strings.Join(why, "; "))
+		entries = append(entries, map[string]any{"resource": oo, "search": map[string]any{"mode": "outcome"}})
+	}
 	bundle := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": total,
 		"link": []any{map[string]any{"relation": "self", "url": s.cfg.BaseURL + rt}}}
 	if len(entries) > 0 {
