@@ -9,7 +9,8 @@
 // HealthLake does:
 //
 //   - 401 when there is no bearer token, the invocation fails or times out
-//     (HealthLake allows 1 s), or the answer is not a valid allow: authPayload
+//     (HealthLake allows 1 s; the limit holds even when the Invoker ignores
+//     its context), or the answer is not a valid allow: authPayload
 //     with isAuthorized true (or "true"), aud equal to the datastoreEndpoint,
 //     exp in the future, nbf not in the future, at least one FHIR resource
 //     scope, and an iamRoleARN;
@@ -39,7 +40,9 @@
 //     Bundle: read, search (by _id, patient, subject, category, code), create
 //     (the server assigns the id before the checks), update and delete.
 //     Searches are filtered by the compartment and the granular filters,
-//     never widened.
+//     never widened; a granular filter on a parameter the emulator cannot
+//     evaluate matches nothing, and a search says so in an outcome entry
+//     (an OperationOutcome with search.mode "outcome").
 //
 // Every refusal carries an OperationOutcome whose diagnostics name the check
 // that failed and why (the debugging help HealthLake does not give). The
