@@ -77,7 +77,7 @@ func (e *emulateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.cognitoDomain, "cognito-domain", "", "cognito: the user pool's domain prefix or https://custom-domain, for the default Metadata's authorize and token endpoints")
 	fs.StringVar(&e.seedFile, "seed", "", "FHIR Bundle JSON file to seed the store (default a small embedded synthetic seed)")
 	fs.StringVar(&e.lambdaURL, "lambda-url", "", "invoke a real Lambda at this Runtime Interface Emulator URL (http://127.0.0.1:PORT) instead of the in-process validator")
-	fs.DurationVar(&e.lambdaTimeout, "lambda-timeout", emulator.DefaultInvokeTimeout, "time the IdP Lambda has to answer (HealthLake: 1s)")
+	fs.DurationVar(&e.lambdaTimeout, "lambda-timeout", emulator.DefaultInvokeTimeout, "time the IdP Lambda has to answer (HealthLake: 1s; at most "+emulator.MaxInvokeTimeout.String()+")")
 	fs.BoolVar(&e.logJSON, "log-json", false, "log JSON lines instead of text")
 }
 
@@ -114,6 +114,9 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if err := f.setClock(); err != nil {
 		return fail(err)
+	}
+	if e.lambdaTimeout <= 0 || e.lambdaTimeout > emulator.MaxInvokeTimeout {
+		return fail(fmt.Errorf("--lambda-timeout %s: want more than 0 and at most %s (HealthLake allows 1s)", e.lambdaTimeout, emulator.MaxInvokeTimeout))
 	}
 	var rie *emulator.HTTPInvoker
 	if e.lambdaURL != "" {

@@ -137,6 +137,11 @@ func TestEmulateUsage(t *testing.T) {
 	assert.Contains(t, stderr, "--issuer is required", "the validator flags are shared with validate")
 	code, _, _ = runCLI(t, "", "emulate", "extra")
 	assert.Equal(t, 2, code)
+	for _, d := range []string{"2m", "0s", "-1s"} {
+		code, _, stderr = runCLI(t, "", "emulate", "--lambda-timeout", d)
+		assert.Equal(t, 2, code, d)
+		assert.Contains(t, stderr, "--lambda-timeout", d)
+	}
 }
 
 // The default Metadata is built by internal/metadata for each provider and

@@ -15,6 +15,8 @@ type access struct {
 	paths []path
 	// reason is Permits' reason, for the log.
 	reason string
+	// refs resolve references for compartments and filters.
+	refs localRefs
 }
 
 // path is one way the scopes grant a request.
@@ -55,7 +57,7 @@ func (s *Server) authorize(g grant, req scopes.Request) (access, *refusal) {
 			otherScopes = append(otherScopes, sc)
 		}
 	}
-	var acc access
+	acc := access{refs: s.refs}
 	var reasons []string
 	d := scopes.Permits(otherScopes, req)
 	if d.Allowed {
@@ -112,6 +114,15 @@ func (a access) compartment() string {
 	return ""
 }
 
+// grantsOutsideCompartment reports whether a path without a patient
+// compartment (user/ or system/ scopes) admits res.
+func (a access) grantsOutsideCompartment(rt string, res map[string]any) bool {
+	return slices.ContainsFunc(a.paths, func(p path) bool {
+		ok, _, _ := p.permitted(rt, res, a.refs)
+		return p.patient == "" && ok
+	})
+}
+
 // hidden reports whether a refusal of permitted must look like "not found":
 // every path that refused the resource did so on the compartment, so the
 // client may not even learn that the resource exists.
@@ -124,7 +135,7 @@ func (a access) permitted(rt string, res map[string]any) (ok bool, check, why st
 	var whys []string
 	check = checkCompartment
 	for _, p := range a.paths {
-		ok, c, w := p.permitted(rt, res)
+		ok, c, w := p.permitted(rt, res, a.refs)
 		if ok {
 			return true, "", ""
 		}
@@ -136,9 +147,9 @@ func (a access) permitted(rt string, res map[string]any) (ok bool, check, why st
 	return false, check, strings.Join(whys, "; and ")
 }
 
-func (p path) permitted(rt string, res map[string]any) (ok bool, check, why string) {
+func (p path) permitted(rt string, res map[string]any, l localRefs) (ok bool, check, why string) {
 	if p.patient != "" {
-		if ok, why := inCompartment(rt, res, p.patient); !ok {
+		if ok, why := inCompartment(rt, res, p.patient, l); !ok {
 			return false, checkCompartment, "patient compartment: " + why
 		}
 	}
@@ -147,7 +158,7 @@ func (p path) permitted(rt string, res map[string]any) (ok bool, check, why stri
 		if f.ResourceType != rt {
 			continue
 		}
-		ok, why := filterMatches(f, res)
+		ok, why := filterMatches(f, res, l)
 		if ok {
 			return true, "", ""
 		}
@@ -159,14 +170,39 @@ func (p path) permitted(rt string, res map[string]any) (ok bool, check, why stri
 	return false, checkFilter, "granular scope filter: " + strings.Join(whys, "; ")
 }
 
+// unevaluable explains the granular filters on rt that the emulator cannot
+// evaluate: they match no resource (fail closed), which a search shows as
+// fewer results, so the search says why in an outcome entry.
+func (a access) unevaluable(rt string) []string {
+	var out []string
+	for _, p := range a.paths {
+		for _, f := range p.filters {
+			if f.ResourceType != rt {
+				continue
+			}
+			for _, prm := range f.Params {
+				v, err := url.QueryUnescape(prm.Value)
+				if err != nil {
+					out = append(out, fmt.Sprintf("%s: value of %s is not percent-decodable: the filter matches nothing (fails closed)", f.Scope, prm.Name))
+					continue
+				}
+				if _, err := matchParam(map[string]any{}, prm.Name, v, a.refs); err != nil {
+					out = append(out, fmt.Sprintf("%s: %v: the filter matches nothing (fails closed)", f.Scope, err))
+				}
+			}
+		}
+	}
+	return out
+}
+
 // filterMatches evaluates one granular filter (AND across its params).
-func filterMatches(f scopes.Filter, res map[string]any) (bool, string) {
+func filterMatches(f scopes.Filter, res map[string]any, l localRefs) (bool, string) {
 	for _, p := range f.Params {
 		v, err := url.QueryUnescape(p.Value)
 		if err != nil {
 			return false, fmt.Sprintf("%s: value of %s is not percent-decodable", f.Scope, p.Name)
 		}
-		ok, err := matchParam(res, p.Name, v)
+		ok, err := matchParam(res, p.Name, v, l)
 		if err != nil {
 			return false, fmt.Sprintf("%s: %v (fails closed)", f.Scope, err)
 		}

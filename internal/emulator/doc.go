@@ -9,7 +9,8 @@
 // HealthLake does:
 //
 //   - 401 when there is no bearer token, the invocation fails or times out
-//     (HealthLake allows 1 s), or the answer is not a valid allow: authPayload
+//     (HealthLake allows 1 s; the limit holds even when the Invoker ignores
+//     its context), or the answer is not a valid allow: authPayload
 //     with isAuthorized true (or "true"), aud equal to the datastoreEndpoint,
 //     exp in the future, nbf not in the future, at least one FHIR resource
 //     scope, and an iamRoleARN;
@@ -25,14 +26,23 @@
 //   - 404, with the text of a missing resource, when a read, update or delete
 //     targets a resource that only the patient compartment keeps out, so a
 //     patient/ client cannot learn that another patient's resource exists
-//     (the log keeps the real reason);
+//     (the log keeps the real reason); an update to a free id (update as
+//     create) through patient/ scopes gets the same 404 as an update of
+//     another patient's resource, since a 201 would tell the two apart
+//     (user/ and system/ scopes may create by update);
+//   - only references to this server put a resource into a compartment or
+//     match a reference search: relative ones, and absolute ones under
+//     BaseURL or DatastoreEndpoint;
+//   - 507 when a create would exceed the store's cap (MaxResources);
 //   - 501 for operations ($everything, $export) and batch/transaction, after
 //     authentication;
 //   - otherwise the request runs against an in-memory FHIR store seeded from a
 //     Bundle: read, search (by _id, patient, subject, category, code), create
 //     (the server assigns the id before the checks), update and delete.
 //     Searches are filtered by the compartment and the granular filters,
-//     never widened.
+//     never widened; a granular filter on a parameter the emulator cannot
+//     evaluate matches nothing, and a search says so in an outcome entry
+//     (an OperationOutcome with search.mode "outcome").
 //
 // Every refusal carries an OperationOutcome whose diagnostics name the check
 // that failed and why (the debugging help HealthLake does not give). The

@@ -127,9 +127,30 @@ func ids(t *testing.T, r response) []string {
 	var out []string
 	entries, _ := r.json["entry"].([]any)
 	for _, e := range entries {
+		if mode, _ := e.(map[string]any)["search"].(map[string]any)["mode"].(string); mode == "outcome" {
+			continue
+		}
 		out = append(out, e.(map[string]any)["resource"].(map[string]any)["id"].(string))
 	}
 	slices.Sort(out)
+	return out
+}
+
+// outcomeEntries returns the diagnostics of a Bundle's outcome entries.
+func outcomeEntries(t *testing.T, r response) []string {
+	t.Helper()
+	require.Equal(t, "Bundle", r.json["resourceType"], "%s", r.body)
+	var out []string
+	entries, _ := r.json["entry"].([]any)
+	for _, e := range entries {
+		em := e.(map[string]any)
+		if mode, _ := em["search"].(map[string]any)["mode"].(string); mode != "outcome" {
+			continue
+		}
+		res := em["resource"].(map[string]any)
+		require.Equal(t, "OperationOutcome", res["resourceType"])
+		out = append(out, res["issue"].([]any)[0].(map[string]any)["diagnostics"].(string))
+	}
 	return out
 }
 
@@ -323,22 +344,33 @@ func TestAuthorization(t *testing.T) {
 	}
 }
 
-// A granular parameter the emulator cannot evaluate never widens access:
-// either the scope grants nothing (403, if the scopes package refuses the
-// parameter) or the filter matches nothing.
+// A granular parameter the emulator cannot evaluate (status) never widens
+// access: the scope grants the request, its filter matches nothing, and
+// both read (403) and search (an outcome entry) say why.
 func TestGranularUnsupportedParameterFailsClosed(t *testing.T) {
 	s, _ := newTestServer(t, &fakeLambda{scope: "system/Observation.rs?status=final"})
 	r := do(t, s, "GET", "Observation", testToken, "")
-	if r.status == http.StatusForbidden {
-		return
-	}
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	assert.Empty(t, ids(t, r))
+	assert.EqualValues(t, 0, r.json["total"])
+	diags := outcomeEntries(t, r)
+	require.Len(t, diags, 1, r.body)
+	assert.Contains(t, diags[0], "system/Observation.rs?status=final")
+	assert.Contains(t, diags[0], `unsupported search parameter "status"`)
+	assert.Contains(t, diags[0], "fails closed")
+
 	r = do(t, s, "GET", "Observation/obs-456-glucose", testToken, "")
 	require.Equal(t, http.StatusForbidden, r.status, r.body)
 	check, diag := issue(t, r)
 	assert.Equal(t, "granular-filter", check)
 	assert.Contains(t, diag, "fails closed")
+
+	// A filter the emulator evaluates adds no outcome entry.
+	s, _ = newTestServer(t, &fakeLambda{scope: "system/Observation.rs?category=laboratory"})
+	r = do(t, s, "GET", "Observation", testToken, "")
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.NotEmpty(t, ids(t, r))
+	assert.Empty(t, outcomeEntries(t, r))
 }
 
 func TestCRUD(t *testing.T) {

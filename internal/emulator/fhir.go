@@ -43,7 +43,9 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		if ok, check, why := acc.permitted(rt, res); !ok {
 			return forbidden(check, fmt.Sprintf("create %s refused (with its server-assigned id): %s", rt, why))
 		}
-		s.store.put(rt, id, res, s.cfg.Now())
+		if _, ref := s.store.write(rt, id, res, s.cfg.Now(), func(map[string]any) *refusal { return nil }); ref != nil {
+			return ref
+		}
 		w.Header().Set("Location", s.cfg.BaseURL+rt+"/"+id+"/_history/1")
 		writeResource(w, http.StatusCreated, res)
 		return nil
@@ -55,16 +57,35 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		if ref != nil {
 			return ref
 		}
-		if old, ok := s.store.get(rt, req.ID); ok {
-			if ref := refuse(acc, "update", rt, req.ID, old, " (stored version)"); ref != nil {
-				return ref
-			}
+		if s.beforeWrite != nil {
+			s.beforeWrite()
 		}
-		if ok, check, why := acc.permitted(rt, res); !ok {
-			return forbidden(check, fmt.Sprintf("update %s/%s refused (new version): %s", rt, req.ID, why))
+		// The checks run under the store's write lock, against the version
+		// the write replaces.
+		created, ref := s.store.write(rt, req.ID, res, s.cfg.Now(), func(old map[string]any) *refusal {
+			if old != nil {
+				if ref := refuse(acc, "update", rt, req.ID, old, " (stored version)"); ref != nil {
+					if ref.status == http.StatusNotFound {
+						return updateNotFound(rt, req.ID, acc, ref.logReason)
+					}
+					return ref
+				}
+			} else if acc.compartment() != "" && !acc.grantsOutsideCompartment(rt, res) {
+				// Update as create through patient/ scopes is refused with
+				// the answer of a hidden resource: a 201 for a free id next
+				// to a 404 for another patient's id would tell them apart.
+				return updateNotFound(rt, req.ID, acc, "update-as-create through patient/ scopes")
+			}
+			if ok, check, why := acc.permitted(rt, res); !ok {
+				return forbidden(check, fmt.Sprintf("update %s/%s refused (new version): %s", rt, req.ID, why))
+			}
+			return nil
+		})
+		if ref != nil {
+			return ref
 		}
 		status := http.StatusOK
-		if s.store.put(rt, req.ID, res, s.cfg.Now()) {
+		if created {
 			status = http.StatusCreated
 		}
 		writeResource(w, status, res)
@@ -73,14 +94,17 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		if req.ID == "" {
 			return notSupported("conditional delete")
 		}
-		old, ok := s.store.get(rt, req.ID)
-		if !ok {
-			return notFound(rt, req.ID, acc, "")
+		if s.beforeWrite != nil {
+			s.beforeWrite()
 		}
-		if ref := refuse(acc, "delete", rt, req.ID, old, ""); ref != nil {
+		if ref := s.store.remove(rt, req.ID, func(old map[string]any) *refusal {
+			if old == nil {
+				return notFound(rt, req.ID, acc, "")
+			}
+			return refuse(acc, "delete", rt, req.ID, old, "")
+		}); ref != nil {
 			return ref
 		}
-		s.store.delete(rt, req.ID)
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
@@ -111,6 +135,14 @@ func notFound(rt, id string, acc access, logReason string) *refusal {
 		msg = fmt.Sprintf("%s/%s is not in the store or not visible through the granted scopes (patient/ scopes see only the compartment of Patient/%s)", rt, shorten(id, 64), p)
 	}
 	return &refusal{status: http.StatusNotFound, code: "not-found", check: "not-found", logReason: logReason, msg: msg}
+}
+
+// updateNotFound is the one answer to an update through patient/ scopes of
+// an id that is free or outside the compartment (404 either way, same text).
+func updateNotFound(rt, id string, acc access, logReason string) *refusal {
+	ref := notFound(rt, id, acc, logReason)
+	ref.msg += "; patient/ scopes cannot create a resource by update (PUT to a new id): use POST (create)"
+	return ref
 }
 
 func notSupported(what string) *refusal {
@@ -176,7 +208,7 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 	for _, res := range s.store.all(rt) {
 		match := true
 		for _, c := range conds {
-			ok, err := matchParam(res, c.name, c.value)
+			ok, err := matchParam(res, c.name, c.value, acc.refs)
 			if err != nil {
 				return badRequest("search", err.Error())
 			}
@@ -200,6 +232,10 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 				"search":   map[string]any{"mode": "match"},
 			})
 		}
+	}
+	if why := acc.unevaluable(rt); len(why) > 0 {
+		oo := outcome("warning", "not-supported", checkFilter, "granular scope filters the emulator cannot evaluate: "+strings.Join(why, "; "))
+		entries = append(entries, map[string]any{"resource": oo, "search": map[string]any{"mode": "outcome"}})
 	}
 	bundle := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": total,
 		"link": []any{map[string]any{"relation": "self", "url": s.cfg.BaseURL + rt}}}

@@ -3,12 +3,13 @@ package emulator
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/go-json-experiment/json"
 )
 
 // Invoker runs the IdP Lambda for one HealthLake event: event JSON in, the
@@ -40,8 +41,11 @@ type HTTPInvoker struct {
 }
 
 // NewHTTPInvoker checks the invoke URL (an http(s) URL; an empty path or "/"
-// gets RIEInvokePath) and returns an invoker that posts with client, which
-// must have a Timeout: there is no fallback client.
+// gets RIEInvokePath) and returns an invoker that posts with a copy of
+// client, which must have a Timeout: there is no fallback client. The copy
+// never follows a redirect (a 3xx answer is a failed invocation: the event
+// carries the bearer token) and, when client has no Transport, uses one
+// without a proxy (the HTTP_PROXY environment is ignored).
 func NewHTTPInvoker(rawURL string, client *http.Client) (*HTTPInvoker, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -53,7 +57,14 @@ func NewHTTPInvoker(rawURL string, client *http.Client) (*HTTPInvoker, error) {
 	if client == nil || client.Timeout <= 0 {
 		return nil, errors.New("emulator: the HTTP invoker needs an *http.Client with a Timeout")
 	}
-	return &HTTPInvoker{url: u.String(), client: client}, nil
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if c.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = nil
+		c.Transport = t
+	}
+	return &HTTPInvoker{url: u.String(), client: &c}, nil
 }
 
 // URL returns the invoke URL events are posted to.
@@ -77,6 +88,9 @@ func (h *HTTPInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) 
 	}
 	if len(body) > maxAnswerBytes {
 		return nil, fmt.Errorf("emulator: answer larger than %d bytes", maxAnswerBytes)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("emulator: invoke %s: HTTP %d redirect, not followed (the event carries the bearer token)", h.url, resp.StatusCode)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("emulator: invoke %s: HTTP %d", h.url, resp.StatusCode)

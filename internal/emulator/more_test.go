@@ -257,6 +257,18 @@ func FuzzServeHTTP(f *testing.F) {
 		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds patient/Observation.rs?category=laboratory", patient: "456"},
 			DatastoreEndpoint: testEndpoint, Metadata: []byte(`{"capabilities":["permission-v2","permission-v2.2"]}`), Now: func() time.Time { return testNow }})
 		require.NoError(t, err)
+		// The other patients' resources before the request: those, not
+		// every id that happens to hold "789" (a server-assigned id may).
+		others := map[string][]string{}
+		for _, rt := range []string{"Observation", "Condition"} {
+			for _, res := range s.store.all(rt) {
+				if ok, _ := inCompartment(rt, res, "456", localRefs{testEndpoint}); !ok {
+					id, _ := res["id"].(string)
+					others[rt] = append(others[rt], id)
+				}
+			}
+		}
+		require.NotEmpty(t, others["Observation"])
 		req, err := http.NewRequest(method, "http://127.0.0.1"+testBase+path, strings.NewReader(body))
 		if err != nil {
 			return
@@ -276,13 +288,12 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		// Data of patient 456's compartment only: every resource in the
 		// store after the request still belongs where it was.
-		for _, rt := range []string{"Observation", "Condition"} {
-			for _, res := range s.store.all(rt) {
-				id, _ := res["id"].(string)
-				if strings.Contains(id, "789") || strings.Contains(id, "900") {
-					ok, _ := inCompartment(rt, res, "456")
-					require.False(t, ok, "%s/%s moved into the compartment", rt, id)
-				}
+		for rt, ids := range others {
+			for _, id := range ids {
+				res, ok := s.store.get(rt, id)
+				require.True(t, ok, "%s/%s of another patient was deleted", rt, id)
+				in, _ := inCompartment(rt, res, "456", localRefs{testEndpoint})
+				require.False(t, in, "%s/%s moved into the compartment", rt, id)
 			}
 		}
 	})

@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json"
+
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
 
@@ -25,8 +26,18 @@ const DefaultDatastoreID = "0123456789abcdef0123456789abcdef"
 // DefaultInvokeTimeout is HealthLake's limit for the IdP Lambda.
 const DefaultInvokeTimeout = time.Second
 
+// MaxInvokeTimeout is the longest InvokeTimeout accepted; the served
+// responses' write timeout is derived from it (writeTimeout).
+const MaxInvokeTimeout = time.Minute
+
+// writeTimeout is the time a response has beyond the invocation.
+const writeTimeout = 30 * time.Second
+
 // DefaultMaxBody caps request bodies.
 const DefaultMaxBody = 1 << 20
+
+// DefaultMaxResources caps the number of resources in the store.
+const DefaultMaxResources = 10_000
 
 // defaultSeed is the embedded synthetic seed Bundle (a few patients,
 // practitioners, observations, conditions and an encounter; nothing real).
@@ -56,10 +67,14 @@ type Config struct {
 	Metadata []byte
 	// Seed is the Bundle the store starts with; nil means the embedded synthetic seed.
 	Seed []byte
-	// InvokeTimeout bounds each invocation (default DefaultInvokeTimeout).
+	// InvokeTimeout bounds each invocation (default DefaultInvokeTimeout, at
+	// most MaxInvokeTimeout).
 	InvokeTimeout time.Duration
 	// MaxBody caps request bodies in bytes (default DefaultMaxBody).
 	MaxBody int64
+	// MaxResources caps the resources in the store, seed included
+	// (default DefaultMaxResources); a create beyond it gets 507.
+	MaxResources int
 	// AnyResourceType makes scope parsing accept non-R4 type names.
 	AnyResourceType bool
 	// Logger receives one line per request; nil discards.
@@ -76,6 +91,10 @@ type Server struct {
 	store    *store
 	parser   scopes.Parser
 	caps     capabilities
+	refs     localRefs
+	// beforeWrite, when set (tests only), runs between the authorization
+	// of an update or delete and its store write.
+	beforeWrite func()
 }
 
 // New checks cfg and loads the seed.
@@ -101,8 +120,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.InvokeTimeout <= 0 {
 		cfg.InvokeTimeout = DefaultInvokeTimeout
 	}
+	if cfg.InvokeTimeout > MaxInvokeTimeout {
+		return nil, fmt.Errorf("emulator: invoke timeout %s: at most %s (HealthLake allows 1s)", cfg.InvokeTimeout, MaxInvokeTimeout)
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxResources <= 0 {
+		cfg.MaxResources = DefaultMaxResources
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -118,16 +143,21 @@ func New(cfg Config) (*Server, error) {
 	if seed == nil {
 		seed = defaultSeed
 	}
-	st, err := loadSeed(seed)
+	st, err := loadSeed(seed, cfg.Now(), cfg.MaxResources)
 	if err != nil {
 		return nil, err
 	}
+	refs := localRefs{cfg.DatastoreEndpoint}
+	if b := strings.TrimSuffix(cfg.BaseURL, "/") + "/"; b != cfg.DatastoreEndpoint {
+		refs = append(refs, b)
+	}
 	return &Server{cfg: cfg, base: "/datastore/" + cfg.DatastoreID + "/r4/", metadata: md, store: st,
-		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md)}, nil
+		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md), refs: refs}, nil
 }
 
 // ParseMetadata reads a SMART configuration: a JSON object, or a JSON string
-// holding one (the form of the CloudFormation Metadata property).
+// holding one (the form of the CloudFormation Metadata property), strictly
+// (encoding/json/v2 semantics: valid UTF-8, no duplicate names).
 func ParseMetadata(b []byte) (map[string]any, error) {
 	var s string
 	if json.Unmarshal(b, &s) == nil {
@@ -150,7 +180,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      s.cfg.InvokeTimeout + writeTimeout, // the invocation never outlives the response
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
@@ -370,11 +400,33 @@ func (s *Server) authenticate(ctx context.Context, token string, ll *logLine) (g
 	ictx, cancel := context.WithTimeout(context.WithValue(ctx, noteKey{}, n), s.cfg.InvokeTimeout)
 	defer cancel()
 	start := time.Now()
-	out, err := s.cfg.Invoker.Invoke(ictx, ev)
-	ll.lambdaReason, ll.lambdaDetail = n.get()
-	if err == nil && ictx.Err() != nil {
+	// The limit holds even for an invoker that ignores its context: the
+	// answer is awaited at most until ictx expires.
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- result{err: errors.New("emulator: the invoker panicked")}
+			}
+		}()
+		out, err := s.cfg.Invoker.Invoke(ictx, ev)
+		done <- result{out, err}
+	}()
+	var out []byte
+	select {
+	case r := <-done:
+		out, err = r.out, r.err
+		if err == nil && ictx.Err() != nil {
+			err = ictx.Err()
+		}
+	case <-ictx.Done():
 		err = ictx.Err()
 	}
+	ll.lambdaReason, ll.lambdaDetail = n.get()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return grant{}, unauthorized("lambda-timeout", fmt.Sprintf("Timeout during custom Idp execution. (no answer within %s; HealthLake allows less than 1 s: hydrate the JWKS at init, check cold starts)", s.cfg.InvokeTimeout))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,11 +18,15 @@ import (
 type store struct {
 	mu        sync.RWMutex
 	resources map[string]map[string]map[string]any
+	count     int // resources stored
+	max       int // cap on count
 }
 
-// loadSeed builds a store from a Bundle (any type) whose entries carry
-// resources with a resourceType and a valid id.
-func loadSeed(bundle []byte) (*store, error) {
+// loadSeed builds a store holding at most max resources from a Bundle (any
+// type) whose entries carry resources with a resourceType and a valid id. A
+// seed resource without meta.versionId gets version 1 and, without
+// meta.lastUpdated, now: its first update is then version 2.
+func loadSeed(bundle []byte, now time.Time, max int) (*store, error) {
 	b, err := decodeStrict(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: seed: %w", err)
@@ -30,7 +35,10 @@ func loadSeed(bundle []byte) (*store, error) {
 		return nil, errors.New("emulator: seed: want a Bundle")
 	}
 	entries, _ := b["entry"].([]any)
-	s := &store{resources: map[string]map[string]map[string]any{}}
+	if len(entries) > max {
+		return nil, fmt.Errorf("emulator: seed: %d entries, more than the store's cap of %d resources", len(entries), max)
+	}
+	s := &store{resources: map[string]map[string]map[string]any{}, max: max}
 	for i, e := range entries {
 		em, _ := e.(map[string]any)
 		res, _ := em["resource"].(map[string]any)
@@ -48,7 +56,22 @@ func loadSeed(bundle []byte) (*store, error) {
 		if _, dup := s.resources[rt][id]; dup {
 			return nil, fmt.Errorf("emulator: seed: duplicate %s/%s", rt, id)
 		}
+		meta, ok := res["meta"].(map[string]any)
+		if !ok {
+			if _, has := res["meta"]; has {
+				return nil, fmt.Errorf("emulator: seed: %s/%s: meta is not an object", rt, id)
+			}
+			meta = map[string]any{}
+			res["meta"] = meta
+		}
+		if _, has := meta["versionId"]; !has {
+			meta["versionId"] = "1"
+		}
+		if _, has := meta["lastUpdated"]; !has {
+			meta["lastUpdated"] = now.UTC().Format(time.RFC3339)
+		}
 		s.resources[rt][id] = res
+		s.count++
 	}
 	return s, nil
 }
@@ -79,23 +102,35 @@ func (s *store) types() []string {
 	return slices.Sorted(maps.Keys(s.resources))
 }
 
-// put stores res under rt/id with a new meta.versionId and lastUpdated; it
-// reports whether the resource is new.
-func (s *store) put(rt, id string, res map[string]any, now time.Time) (created bool) {
+// write stores res under rt/id with a new meta.versionId and lastUpdated
+// once check approves the stored version (nil when there is none); check
+// runs under the write lock, so no other write slips in between the
+// decision and the write. It reports whether the resource is new, or the
+// refusal: check's, or a full store's.
+func (s *store) write(rt, id string, res map[string]any, now time.Time, check func(old map[string]any) *refusal) (created bool, ref *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.resources[rt] == nil {
-		s.resources[rt] = map[string]map[string]any{}
+	old, exists := s.resources[rt][id]
+	if ref := check(old); ref != nil {
+		return false, ref
 	}
 	version := 1
-	if old, ok := s.resources[rt][id]; ok {
+	if exists {
 		if m, ok := old["meta"].(map[string]any); ok {
 			if v, err := strconv.Atoi(fmt.Sprint(m["versionId"])); err == nil {
 				version = v + 1
 			}
 		}
 	} else {
+		if s.count >= s.max {
+			return false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
+				msg: fmt.Sprintf("the emulator's store holds its cap of %d resources: delete some or restart it", s.max)}
+		}
 		created = true
+		s.count++
+	}
+	if s.resources[rt] == nil {
+		s.resources[rt] = map[string]map[string]any{}
 	}
 	res["id"] = id
 	meta, _ := res["meta"].(map[string]any)
@@ -106,13 +141,23 @@ func (s *store) put(rt, id string, res map[string]any, now time.Time) (created b
 	meta["lastUpdated"] = now.UTC().Format(time.RFC3339)
 	res["meta"] = meta
 	s.resources[rt][id] = res
-	return created
+	return created, nil
 }
 
-func (s *store) delete(rt, id string) {
+// remove deletes rt/id once check approves the stored version (nil when
+// there is none), under the write lock like write.
+func (s *store) remove(rt, id string, check func(old map[string]any) *refusal) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.resources[rt], id)
+	old, exists := s.resources[rt][id]
+	if ref := check(old); ref != nil {
+		return ref
+	}
+	if exists {
+		delete(s.resources[rt], id)
+		s.count--
+	}
+	return nil
 }
 
 // newID returns a random 32-hex-digit id.
@@ -129,7 +174,7 @@ var supportedParams = []string{"_id", "patient", "subject", "category", "code"}
 
 // matchParam reports whether res matches one search parameter whose value
 // is a comma-separated (FHIR OR) list of decoded values.
-func matchParam(res map[string]any, name, value string) (bool, error) {
+func matchParam(res map[string]any, name, value string, l localRefs) (bool, error) {
 	values := strings.Split(value, ",")
 	switch name {
 	case "_id":
@@ -143,7 +188,7 @@ func matchParam(res map[string]any, name, value string) (bool, error) {
 		for _, f := range fields {
 			ref := referenceOf(res[f])
 			for _, v := range values {
-				if ref != "" && sameReference(ref, v, name == "patient") {
+				if ref != "" && l.sameReference(ref, v, name == "patient") {
 					return true, nil
 				}
 			}
@@ -181,7 +226,8 @@ func referenceOf(v any) string {
 	return s
 }
 
-// refTail returns the last "Type/id" of a relative or absolute reference.
+// refTail returns the last "Type/id" of a relative or absolute reference
+// (the patient claim's forms; compartments use localRefs.resolve).
 func refTail(ref string) (typ, id string) {
 	parts := strings.Split(strings.TrimSuffix(ref, "/"), "/")
 	if len(parts) < 2 {
@@ -194,18 +240,50 @@ func refTail(ref string) (typ, id string) {
 	return parts[len(parts)-2], parts[len(parts)-1]
 }
 
+// localRefs are the base URLs (each ending in "/") under which an absolute
+// reference names a resource of this server: BaseURL and DatastoreEndpoint.
+type localRefs []string
+
+// resolve returns the type and id of a reference to a resource of this
+// server: relative "Type/id" (optionally with "/_history/v"), or absolute
+// under one of the bases. A reference to any other server, or of any other
+// form, is not local (ok false): it puts nothing into a compartment.
+func (l localRefs) resolve(ref string) (typ, id string, ok bool) {
+	if strings.Contains(ref, ":") {
+		found := false
+		for _, b := range l {
+			if rest, cut := strings.CutPrefix(ref, b); cut {
+				ref, found = rest, true
+				break
+			}
+		}
+		if !found {
+			return "", "", false
+		}
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) == 4 && parts[2] == "_history" {
+		parts = parts[:2]
+	}
+	if len(parts) != 2 || !typePattern.MatchString(parts[0]) || !idPattern.MatchString(parts[1]) {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
 // sameReference compares a stored reference with a search value: "Type/id",
-// an absolute URL, or a bare id (for patient: a Patient id).
-func sameReference(ref, value string, patientOnly bool) bool {
-	rt, rid := refTail(ref)
-	if patientOnly && rt != "Patient" {
+// an absolute URL under one of the bases, or a bare id (for patient: a
+// Patient id).
+func (l localRefs) sameReference(ref, value string, patientOnly bool) bool {
+	rt, rid, ok := l.resolve(ref)
+	if !ok || (patientOnly && rt != "Patient") {
 		return false
 	}
 	if !strings.Contains(value, "/") {
 		return rid == value
 	}
-	vt, vid := refTail(value)
-	return rt == vt && rid == vid
+	vt, vid, ok := l.resolve(value)
+	return ok && rt == vt && rid == vid
 }
 
 // conceptMatches evaluates a token search value against a CodeableConcept:
@@ -261,8 +339,9 @@ var compartmentFields = map[string][]string{
 }
 
 // inCompartment reports whether res belongs to the compartment of the
-// patient with id patientID, with the reason when it does not.
-func inCompartment(rt string, res map[string]any, patientID string) (bool, string) {
+// patient with id patientID, with the reason when it does not. Only
+// references to this server count (see localRefs.resolve).
+func inCompartment(rt string, res map[string]any, patientID string, l localRefs) (bool, string) {
 	if rt == "Patient" {
 		id, _ := res["id"].(string)
 		if id == patientID {
@@ -276,7 +355,7 @@ func inCompartment(rt string, res map[string]any, patientID string) (bool, strin
 			rt, strings.Join(append([]string{"Patient"}, slices.Sorted(maps.Keys(compartmentFields))...), ", "))
 	}
 	for _, f := range fields {
-		if t, id := refTail(referenceOf(res[f])); t == "Patient" && id == patientID {
+		if t, id, ok := l.resolve(referenceOf(res[f])); ok && t == "Patient" && id == patientID {
 			return true, ""
 		}
 	}
