@@ -45,7 +45,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.Var(stringList{&s.Algorithms}, "algorithm", "allowed JWS algorithm, e.g. ES256 or PS256 (repeatable; default RS256; not for cognito)")
 	fs.Var(stringList{&s.Audiences}, "audience", "accepted aud value besides the event's datastoreEndpoint (repeatable)")
 	fs.Var(stringList{&s.Endpoints}, "endpoint", "data store endpoint this validator answers for (repeatable; recommended with cognito or --audience)")
-	fs.Var(stringList{&s.ClientIDs}, "client-id", "allowed app client: client_id, else azp (repeatable; required for cognito)")
+	fs.Var(stringList{&s.ClientIDs}, "client-id", "allowed app client (repeatable). cognito (required): client_id must be listed, and azp too if present; keycloak/generic: at least one of client_id, azp, and each present must be listed")
 	fs.Var(stringList{&s.ScopePrefixes}, "scope-prefix", "resource-server prefix stripped from scopes, e.g. https://fhir.example.com (repeatable)")
 	fs.StringVar(&s.RoleARN, "role-arn", "", "IAM role ARN returned as iamRoleARN (required)")
 	fs.StringVar(&f.now, "now", "", "validate as of this time (RFC 3339 or Unix seconds)")

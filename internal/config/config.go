@@ -138,7 +138,7 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 			ScopePrefixes: s.ScopePrefixes,
 		}
 		if len(s.ClientIDs) > 0 {
-			ic.Check = smartauth.Clients(slices.Clone(s.ClientIDs)).Check
+			ic.Audience = smartauth.AllOf(ic.Audience, smartauth.Clients(slices.Clone(s.ClientIDs)))
 		}
 		cfg.Issuers = []smartauth.IssuerConfig{ic}
 	case "cognito":

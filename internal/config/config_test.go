@@ -112,6 +112,36 @@ func TestBuildResponseAndPolicySettings(t *testing.T) {
 	require.ErrorIs(t, err, smartauth.ErrConfig, "no role ARN: fails closed")
 }
 
+// TestBuildGenericClients: the generic --client-id list is part of the
+// audience policy (one sentinel, ErrClientID), and the policy still binds
+// the event's endpoint (no Endpoints needed).
+func TestBuildGenericClients(t *testing.T) {
+	s := config.Settings{Provider: "generic", Issuer: "https://idp.example.com", JWKSURL: "https://idp.example.com/jwks",
+		ClientIDs: []string{"app"}, RoleARN: role}
+	cfg, _, err := s.Build()
+	require.NoError(t, err)
+	_, err = smartauth.NewValidator(cfg)
+	require.NoError(t, err, "endpoint binding kept")
+	aud := cfg.Issuers[0].Audience
+	for _, tc := range []struct {
+		name   string
+		claims smartauth.Claims
+		reason string
+	}{
+		{"listed client_id", smartauth.Claims{Audience: []string{endpoint}, ClientID: "app"}, "ok"},
+		{"listed azp", smartauth.Claims{Audience: []string{endpoint}, AuthorizedParty: "app"}, "ok"},
+		{"unlisted azp", smartauth.Claims{Audience: []string{endpoint}, ClientID: "app", AuthorizedParty: "evil"}, "client_id"},
+		{"no client claim", smartauth.Claims{Audience: []string{endpoint}}, "client_id"},
+		{"other data store", smartauth.Claims{Audience: []string{"https://other"}, ClientID: "app"}, "aud"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := aud.CheckAudience(&tc.claims, endpoint)
+			assert.Equal(t, tc.reason, smartauth.Reason(err))
+			assert.NotErrorIs(t, err, smartauth.ErrCustomCheck)
+		})
+	}
+}
+
 func TestList(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, config.List(" a, ,b,"))
 	assert.Nil(t, config.List(""))

@@ -145,7 +145,7 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			Check:         cfg.Check,
 		}
 		if len(cfg.GroupScopes) > 0 {
-			ic.ExtraScopes = smartauth.MappedScopes(cfg.GroupScopeClients, cfg.GroupScopes, groups)
+			ic.ExtraScopes = smartauth.MappedScopes(cfg.GroupScopeClients, clientID, cfg.GroupScopes, groups)
 		}
 		out = append(out, ic)
 	}
@@ -153,3 +153,5 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 }
 
 func groups(c *smartauth.Claims) []string { return c.Groups }
+
+func clientID(c *smartauth.Claims) string { return c.ClientID }
