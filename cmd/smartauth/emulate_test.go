@@ -137,6 +137,9 @@ func TestEmulateUsage(t *testing.T) {
 	assert.Contains(t, stderr, "--issuer is required", "the validator flags are shared with validate")
 	code, _, _ = runCLI(t, "", "emulate", "extra")
 	assert.Equal(t, 2, code)
+	code, _, stderr = runCLI(t, "", "emulate", "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Exit status: 0 stopped by Ctrl-C, 2 usage,\nconfiguration or server error.")
 }
 
 // The default Metadata is built by internal/metadata for each provider and
