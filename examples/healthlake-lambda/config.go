@@ -84,11 +84,13 @@ func settingsFromEnv(getenv func(string) string) (*config.Settings, error) {
 		s.ScopePrefixes = config.List(getenv("COGNITO_SCOPE_PREFIXES"))
 		s.MultiRegion = getenv("COGNITO_MULTI_REGION") == "true"
 		names["region"], names["user-pool-id"], names["client-id"] = "COGNITO_REGION", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_IDS"
+		names["multi-region"] = "COGNITO_MULTI_REGION"
 	case "keycloak":
 		s.KeycloakURL, s.Realm, s.PathPrefix = getenv("KEYCLOAK_URL"), getenv("KEYCLOAK_REALM"), getenv("KEYCLOAK_PATH_PREFIX")
 		s.Audiences = config.List(getenv("KEYCLOAK_AUDIENCES"))
 		s.ClientIDs = config.List(getenv("KEYCLOAK_CLIENTS"))
 		names["keycloak-url"], names["realm"], names["audience"], names["client-id"] = "KEYCLOAK_URL", "KEYCLOAK_REALM", "KEYCLOAK_AUDIENCES", "KEYCLOAK_CLIENTS"
+		names["path-prefix"] = "KEYCLOAK_PATH_PREFIX"
 	case "generic":
 		s.Issuer, s.JWKSURL, s.JWKSFile = getenv("ISSUER"), getenv("JWKS_URL"), getenv("JWKS_FILE")
 		s.Audiences = config.List(getenv("AUDIENCES"))

@@ -104,6 +104,9 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 	if len(cfg.GroupScopes) > 0 && len(cfg.GroupScopeClients) == 0 {
 		return nil, fmt.Errorf("%w: GroupScopes needs GroupScopeClients (the app clients allowed to receive group scopes)", ErrConfig)
 	}
+	if cfg.Issuer != "" && cfg.MultiRegionIssuer {
+		return nil, fmt.Errorf("%w: MultiRegionIssuer needs Region and UserPoolID, not Issuer", ErrConfig)
+	}
 	var issuers []string
 	if cfg.Issuer != "" {
 		if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" {

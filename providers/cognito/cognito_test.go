@@ -191,6 +191,9 @@ func TestConfigErrors(t *testing.T) {
 		{"empty client ID in list", func(c *cognito.Config) { c.ClientIDs = []string{appClient, ""} }},
 		{"issuer override not absolute", func(c *cognito.Config) { c.Issuer = "/us-east-1_Example" }},
 		{"issuer override not a URL", func(c *cognito.Config) { c.Issuer = "http://[::1" }},
+		{"multi-region with an issuer override (would be ignored)", func(c *cognito.Config) {
+			c.Issuer, c.MultiRegionIssuer = "https://cognito.local.test/local_abc", true
+		}},
 		{"remote key set option invalid", func(c *cognito.Config) {
 			c.KeySetOptions = []smartauth.RemoteOption{smartauth.WithHTTPClient(nil)}
 		}},
