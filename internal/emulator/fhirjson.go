@@ -69,7 +69,7 @@ func checkResource(res map[string]any, wantType, wantID string) error {
 	}
 	id, ok := rawID.(string)
 	if !ok || !idPattern.MatchString(id) {
-		return fmt.Errorf("%w: id must be 1-64 characters of A-Z a-z 0-9 - .", errBody)
+		return fmt.Errorf("%w: id must be 1-64 characters of A-Z, a-z, 0-9, '-' and '.' only", errBody)
 	}
 	if wantID != "" && id != wantID {
 		return fmt.Errorf("%w: id %q does not match the URL's id %q", errBody, id, wantID)
