@@ -390,6 +390,29 @@ func TestAccessTokenRules(t *testing.T) {
 			wantErr: smartauth.ErrSignature,
 		},
 		{
+			name:    "access token naming its client only in azp (no client_id): refused",
+			clients: []string{appClient},
+			token: func(t testing.TB) string {
+				return signRS256(t, with(access, map[string]any{"client_id": nil, "azp": appClient}))
+			},
+			wantErr: smartauth.ErrClientID,
+		},
+		{
+			name:    "listed client_id, unlisted azp: refused",
+			clients: []string{appClient},
+			token: func(t testing.TB) string {
+				return signRS256(t, with(access, map[string]any{"azp": "third-party"}))
+			},
+			wantErr: smartauth.ErrClientID,
+		},
+		{
+			name:    "listed client_id, same azp: allowed",
+			clients: []string{appClient},
+			token: func(t testing.TB) string {
+				return signRS256(t, with(access, map[string]any{"azp": appClient}))
+			},
+		},
+		{
 			name:    "expired",
 			clients: []string{appClient},
 			token: func(t testing.TB) string {
