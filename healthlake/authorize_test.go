@@ -406,21 +406,26 @@ func TestDecodeEvent(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, healthlake.Event{DatastoreEndpoint: testEndpoint, BearerToken: "x"}, ev)
 	})
-	for _, tc := range []struct{ name, js string }{
-		{"token as a number", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":42}`},
-		{"endpoint as an array", `{"datastoreEndpoint":["` + testEndpoint + `"],"bearerToken":"` + raw + `"}`},
-		{"operationName as an object", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","operationName":{}}`},
-		{"datastoreId as a boolean", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","datastoreId":true}`},
-		{"not JSON", `datastoreEndpoint=` + testEndpoint + `&bearerToken=` + raw},
-		{"truncated JSON", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw},
-		{"array", `["` + testEndpoint + `","` + raw + `"]`},
-		{"string", `"` + raw + `"`},
-		{"empty input", ``},
-		{"oversized", `{"bearerToken":"` + strings.Repeat("a", 100<<10) + `"}`},
+	for _, tc := range []struct{ name, js, want string }{
+		{"token as a number", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":42}`, `field "bearerToken" has the wrong type`},
+		{"endpoint as an array", `{"datastoreEndpoint":["` + testEndpoint + `"],"bearerToken":"` + raw + `"}`, `field "datastoreEndpoint" has the wrong type`},
+		{"operationName as an object", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","operationName":{}}`, `field "operationName"`},
+		{"datastoreId as a boolean", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","datastoreId":true}`, `field "datastoreId"`},
+		{"not JSON", `datastoreEndpoint=` + testEndpoint + `&bearerToken=` + raw, "malformed JSON"},
+		{"truncated JSON", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw, "malformed JSON"},
+		{"array", `["` + testEndpoint + `","` + raw + `"]`, "not a JSON object"},
+		{"string", `"` + raw + `"`, "not a JSON object"},
+		{"empty input", ``, "malformed JSON"},
+		{"oversized", `{"bearerToken":"` + strings.Repeat("a", 100<<10) + `"}`, "larger than"},
+		{"duplicate bearerToken", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","bearerToken":"` + raw + `"}`, "duplicate member name"},
+		{"duplicate unknown member", `{"x":1,"x":2,"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `"}`, "duplicate member name"},
+		{"invalid UTF-8 in the token", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + "\xff" + `"}`, "invalid UTF-8"},
+		{"invalid UTF-8 in an unknown member", `{"datastoreEndpoint":"` + testEndpoint + `","bearerToken":"` + raw + `","x":"` + "\xc0" + `"}`, "invalid UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := healthlake.DecodeEvent([]byte(tc.js))
 			require.ErrorIs(t, err, healthlake.ErrEvent)
+			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), raw)
 			for i, seg := range segments(raw) {
 				assert.NotContains(t, err.Error(), seg, "segment %d", i)
@@ -527,6 +532,7 @@ func TestEventFixtures(t *testing.T) {
 		"read-resource.json": false, "search-with-get.json": false, "unknown-operation.json": false,
 		"missing-endpoint.json": false, "missing-token.json": false,
 		"malformed.json": true, "not-an-object.json": true, "wrong-type.json": true,
+		"case-variant-names.json": false, "token-and-case-variant.json": false, "duplicate-token.json": true,
 	} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", "events", name))
@@ -538,6 +544,34 @@ func TestEventFixtures(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.NotEmpty(t, ev.OperationName)
+		})
+	}
+}
+
+// TestEventFixtureNames: member names are exact and unique. A token or
+// endpoint under a case variant of its name is not read (deny), a duplicate
+// bearerToken denies, and beside a case variant the exact name is the one
+// used.
+func TestEventFixtureNames(t *testing.T) {
+	a := mustAuthorizer(t, nil)
+	tok := mint(t, keycloakClaims())
+	for _, tc := range []struct {
+		file, reason string
+	}{
+		{"case-variant-names.json", "event"},
+		{"duplicate-token.json", "event"},
+		{"token-and-case-variant.json", "ok"},
+		{"read-resource.json", "ok"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "events", tc.file))
+			require.NoError(t, err)
+			ev, d := a.AuthorizeJSON(t.Context(), bytes.ReplaceAll(data, []byte("{{token}}"), []byte(tok)))
+			assert.Equal(t, tc.reason, healthlake.Reason(d.Err), "%v", d.Err)
+			assert.Equal(t, tc.reason == "ok", d.Response.AuthPayload.IsAuthorized)
+			if tc.reason == "ok" {
+				assert.Equal(t, "Bearer "+tok, ev.BearerToken, "the exact name bearerToken is read")
+			}
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -40,15 +41,23 @@ func DecodeEvent(data []byte) (Event, error) {
 	if len(data) > maxEventSize {
 		return e, fmt.Errorf("%w: event larger than %d bytes", ErrEvent, maxEventSize)
 	}
-	if err := json.Unmarshal(data, &e); err != nil {
-		// Keep only the member name: the error may quote the token.
-		var se *json.SemanticError
-		if errors.As(err, &se) && se.JSONPointer != "" {
-			return Event{}, fmt.Errorf("%w: field %q has the wrong type", ErrEvent, strings.TrimPrefix(string(se.JSONPointer), "/"))
-		}
+	err := json.Unmarshal(data, &e)
+	if err == nil {
+		return e, nil
+	}
+	// Never err's text: it may quote the token.
+	var se *json.SemanticError
+	switch {
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		return Event{}, fmt.Errorf("%w: duplicate member name", ErrEvent)
+	case !utf8.Valid(data):
+		return Event{}, fmt.Errorf("%w: invalid UTF-8", ErrEvent)
+	case errors.As(err, &se) && se.JSONPointer != "":
+		return Event{}, fmt.Errorf("%w: field %q has the wrong type", ErrEvent, strings.TrimPrefix(string(se.JSONPointer), "/"))
+	case se != nil:
 		return Event{}, fmt.Errorf("%w: not a JSON object", ErrEvent)
 	}
-	return e, nil
+	return Event{}, fmt.Errorf("%w: malformed JSON", ErrEvent)
 }
 
 // String implements fmt.Stringer without the bearer token.

@@ -50,8 +50,14 @@
 // is not an R4 type (see AnyResourceType), a malformed chain, a nested _has.
 // Modifiers, chains, _has, _filter and _query are experimental in the SMART
 // v2.2 IG: they parse, but Permits honours them only with
-// Checker.ExperimentalFilters. Parse does NOT check that a parameter is
-// defined for the scope's resource type.
+// Checker.ExperimentalFilters.
+//
+// Known limit: Parse does NOT check that a lower-case parameter is defined
+// for the scope's resource type, so a misspelt one
+// ("patient/Observation.rs?categroy=laboratory") parses as a filter (a full
+// R4 search-parameter table is out of scope). HealthLake itself refuses a
+// scope with an unknown filter parameter (InvalidScope), so such a token is
+// denied there; other servers may ignore the parameter.
 //
 // # Request checks
 //
@@ -72,8 +78,10 @@
 // Patient); "*" for an untyped link ("subject.name": its target can be any
 // type, so name it); the type a reverse chain names
 // ("_has:Observation:patient:code"); List for _list; "*" for _filter and
-// _query. The same holds for the conditional forms of update, patch and
-// delete. _include and _revinclude need s on the types they pull in.
+// _query; "*" for _contained other than false and _containedType other
+// than contained (the container returned can be any type). The same holds
+// for the conditional forms of update, patch and delete. _include and
+// _revinclude need s on the types they pull in.
 //
 // HealthLake enforces scopes per request itself; Permits is for callers that
 // want the same decision up front (CLI, tests, extra policy in the Lambda).

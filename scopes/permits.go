@@ -163,8 +163,10 @@ func (d Decision) CombinedFilter(resourceType string) ([]Param, bool) {
 //     parameter ("subject:Patient.name") on every type along the chain, an
 //     untyped chain link ("subject.name") on "*" since its target can be any
 //     type, reverse chaining ("_has:Observation:patient:code") on the type it
-//     names, _list on List, and _filter and _query (a named query the server
-//     defines) on "*"; a malformed chain is denied;
+//     names, _list on List, and _filter, _query (a named query the server
+//     defines), _contained other than false and _containedType other than
+//     contained (both can return containers of any type) on "*"; a
+//     malformed chain is denied;
 //   - patient/ scopes grant nothing without Checker.Patient;
 //   - GET metadata is allowed without scopes;
 //   - batch/transaction is never allowed on its own (NeedsEntryCheck);
@@ -305,8 +307,9 @@ func typeParam(req Request) ([]string, string) {
 //     probe those types; an untyped chain link ("subject.name") needs it on
 //     "*", as its target can be any type; reverse chaining
 //     ("_has:Observation:patient:code") needs an unfiltered s on the type it
-//     names; _list needs it on List; _filter and _query, which can read any
-//     type, need it on "*".
+//     names; _list needs it on List; _filter, _query, _contained (unless
+//     false) and _containedType (unless contained), which can read or
+//     return any type, need it on "*".
 func paramChecks(checks []check, req Request) ([]check, string) {
 	if len(req.Query) == 0 {
 		return checks, ""
@@ -358,6 +361,13 @@ func paramChecks(checks []check, req Request) ([]check, string) {
 			checks = addCheck(checks, check{typ: "*", why: key + " (it can read any type)", letter: PermSearch, unfiltered: true})
 		case base == "_list":
 			checks = addCheck(checks, check{typ: "List", why: key, letter: PermSearch, unfiltered: true})
+		case base == "_contained" || base == "_containedType":
+			for _, v := range req.Query[key] {
+				if key == "_contained" && v == "false" || key == "_containedType" && v == "contained" {
+					continue
+				}
+				checks = addCheck(checks, check{typ: "*", why: key + "=" + v + " (container resources can be of any type)", letter: PermSearch, unfiltered: true})
+			}
 		case chained:
 			var reason string
 			if checks, reason = chainChecks(checks, key); reason != "" {

@@ -122,32 +122,25 @@ func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 
 func (s claimString) present() bool { return s.end != 0 }
 
-// bytesIn returns the string from data (the decoded JSON): the literal's
-// body, or its unescaped text appended to scratch.
-func (s claimString) bytesIn(data, scratch []byte) []byte {
+// unquote returns s from data (the decoded JSON, as string or []byte): the
+// literal's body, sharing data, or its unescaped text appended to scratch.
+func unquote[T string | []byte](s claimString, data T, scratch []byte) T {
+	var zero T
 	if !s.present() {
-		return nil
+		return zero
 	}
 	lit := data[s.start:s.end]
-	if bytes.IndexByte(lit, '\\') < 0 {
-		return lit[1 : len(lit)-1]
+	for i := range len(lit) {
+		if lit[i] == '\\' {
+			b, _ := jsontext.AppendUnquote(scratch, lit) // validated while decoding
+			return T(b)
+		}
 	}
-	b, _ := jsontext.AppendUnquote(scratch, lit) // validated while decoding
-	return b
+	return lit[1 : len(lit)-1]
 }
 
-// text returns the string from payload, the decoded JSON text.
-func (s claimString) text(payload string) string {
-	if !s.present() {
-		return ""
-	}
-	lit := payload[s.start:s.end]
-	if strings.IndexByte(lit, '\\') < 0 {
-		return lit[1 : len(lit)-1]
-	}
-	b, _ := jsontext.AppendUnquote(nil, lit) // validated while decoding
-	return string(b)
-}
+// bytesIn is unquote on []byte (token.go, validator.go).
+func (s claimString) bytesIn(data, scratch []byte) []byte { return unquote(s, data, scratch) }
 
 // numericDate is an integer NumericDate (RFC 7519 §2).
 type numericDate struct {
@@ -205,7 +198,7 @@ func (l *stringList) strings(text string) []string {
 	}
 	out := make([]string, l.n)
 	for i := range out {
-		out[i] = l.at(i).text(text)
+		out[i] = unquote(l.at(i), text, nil)
 	}
 	return out
 }
@@ -346,7 +339,7 @@ func decodePayload(payload []byte, w *wireClaims) error {
 		// The elements are joined with single spaces.
 		var scratch [64]byte
 		for i := range w.Scp.n {
-			s := w.Scp.at(i).bytesIn(payload, scratch[:0])
+			s := unquote(w.Scp.at(i), payload, scratch[:0])
 			if len(s) == 0 || bytes.ContainsAny(s, " \t\r\n") {
 				return errScopeArrayElem
 			}
@@ -391,22 +384,22 @@ func claimsError(payload []byte, err error) error {
 // claims builds the Claims of a verified payload; text is string(payload).
 func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 	*c = Claims{
-		Issuer:          w.Iss.text(text),
-		Subject:         w.Sub.text(text),
+		Issuer:          unquote(w.Iss, text, nil),
+		Subject:         unquote(w.Sub, text, nil),
 		Audience:        w.Aud.strings(text),
 		ExpiresAt:       w.Exp.v,
 		IssuedAt:        w.Iat.v,
 		NotBefore:       w.Nbf.v,
 		HasNotBefore:    w.Nbf.set,
-		Scope:           w.Scope.text(text),
-		TokenUse:        w.TokenUse.text(text),
-		Type:            w.Typ.text(text),
-		ClientID:        w.ClientID.text(text),
-		AuthorizedParty: w.Azp.text(text),
-		Username:        w.Username.text(text),
-		FHIRUser:        w.FHIRUser.text(text),
-		Patient:         w.Patient.text(text),
-		ID:              w.Jti.text(text),
+		Scope:           unquote(w.Scope, text, nil),
+		TokenUse:        unquote(w.TokenUse, text, nil),
+		Type:            unquote(w.Typ, text, nil),
+		ClientID:        unquote(w.ClientID, text, nil),
+		AuthorizedParty: unquote(w.Azp, text, nil),
+		Username:        unquote(w.Username, text, nil),
+		FHIRUser:        unquote(w.FHIRUser, text, nil),
+		Patient:         unquote(w.Patient, text, nil),
+		ID:              unquote(w.Jti, text, nil),
 		Groups:          w.Groups.strings(text),
 		RealmRoles:      w.RealmAccess.Roles.strings(text),
 		Raw:             payload,
@@ -415,13 +408,13 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 		c.Scope = strings.Join(w.Scp.strings(text), " ")
 	}
 	if c.Username == "" {
-		c.Username = w.PreferredUsername.text(text)
+		c.Username = unquote(w.PreferredUsername, text, nil)
 	}
 	if ra := &w.ResourceAccess; ra.n > 0 {
 		c.ClientRoles = make(map[string][]string, ra.n)
 		for i := range ra.n {
 			e := ra.entry(i)
-			c.ClientRoles[e.name.text(text)] = e.roles.Roles.strings(text)
+			c.ClientRoles[unquote(e.name, text, nil)] = e.roles.Roles.strings(text)
 		}
 	}
 }

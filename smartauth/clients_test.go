@@ -9,21 +9,21 @@ import (
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// TestClients is the one client allow-list (Cognito ClientIDs, the
-// Keycloak AllowedClients check, the CLI's generic --client-id, scope
-// mapping gates).
+// TestClients covers both client allow-lists: Clients (either claim:
+// Keycloak AllowedClients, the generic --client-id) and ClientIDs (the
+// access-token audience policy: client_id required, RFC 9068 §2.2).
 func TestClients(t *testing.T) {
 	l := smartauth.Clients{"app", "svc"}
 	for _, tc := range []struct {
 		name          string
 		clientID, azp string
-		want          bool
+		clients, ids  bool // allowed by Clients, by ClientIDs
 		client        string
 	}{
-		{name: "client_id listed (Cognito)", clientID: "app", want: true, client: "app"},
-		{name: "azp listed (Keycloak)", azp: "svc", want: true, client: "svc"},
-		{name: "both listed and equal", clientID: "svc", azp: "svc", want: true, client: "svc"},
-		{name: "both listed, different", clientID: "app", azp: "svc", want: true, client: "app"},
+		{name: "client_id listed (Cognito)", clientID: "app", clients: true, ids: true, client: "app"},
+		{name: "azp only, listed (Keycloak; an ID token under ClientIDs)", azp: "svc", clients: true, client: "svc"},
+		{name: "both listed and equal", clientID: "svc", azp: "svc", clients: true, ids: true, client: "svc"},
+		{name: "both listed, different", clientID: "app", azp: "svc", clients: true, ids: true, client: "app"},
 		{name: "client_id listed, azp not", clientID: "app", azp: "evil", client: "app"},
 		{name: "azp listed, client_id not", clientID: "evil", azp: "app", client: "evil"},
 		{name: "neither claim"},
@@ -32,27 +32,42 @@ func TestClients(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &smartauth.Claims{ClientID: tc.clientID, AuthorizedParty: tc.azp}
-			assert.Equal(t, tc.want, l.Allows(c))
+			assert.Equal(t, tc.clients, l.Allows(c))
 			assert.Equal(t, tc.client, smartauth.ClientOf(c))
-			err := l.Check(c)
-			audErr := smartauth.ClientIDs(l...).CheckAudience(c, testEndpoint)
-			if tc.want {
-				assert.NoError(t, err)
-				assert.NoError(t, audErr)
-				return
+			for _, p := range []struct {
+				policy smartauth.AudiencePolicy
+				want   bool
+			}{{l, tc.clients}, {smartauth.ClientIDs(l...), tc.ids}} {
+				err := p.policy.CheckAudience(c, testEndpoint)
+				if p.want {
+					assert.NoError(t, err)
+					continue
+				}
+				require.ErrorIs(t, err, smartauth.ErrClientID)
+				assert.Equal(t, "client_id", smartauth.Reason(err))
 			}
-			require.ErrorIs(t, err, smartauth.ErrClientID)
-			require.ErrorIs(t, audErr, smartauth.ErrClientID)
-			assert.Equal(t, "client_id", smartauth.Reason(err))
 		})
 	}
 	assert.False(t, smartauth.Clients(nil).Allows(&smartauth.Claims{ClientID: "app"}), "an empty list allows nobody")
 }
 
+// TestAllOf: every policy must accept, the first error wins, and the
+// combination binds the endpoint when one part does.
+func TestAllOf(t *testing.T) {
+	p := smartauth.AllOf(smartauth.EndpointAudience(), smartauth.Clients{"app"})
+	ok := &smartauth.Claims{Audience: []string{testEndpoint}, ClientID: "app"}
+	require.NoError(t, p.CheckAudience(ok, testEndpoint))
+	require.ErrorIs(t, p.CheckAudience(&smartauth.Claims{Audience: []string{"other"}, ClientID: "app"}, testEndpoint), smartauth.ErrAudience)
+	err := p.CheckAudience(&smartauth.Claims{Audience: []string{testEndpoint}, AuthorizedParty: "evil"}, testEndpoint)
+	require.ErrorIs(t, err, smartauth.ErrClientID)
+	assert.NotErrorIs(t, err, smartauth.ErrAudience)
+	require.ErrorIs(t, smartauth.AllOf(nil).CheckAudience(ok, testEndpoint), smartauth.ErrConfig, "a nil policy fails closed")
+}
+
 func TestMappedScopes(t *testing.T) {
 	table := map[string][]string{"clinicians": {"user/*.rs"}, "admins": {"user/*.cruds", "system/*.rs"}}
 	groups := func(c *smartauth.Claims) []string { return c.Groups }
-	f := smartauth.MappedScopes(smartauth.Clients{"app"}, table, groups)
+	f := smartauth.MappedScopes([]string{"app"}, func(c *smartauth.Claims) string { return c.ClientID }, table, groups)
 	table["clinicians"][0] = "user/*.cruds" // the table is copied
 	for _, tc := range []struct {
 		name   string
@@ -64,6 +79,7 @@ func TestMappedScopes(t *testing.T) {
 		{name: "unmapped group", claims: smartauth.Claims{ClientID: "app", Groups: []string{"nurses"}}},
 		{name: "unlisted client", claims: smartauth.Claims{ClientID: "third-party", Groups: []string{"admins"}}},
 		{name: "no client", claims: smartauth.Claims{Groups: []string{"admins"}}},
+		{name: "listed client only in azp: the gate claim is client_id", claims: smartauth.Claims{AuthorizedParty: "app", Groups: []string{"admins"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, f(&tc.claims))

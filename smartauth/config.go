@@ -119,8 +119,32 @@ func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 // bindsEndpoint reports whether p accepts only tokens naming the event's
 // data store.
 func bindsEndpoint(p AudiencePolicy) bool {
-	e, ok := p.(endpointAudience)
-	return ok && len(e.allowed) == 0
+	switch p := p.(type) {
+	case endpointAudience:
+		return len(p.allowed) == 0
+	case allOf:
+		return slices.ContainsFunc(p, bindsEndpoint)
+	}
+	return false
+}
+
+// AllOf requires every policy to accept (the first error is returned); it
+// binds the endpoint when one of them does. Use it to add a client
+// allow-list to EndpointAudience.
+func AllOf(policies ...AudiencePolicy) AudiencePolicy { return allOf(slices.Clone(policies)) }
+
+type allOf []AudiencePolicy
+
+func (ps allOf) CheckAudience(c *Claims, endpoint string) error {
+	for _, p := range ps {
+		if p == nil {
+			return fmt.Errorf("%w: nil audience policy", ErrConfig)
+		}
+		if err := p.CheckAudience(c, endpoint); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ExactAudience requires aud to contain one of auds; the endpoint is not
@@ -137,9 +161,19 @@ func ExactAudience(auds ...string) AudiencePolicy {
 	})
 }
 
-// ClientIDs is the audience policy of tokens without aud (Cognito access
-// tokens): Clients(ids).
-func ClientIDs(ids ...string) AudiencePolicy { return Clients(slices.Clone(ids)) }
+// ClientIDs is the audience policy of access tokens without aud (Cognito):
+// client_id (RFC 9068 §2.2) is required and must be listed, and azp, when
+// present, must be listed too. A token naming its client only in azp (an
+// OpenID Connect ID token) is refused.
+func ClientIDs(ids ...string) AudiencePolicy {
+	l := Clients(slices.Clone(ids))
+	return AudienceFunc(func(c *Claims, _ string) error {
+		if c.ClientID == "" || !l.Allows(c) {
+			return fmt.Errorf("%w: client_id missing or not on the allow-list", ErrClientID)
+		}
+		return nil
+	})
+}
 
 // ClientOf returns the app client a token was issued to: client_id
 // (Cognito, RFC 9068), else azp (Keycloak, OpenID Connect).
@@ -150,9 +184,11 @@ func ClientOf(c *Claims) string {
 	return c.AuthorizedParty
 }
 
-// Clients is an app-client allow-list (exact match): a token is allowed
-// when it names a client and every client claim it has (client_id, azp) is
-// listed. It serves as audience policy, Check and MappedScopes gate.
+// Clients is an app-client allow-list (exact match) for tokens that may
+// name their client in client_id or azp (Keycloak AllowedClients, the
+// generic provider): a token is allowed when it has at least one of the
+// two claims and every one it has is listed. As an AudiencePolicy (with
+// AllOf) its error wraps ErrClientID.
 type Clients []string
 
 // Allows reports whether c's client claims are on the list.
@@ -164,30 +200,28 @@ func (l Clients) Allows(c *Claims) bool {
 		(c.AuthorizedParty == "" || slices.Contains(l, c.AuthorizedParty))
 }
 
-// Check is Allows as an IssuerConfig.Check: an error wrapping ErrClientID.
-func (l Clients) Check(c *Claims) error {
+// CheckAudience is Allows as an error wrapping ErrClientID; the endpoint
+// is not consulted.
+func (l Clients) CheckAudience(c *Claims, _ string) error {
 	if !l.Allows(c) {
 		return fmt.Errorf("%w: client not on the allow-list", ErrClientID)
 	}
 	return nil
 }
 
-// CheckAudience is Check; as the endpoint is not consulted,
-// Config.Endpoints is required.
-func (l Clients) CheckAudience(c *Claims, _ string) error { return l.Check(c) }
-
 // MappedScopes returns an ExtraScopes function adding table[name] for each
-// of names(c) (groups, roles), for tokens of the listed clients only: a
-// user of a third-party app must not get the scopes their groups grant in
-// your own apps. table and clients are copied.
-func MappedScopes(clients Clients, table map[string][]string, names func(*Claims) []string) func(*Claims) []string {
+// of names(c) (groups, roles), only for tokens whose client(c) (client_id
+// for Cognito, azp for Keycloak) is listed: a user of a third-party app
+// must not get the scopes their groups grant in your own apps. table and
+// clients are copied.
+func MappedScopes(clients []string, client func(*Claims) string, table map[string][]string, names func(*Claims) []string) func(*Claims) []string {
 	clients = slices.Clone(clients)
 	t := make(map[string][]string, len(table))
 	for name, s := range table {
 		t[name] = slices.Clone(s)
 	}
 	return func(c *Claims) []string {
-		if !clients.Allows(c) {
+		if id := client(c); id == "" || !slices.Contains(clients, id) {
 			return nil
 		}
 		var out []string

@@ -19,6 +19,7 @@ import (
 const (
 	defaultRequestTimeout = 500 * time.Millisecond // WithRequestTimeout
 	defaultMissPenalty    = 10 * time.Second       // WithMissPenalty
+	coldStartPenalty      = time.Second            // penalty cap while no set has ever loaded
 	maxJWKSBody           = 64 << 10               // bytes, after any decompression
 	minRefresh            = time.Minute            // refresh interval floor; retry interval of a failing background refresh
 	maxRefresh            = 24 * time.Hour         // refresh interval cap
@@ -91,10 +92,11 @@ func WithInsecureHTTP() RemoteOption {
 //   - A miss (unknown kid, or no set yet) starts one fetch shared by all
 //     concurrent callers, and looks again.
 //   - Back-off: when that fetch leaves the kid unknown, the penalty window
-//     opens (WithMissPenalty). Inside it every miss fails at once with
-//     ErrKidNotFound, or ErrKeySetUnavailable and the last fetch error
-//     when no set ever loaded; known kids keep working. A flood of forged
-//     kids, or an outage at cold start, costs one fetch per window.
+//     opens: WithMissPenalty (10 s), at most 1 s while no set has ever
+//     loaded. Inside it every miss fails at once with ErrKidNotFound, or
+//     ErrKeySetUnavailable and the last fetch error when no set ever
+//     loaded; known kids keep working. A flood of forged kids, or an
+//     outage at cold start, costs one fetch per window.
 //     Hydrate and Refresh ignore the window.
 //   - A failed fetch keeps the last good set and goes to the error hook.
 //     The body is capped at 64 KiB after any transport decompression.
@@ -246,8 +248,12 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 	if k, ok := s.key(kid); ok {
 		return k, nil
 	}
+	penalty := r.penalty
+	if s == nil {
+		penalty = min(penalty, coldStartPenalty)
+	}
 	r.mu.Lock()
-	if until := r.now().Add(r.penalty); until.After(r.missUntil) {
+	if until := r.now().Add(penalty); until.After(r.missUntil) {
 		r.missUntil = until
 	}
 	r.mu.Unlock()

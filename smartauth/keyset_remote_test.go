@@ -356,38 +356,50 @@ func TestRemoteKeySetMissPenaltyOption(t *testing.T) {
 	r.settle()
 }
 
-// TestRemoteKeySetOneBackOffRule: the same window (here WithMissPenalty)
-// follows a failed fetch at cold start and an unknown kid after a good one.
+// TestRemoteKeySetOneBackOffRule: one rule follows a failed fetch at cold
+// start and an unknown kid after a good one; the window is
+// min(WithMissPenalty, 1 s) until a set has loaded.
 func TestRemoteKeySetOneBackOffRule(t *testing.T) {
-	s := newKSServer(t, ksJWKS(t, "rsa-a"))
-	s.set(func(s *ksServer) { s.status = http.StatusBadGateway })
-	r := newKSRemote(t, s, WithMissPenalty(time.Minute))
-	ctx := t.Context()
-	_, err := r.Key(ctx, "rsa-a")
-	require.ErrorIs(t, err, ErrKeySetUnavailable)
-	require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
+	for _, tc := range []struct {
+		name           string
+		penalty, ccold time.Duration
+	}{
+		{"long penalty: 1 s at cold start", time.Minute, time.Second},
+		{"default penalty: 1 s at cold start", defaultMissPenalty, time.Second},
+		{"short penalty applies at cold start too", 200 * time.Millisecond, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newKSServer(t, ksJWKS(t, "rsa-a"))
+			s.set(func(s *ksServer) { s.status = http.StatusBadGateway })
+			r := newKSRemote(t, s, WithMissPenalty(tc.penalty))
+			ctx := t.Context()
+			_, err := r.Key(ctx, "rsa-a")
+			require.ErrorIs(t, err, ErrKeySetUnavailable)
+			require.ErrorIs(t, r.nextErr(t), ErrJWKSFetch)
 
-	s.set(func(s *ksServer) { s.status = http.StatusOK })
-	r.clock.Advance(time.Minute - time.Nanosecond)
-	_, err = r.Key(ctx, "rsa-a")
-	require.ErrorIs(t, err, ErrKeySetUnavailable, "cold start, inside the window")
-	assert.EqualValues(t, 1, s.hits.Load())
-	r.clock.Advance(time.Nanosecond)
-	_, err = r.Key(ctx, "rsa-a")
-	require.NoError(t, err)
-	assert.EqualValues(t, 2, s.hits.Load())
+			s.set(func(s *ksServer) { s.status = http.StatusOK })
+			r.clock.Advance(tc.ccold - time.Nanosecond)
+			_, err = r.Key(ctx, "rsa-a")
+			require.ErrorIs(t, err, ErrKeySetUnavailable, "cold start, inside the window")
+			assert.EqualValues(t, 1, s.hits.Load())
+			r.clock.Advance(time.Nanosecond)
+			_, err = r.Key(ctx, "rsa-a")
+			require.NoError(t, err)
+			assert.EqualValues(t, 2, s.hits.Load())
 
-	_, err = r.Key(ctx, "unknown")
-	require.ErrorIs(t, err, ErrKidNotFound)
-	r.clock.Advance(time.Minute - time.Nanosecond)
-	_, err = r.Key(ctx, "unknown-2")
-	require.ErrorIs(t, err, ErrKidNotFound)
-	assert.EqualValues(t, 3, s.hits.Load(), "loaded set, inside the window")
-	r.clock.Advance(time.Nanosecond)
-	_, err = r.Key(ctx, "unknown-3")
-	require.ErrorIs(t, err, ErrKidNotFound)
-	assert.EqualValues(t, 4, s.hits.Load())
-	r.assertIdle(t)
+			_, err = r.Key(ctx, "unknown")
+			require.ErrorIs(t, err, ErrKidNotFound)
+			r.clock.Advance(tc.penalty - time.Nanosecond)
+			_, err = r.Key(ctx, "unknown-2")
+			require.ErrorIs(t, err, ErrKidNotFound)
+			assert.EqualValues(t, 3, s.hits.Load(), "loaded set, inside the full window")
+			r.clock.Advance(time.Nanosecond)
+			_, err = r.Key(ctx, "unknown-3")
+			require.ErrorIs(t, err, ErrKidNotFound)
+			assert.EqualValues(t, 4, s.hits.Load())
+			r.assertIdle(t)
+		})
+	}
 }
 
 // TestRemoteKeySetFailedRefreshKeepsLastGood covers catalogue row 31: a
@@ -477,7 +489,8 @@ func TestRemoteKeySetGzipBodyCap(t *testing.T) {
 }
 
 // TestRemoteKeySetNeverGood: without any good fetch, Key fails with
-// ErrKeySetUnavailable and each miss retries; the first success recovers.
+// ErrKeySetUnavailable and each miss retries (the window is 1 s, not 10 s,
+// until a set has loaded); the first success recovers.
 func TestRemoteKeySetNeverGood(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
 	s.set(func(s *ksServer) { s.status = http.StatusServiceUnavailable })
@@ -504,7 +517,7 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 			require.ErrorIs(t, err, ErrKeySetUnavailable)
 			require.ErrorIs(t, err, ErrJWKSFetch, "the last fetch error is kept as the cause")
 		}
-		r.clock.Advance(defaultMissPenalty - time.Nanosecond)
+		r.clock.Advance(coldStartPenalty - time.Nanosecond)
 		_, err = r.Key(ctx, "rsa-a")
 		require.ErrorIs(t, err, ErrKeySetUnavailable)
 		assert.EqualValues(t, 2+i, s.hits.Load(), "no fetch inside the penalty window")
@@ -521,7 +534,7 @@ func TestRemoteKeySetNeverGood(t *testing.T) {
 	s.set(func(s *ksServer) { s.body = ksJWKS(t, "rsa-a") })
 	_, err = r.Key(ctx, "rsa-a")
 	require.ErrorIs(t, err, ErrNoUsableKeys, "still inside the penalty window: no fetch yet")
-	r.clock.Advance(defaultMissPenalty)
+	r.clock.Advance(coldStartPenalty)
 	k, err := r.Key(ctx, "rsa-a")
 	require.NoError(t, err)
 	assert.Equal(t, "rsa-a", k.ID)

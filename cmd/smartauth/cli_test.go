@@ -255,6 +255,33 @@ func TestValidateAlgorithm(t *testing.T) {
 	assert.Contains(t, stderr, "HS256")
 }
 
+// TestValidateProviderFlags: --multi-region and --path-prefix (the
+// Lambda's COGNITO_MULTI_REGION, KEYCLOAK_PATH_PREFIX) reach the shared
+// settings and their combination rules.
+func TestValidateProviderFlags(t *testing.T) {
+	ev := writeEvent(t, "x.y.z")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"multi-region with issuer", []string{"--provider", "cognito", "--issuer", "https://cognito.local.test/local_abc", "--client-id", "app", "--multi-region"},
+			"--multi-region needs --region/--user-pool-id"},
+		{"multi-region for generic", []string{"--issuer", "https://idp.example.com", "--jwks-url", "https://idp.example.com/jwks", "--multi-region"},
+			"--multi-region"},
+		{"path-prefix with issuer", []string{"--provider", "keycloak", "--issuer", "https://kc.example.com/auth/realms/fhir", "--path-prefix", "/auth"},
+			"--path-prefix needs --keycloak-url/--realm"},
+		{"path-prefix not a plain path", []string{"--provider", "keycloak", "--keycloak-url", "https://kc.example.com", "--realm", "fhir", "--path-prefix", "/a?b"},
+			`path prefix "/a?b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", append(append([]string{"validate", "--role-arn", testRole}, tc.args...), ev)...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
 // TestExitCodes: one convention for every command, stated in each -h text:
 // 0 allowed or positive, 1 denied or negative, 2 usage or configuration
 // error (no decision).

@@ -36,7 +36,8 @@ Lambda under the Runtime Interface Emulator (--lambda-url); the answer is
 applied as HealthLake does: 401 without a valid allow, 403 when the returned
 scopes, the patient compartment or a granular filter do not permit the
 request, with an OperationOutcome saying which check failed. One log line per
-request on stderr. Stops on Ctrl-C.
+request on stderr. Stops on Ctrl-C. Exit status: 0 stopped by Ctrl-C, 2 usage,
+configuration or server error.
 
 Example (Keycloak realm "fhir" on localhost):
 
@@ -170,8 +171,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "smartauth emulate: serving %s (datastoreEndpoint %s, %s); Ctrl-C stops\n", base, endpoint, mode)
 	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
-		fmt.Fprintf(stderr, "smartauth emulate: %v\n", err)
-		return 1
+		return fail(err)
 	}
 	return 0
 }

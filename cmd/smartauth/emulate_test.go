@@ -142,6 +142,9 @@ func TestEmulateUsage(t *testing.T) {
 		assert.Equal(t, 2, code, d)
 		assert.Contains(t, stderr, "--lambda-timeout", d)
 	}
+	code, _, stderr = runCLI(t, "", "emulate", "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "Exit status: 0 stopped by Ctrl-C, 2 usage,\nconfiguration or server error.")
 }
 
 // The default Metadata is built by internal/metadata for each provider and

@@ -20,12 +20,12 @@ The first form parses SMART scopes (v1, v2, v2.2 granular), one row per scope:
 the tokens of --claim first (split on single spaces, so a double space shows
 up as an empty, invalid token), then the positional SCOPEs. Put "--" before
 the scopes. Exit status: 0 every scope is valid, 1 any is invalid, 2 usage
-error.
+or output error.
 
 The second form decides one FHIR request (PATH relative to the FHIR base,
 e.g. "Observation/123" or "Condition?category=x") against the scopes in
-SCOPES. Exit status: 0 allowed, 1 denied, 2 usage error (including a
-malformed request).
+SCOPES. Exit status: 0 allowed, 1 denied, 2 usage or output error
+(including a malformed request).
 
 Flags:
 `
@@ -161,7 +161,7 @@ func runScopes(args []string, stdout, stderr io.Writer) int {
 		for _, r := range rows {
 			if err := enc.Encode(r); err != nil {
 				fmt.Fprintf(stderr, "smartauth scopes: %v\n", err)
-				return 1
+				return 2
 			}
 		}
 		return code
@@ -184,7 +184,7 @@ func runScopes(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(stderr, "smartauth scopes: %v\n", err)
-		return 1
+		return 2
 	}
 	return code
 }
@@ -225,7 +225,7 @@ func runPermits(f scopesFlags, parser scopes.Parser, method, path string, stdout
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(out); err != nil {
 			fmt.Fprintf(stderr, "smartauth scopes: %v\n", err)
-			return 1
+			return 2
 		}
 		return code
 	}
@@ -256,7 +256,7 @@ func runPermits(f scopesFlags, parser scopes.Parser, method, path string, stdout
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(stderr, "smartauth scopes: %v\n", err)
-		return 1
+		return 2
 	}
 	return code
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -330,4 +331,28 @@ func TestScopesDispatch(t *testing.T) {
 	code := run(context.Background(), []string{"scopes", "--json", "--", "openid"}, strings.NewReader(""), &out, &errb)
 	assert.Equal(t, 0, code)
 	assert.JSONEq(t, `{"scope":"openid","valid":true,"kind":"identity"}`, out.String())
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestScopesOutputError: a failed write to stdout is exit status 2 (as a
+// usage error), never 1, which means "invalid" or "denied".
+func TestScopesOutputError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"table", []string{"patient/*.rs"}},
+		{"json", []string{"--json", "patient/*.rs"}},
+		{"permits table", []string{"--permits", "user/*.rs", "GET", "Observation/1"}},
+		{"permits json", []string{"--json", "--permits", "user/*.rs", "GET", "Observation/1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			assert.Equal(t, 2, runScopes(tc.args, failingWriter{}, &stderr))
+			assert.Contains(t, stderr.String(), "disk full")
+		})
+	}
 }

@@ -18,18 +18,18 @@ import (
 //	SERVICE_ROLE_ARN          role returned as iamRoleARN (required)
 //	COGNITO_REGION            cognito: pool region
 //	COGNITO_USER_POOL_ID      cognito: pool ID
-//	COGNITO_CLIENT_IDS        cognito: comma-separated app client allow-list (required)
+//	COGNITO_CLIENT_IDS        cognito: app client allow-list (required): client_id listed, azp listed if present
 //	COGNITO_SCOPE_PREFIXES    cognito: comma-separated resource-server prefixes to strip
 //	COGNITO_MULTI_REGION      cognito: "true" to also trust the issuer-cognito-idp issuer
 //	KEYCLOAK_URL              keycloak: server base URL, e.g. https://abc.us-east-1.awsapprunner.com
 //	KEYCLOAK_REALM            keycloak: realm
 //	KEYCLOAK_PATH_PREFIX      keycloak: "/auth" for legacy servers
 //	KEYCLOAK_AUDIENCES        keycloak: extra accepted aud values (comma-separated)
-//	KEYCLOAK_CLIENTS          keycloak: client allow-list (azp; comma-separated, optional)
+//	KEYCLOAK_CLIENTS          keycloak: client allow-list (optional): azp and client_id, each listed if present
 //	ISSUER                    generic: the issuer (required)
 //	JWKS_URL, JWKS_FILE       generic: its JWKS URL, or a JWKS file in the package (one required)
 //	AUDIENCES                 generic: extra accepted aud values (comma-separated)
-//	CLIENT_IDS                generic: client allow-list (client_id or azp; comma-separated, optional)
+//	CLIENT_IDS                generic: client allow-list (comma-separated, optional): at least one of client_id, azp; each present must be listed
 //	ALGORITHMS                generic, keycloak: JWS algorithm allow-list (comma-separated; default RS256)
 //	SCOPE_FORMAT              "v1" for SMART_ON_FHIR_V1 data stores, else as given
 //	ISAUTHORIZED_AS_STRING    "true" to emit isAuthorized as a string
@@ -107,11 +107,13 @@ func settingsFromEnv(getenv func(string) string) (*config.Settings, error) {
 		s.ScopePrefixes = config.List(getenv("COGNITO_SCOPE_PREFIXES"))
 		s.MultiRegion = getenv("COGNITO_MULTI_REGION") == "true"
 		names["region"], names["user-pool-id"], names["client-id"] = "COGNITO_REGION", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_IDS"
+		names["multi-region"] = "COGNITO_MULTI_REGION"
 	case "keycloak":
 		s.KeycloakURL, s.Realm, s.PathPrefix = getenv("KEYCLOAK_URL"), getenv("KEYCLOAK_REALM"), getenv("KEYCLOAK_PATH_PREFIX")
 		s.Audiences = config.List(getenv("KEYCLOAK_AUDIENCES"))
 		s.ClientIDs = config.List(getenv("KEYCLOAK_CLIENTS"))
 		names["keycloak-url"], names["realm"], names["audience"], names["client-id"] = "KEYCLOAK_URL", "KEYCLOAK_REALM", "KEYCLOAK_AUDIENCES", "KEYCLOAK_CLIENTS"
+		names["path-prefix"] = "KEYCLOAK_PATH_PREFIX"
 	case "generic":
 		s.Issuer, s.JWKSURL, s.JWKSFile = getenv("ISSUER"), getenv("JWKS_URL"), getenv("JWKS_FILE")
 		s.Audiences = config.List(getenv("AUDIENCES"))

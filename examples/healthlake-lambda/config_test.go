@@ -126,7 +126,8 @@ func TestConfigFromEnvAlgorithms(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cfg.Issuers, 1)
 	assert.Equal(t, []string{"ES256", "PS256"}, cfg.Issuers[0].Algorithms)
-	assert.NotNil(t, cfg.Issuers[0].Check, "CLIENT_IDS is the generic client allow-list")
+	err = cfg.Issuers[0].Audience.CheckAudience(&smartauth.Claims{Audience: []string{"https://hl.example/datastore/1/r4/"}, ClientID: "other"}, "https://hl.example/datastore/1/r4/")
+	require.ErrorIs(t, err, smartauth.ErrClientID, "CLIENT_IDS is the generic client allow-list")
 
 	_, _, err = configFromEnv(env(map[string]string{"SMARTAUTH_PROVIDER": "cognito", "COGNITO_REGION": "us-east-1",
 		"COGNITO_USER_POOL_ID": "us-east-1_Example", "COGNITO_CLIENT_IDS": "abc", "ALGORITHMS": "ES256"}))

@@ -45,12 +45,12 @@ type Settings struct {
 	ScopePrefixes []string
 	// Endpoints are the data store endpoints served (Config.Endpoints).
 	Endpoints []string
-	// Region, UserPoolID (keys "region", "user-pool-id") and MultiRegion:
-	// cognito only.
+	// Region, UserPoolID (keys "region", "user-pool-id") and MultiRegion
+	// (key "multi-region"; not with Issuer): cognito only.
 	Region, UserPoolID string
 	MultiRegion        bool
-	// KeycloakURL, Realm (keys "keycloak-url", "realm") and PathPrefix:
-	// keycloak only.
+	// KeycloakURL, Realm (keys "keycloak-url", "realm") and PathPrefix
+	// (key "path-prefix"; not with Issuer): keycloak only.
 	KeycloakURL, Realm, PathPrefix string
 	// RoleARN, V1Scopes, AuthorizedAsString and UIDClaim are the HealthLake
 	// response settings.
@@ -141,7 +141,7 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 			ScopePrefixes: s.ScopePrefixes,
 		}
 		if len(s.ClientIDs) > 0 {
-			ic.Check = smartauth.Clients(slices.Clone(s.ClientIDs)).Check
+			ic.Audience = smartauth.AllOf(ic.Audience, smartauth.Clients(slices.Clone(s.ClientIDs)))
 		}
 		cfg.Issuers = []smartauth.IssuerConfig{ic}
 	case "cognito":
@@ -207,20 +207,24 @@ func (s *Settings) checkCombination() error {
 			return fmt.Errorf("%s does not apply to cognito (access tokens have no aud): use %s", s.name("audience"), s.name("client-id"))
 		case len(s.Algorithms) > 0:
 			return fmt.Errorf("%s does not apply to cognito (Cognito signs with RS256 only)", s.name("algorithm"))
-		case keycloakSet:
-			return fmt.Errorf("%s and %s need %s keycloak", s.name("keycloak-url"), s.name("realm"), s.name("provider"))
+		case s.Issuer != "" && s.MultiRegion:
+			return fmt.Errorf("%s needs %s/%s, not %s", s.name("multi-region"), s.name("region"), s.name("user-pool-id"), s.name("issuer"))
+		case keycloakSet || s.PathPrefix != "":
+			return fmt.Errorf("%s, %s and %s need %s keycloak", s.name("keycloak-url"), s.name("realm"), s.name("path-prefix"), s.name("provider"))
 		}
 	case "keycloak":
 		switch {
 		case s.Issuer != "" && keycloakSet:
 			return fmt.Errorf("give %s or %s/%s, not both", s.name("issuer"), s.name("keycloak-url"), s.name("realm"))
-		case cognitoSet:
-			return fmt.Errorf("%s and %s need %s cognito", s.name("region"), s.name("user-pool-id"), s.name("provider"))
+		case s.Issuer != "" && s.PathPrefix != "":
+			return fmt.Errorf("%s needs %s/%s, not %s (which holds the prefix)", s.name("path-prefix"), s.name("keycloak-url"), s.name("realm"), s.name("issuer"))
+		case cognitoSet || s.MultiRegion:
+			return fmt.Errorf("%s, %s and %s need %s cognito", s.name("region"), s.name("user-pool-id"), s.name("multi-region"), s.name("provider"))
 		}
 	default:
-		if cognitoSet || keycloakSet {
-			return fmt.Errorf("%s, %s, %s and %s need %s cognito or keycloak",
-				s.name("region"), s.name("user-pool-id"), s.name("keycloak-url"), s.name("realm"), s.name("provider"))
+		if cognitoSet || keycloakSet || s.MultiRegion || s.PathPrefix != "" {
+			return fmt.Errorf("%s, %s, %s, %s, %s and %s need %s cognito or keycloak", s.name("region"), s.name("user-pool-id"),
+				s.name("multi-region"), s.name("keycloak-url"), s.name("realm"), s.name("path-prefix"), s.name("provider"))
 		}
 	}
 	return nil

@@ -52,6 +52,18 @@ func TestBuild(t *testing.T) {
 			UserPoolID: "us-east-1_Example", ClientIDs: []string{"app"}}, wantErr: "not both"},
 		{name: "cognito without clients", s: config.Settings{Provider: "cognito", Region: "us-east-1", UserPoolID: "us-east-1_Example"},
 			wantErr: "client"},
+		{name: "keycloak path prefix", s: config.Settings{Provider: "keycloak", KeycloakURL: "https://kc.example.com", Realm: "fhir", PathPrefix: "/auth"},
+			issuers: []string{"https://kc.example.com/auth/realms/fhir"}},
+		{name: "keycloak path prefix with issuer", s: config.Settings{Provider: "keycloak", Issuer: "https://kc.example.com/auth/realms/fhir", PathPrefix: "/auth"},
+			wantErr: "--path-prefix needs --keycloak-url/--realm"},
+		{name: "cognito multi-region with issuer", s: config.Settings{Provider: "cognito", Issuer: "https://cognito.local.test/local_abc",
+			ClientIDs: []string{"app"}, MultiRegion: true}, wantErr: "--multi-region needs --region/--user-pool-id"},
+		{name: "path prefix for cognito", s: config.Settings{Provider: "cognito", Region: "us-east-1", UserPoolID: "us-east-1_Example",
+			ClientIDs: []string{"app"}, PathPrefix: "/auth"}, wantErr: "need --provider keycloak"},
+		{name: "multi-region for keycloak", s: config.Settings{Provider: "keycloak", KeycloakURL: "https://kc.example.com", Realm: "fhir",
+			MultiRegion: true}, wantErr: "need --provider cognito"},
+		{name: "multi-region for generic", s: config.Settings{Provider: "generic", Issuer: "https://idp.example.com", JWKSURL: "https://idp.example.com/jwks",
+			MultiRegion: true}, wantErr: "need --provider cognito or keycloak"},
 		{name: "keycloak issuer not a realm URL", s: config.Settings{Provider: "keycloak", Issuer: "https://kc.example.com/fhir"},
 			wantErr: "not a Keycloak realm URL"},
 		{name: "keycloak with pool", s: config.Settings{Provider: "keycloak", KeycloakURL: "https://kc.example.com", Realm: "fhir",
@@ -110,6 +122,36 @@ func TestBuildResponseAndPolicySettings(t *testing.T) {
 	s.RoleARN = ""
 	_, _, err = s.New()
 	require.ErrorIs(t, err, smartauth.ErrConfig, "no role ARN: fails closed")
+}
+
+// TestBuildGenericClients: the generic --client-id list is part of the
+// audience policy (one sentinel, ErrClientID), and the policy still binds
+// the event's endpoint (no Endpoints needed).
+func TestBuildGenericClients(t *testing.T) {
+	s := config.Settings{Provider: "generic", Issuer: "https://idp.example.com", JWKSURL: "https://idp.example.com/jwks",
+		ClientIDs: []string{"app"}, RoleARN: role}
+	cfg, _, err := s.Build()
+	require.NoError(t, err)
+	_, err = smartauth.NewValidator(cfg)
+	require.NoError(t, err, "endpoint binding kept")
+	aud := cfg.Issuers[0].Audience
+	for _, tc := range []struct {
+		name   string
+		claims smartauth.Claims
+		reason string
+	}{
+		{"listed client_id", smartauth.Claims{Audience: []string{endpoint}, ClientID: "app"}, "ok"},
+		{"listed azp", smartauth.Claims{Audience: []string{endpoint}, AuthorizedParty: "app"}, "ok"},
+		{"unlisted azp", smartauth.Claims{Audience: []string{endpoint}, ClientID: "app", AuthorizedParty: "evil"}, "client_id"},
+		{"no client claim", smartauth.Claims{Audience: []string{endpoint}}, "client_id"},
+		{"other data store", smartauth.Claims{Audience: []string{"https://other"}, ClientID: "app"}, "aud"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := aud.CheckAudience(&tc.claims, endpoint)
+			assert.Equal(t, tc.reason, smartauth.Reason(err))
+			assert.NotErrorIs(t, err, smartauth.ErrCustomCheck)
+		})
+	}
 }
 
 func TestList(t *testing.T) {

@@ -104,6 +104,9 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 	if len(cfg.GroupScopes) > 0 && len(cfg.GroupScopeClients) == 0 {
 		return nil, fmt.Errorf("%w: GroupScopes needs GroupScopeClients (the app clients allowed to receive group scopes)", ErrConfig)
 	}
+	if cfg.Issuer != "" && cfg.MultiRegionIssuer {
+		return nil, fmt.Errorf("%w: MultiRegionIssuer needs Region and UserPoolID, not Issuer", ErrConfig)
+	}
 	var issuers []string
 	if cfg.Issuer != "" {
 		if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" {
@@ -145,7 +148,7 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 			Check:         cfg.Check,
 		}
 		if len(cfg.GroupScopes) > 0 {
-			ic.ExtraScopes = smartauth.MappedScopes(cfg.GroupScopeClients, cfg.GroupScopes, groups)
+			ic.ExtraScopes = smartauth.MappedScopes(cfg.GroupScopeClients, clientID, cfg.GroupScopes, groups)
 		}
 		out = append(out, ic)
 	}
@@ -153,3 +156,5 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 }
 
 func groups(c *smartauth.Claims) []string { return c.Groups }
+
+func clientID(c *smartauth.Claims) string { return c.ClientID }

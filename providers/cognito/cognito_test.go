@@ -191,6 +191,9 @@ func TestConfigErrors(t *testing.T) {
 		{"empty client ID in list", func(c *cognito.Config) { c.ClientIDs = []string{appClient, ""} }},
 		{"issuer override not absolute", func(c *cognito.Config) { c.Issuer = "/us-east-1_Example" }},
 		{"issuer override not a URL", func(c *cognito.Config) { c.Issuer = "http://[::1" }},
+		{"multi-region with an issuer override (would be ignored)", func(c *cognito.Config) {
+			c.Issuer, c.MultiRegionIssuer = "https://cognito.local.test/local_abc", true
+		}},
 		{"remote key set option invalid", func(c *cognito.Config) {
 			c.KeySetOptions = []smartauth.RemoteOption{smartauth.WithHTTPClient(nil)}
 		}},
@@ -385,6 +388,29 @@ func TestAccessTokenRules(t *testing.T) {
 			clients: []string{appClient},
 			token:   func(t testing.TB) string { return sign(t, k.rsaOther, jwa.RS256(), rsaKid, access) },
 			wantErr: smartauth.ErrSignature,
+		},
+		{
+			name:    "access token naming its client only in azp (no client_id): refused",
+			clients: []string{appClient},
+			token: func(t testing.TB) string {
+				return signRS256(t, with(access, map[string]any{"client_id": nil, "azp": appClient}))
+			},
+			wantErr: smartauth.ErrClientID,
+		},
+		{
+			name:    "listed client_id, unlisted azp: refused",
+			clients: []string{appClient},
+			token: func(t testing.TB) string {
+				return signRS256(t, with(access, map[string]any{"azp": "third-party"}))
+			},
+			wantErr: smartauth.ErrClientID,
+		},
+		{
+			name:    "listed client_id, same azp: allowed",
+			clients: []string{appClient},
+			token: func(t testing.TB) string {
+				return signRS256(t, with(access, map[string]any{"azp": appClient}))
+			},
 		},
 		{
 			name:    "expired",

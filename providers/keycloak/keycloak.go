@@ -14,9 +14,10 @@ import (
 // ErrConfig is wrapped by every configuration error of this package.
 var ErrConfig = errors.New("keycloak: invalid configuration")
 
-// ErrClient is returned (wrapped in smartauth.ErrCustomCheck) when the
-// token's client (azp, and client_id if present) is not on AllowedClients.
-var ErrClient = errors.New("keycloak: client not allowed")
+// ErrClient is returned when the token's client claims (azp, and
+// client_id if present) are not on AllowedClients. It wraps
+// smartauth.ErrClientID (reason "client_id").
+var ErrClient = fmt.Errorf("keycloak: client not allowed: %w", smartauth.ErrClientID)
 
 // Config describes one Keycloak realm.
 type Config struct {
@@ -122,16 +123,15 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		}
 		ks = rks
 	}
-	allowed := smartauth.Clients(slices.Clone(cfg.AllowedClients))
-	userCheck := cfg.Check
-	check := func(c *smartauth.Claims) error {
-		if len(allowed) > 0 && !allowed.Allows(c) {
-			return ErrClient
-		}
-		if userCheck != nil {
-			return userCheck(c)
-		}
-		return nil
+	audience := smartauth.EndpointAudience(cfg.Audiences...)
+	if len(cfg.AllowedClients) > 0 {
+		allowed := smartauth.Clients(slices.Clone(cfg.AllowedClients))
+		audience = smartauth.AllOf(audience, smartauth.AudienceFunc(func(c *smartauth.Claims, _ string) error {
+			if !allowed.Allows(c) {
+				return ErrClient
+			}
+			return nil
+		}))
 	}
 	// smartauth checks the token kind (payload typ) before the audience
 	// policy, so an ID or refresh token is reported as ErrTokenUse.
@@ -140,9 +140,9 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		Issuer:     iss,
 		KeySet:     ks,
 		Algorithms: cfg.Algorithms,
-		Audience:   smartauth.EndpointAudience(cfg.Audiences...),
+		Audience:   audience,
 		TokenKind:  bearer,
-		Check:      check,
+		Check:      cfg.Check,
 	}
 	if cfg.Introspection != nil {
 		in, err := NewIntrospector(iss, *cfg.Introspection)
@@ -159,14 +159,14 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 
 // roleScopes maps realm and client roles to scopes through explicit tables
 // (smartauth.MappedScopes), realm roles first, then clients in sorted order
-// so the resulting scope order is stable. Only tokens of the allowed
-// clients receive them.
+// so the resulting scope order is stable. Only tokens whose azp is allowed
+// receive them (client_id is not consulted).
 func roleScopes(realm map[string][]string, clients map[string]map[string][]string, allowed []string) func(*smartauth.Claims) []string {
 	tables := []func(*smartauth.Claims) []string{
-		smartauth.MappedScopes(allowed, realm, func(c *smartauth.Claims) []string { return c.RealmRoles }),
+		smartauth.MappedScopes(allowed, azp, realm, func(c *smartauth.Claims) []string { return c.RealmRoles }),
 	}
 	for _, client := range slices.Sorted(maps.Keys(clients)) {
-		tables = append(tables, smartauth.MappedScopes(allowed, clients[client],
+		tables = append(tables, smartauth.MappedScopes(allowed, azp, clients[client],
 			func(c *smartauth.Claims) []string { return c.ClientRoles[client] }))
 	}
 	return func(c *smartauth.Claims) []string {
@@ -177,3 +177,5 @@ func roleScopes(realm map[string][]string, clients map[string]map[string][]strin
 		return out
 	}
 }
+
+func azp(c *smartauth.Claims) string { return c.AuthorizedParty }

@@ -278,7 +278,7 @@ func TestNew(t *testing.T) {
 		assert.IsType(t, &smartauth.RemoteKeySet{}, ic.KeySet)
 		assert.NotNil(t, ic.Audience)
 		assert.NotNil(t, ic.TokenKind)
-		assert.NotNil(t, ic.Check)
+		assert.Nil(t, ic.Check, "the client allow-list is part of the audience policy")
 		assert.Nil(t, ic.ExtraScopes, "no role mapping configured")
 		assert.Empty(t, ic.Algorithms, "empty means RS256 only in smartauth")
 	})
@@ -423,20 +423,23 @@ func TestAllowedClients(t *testing.T) {
 		{"azp on the list", []string{"svc", "smart-app"}, nil, access, nil},
 		{"no list: any azp", nil, nil, with(access, map[string]any{"azp": "whatever"}), nil},
 		{"other azp", []string{"smart-app"}, nil, with(access, map[string]any{"azp": "other-app"}),
-			[]error{smartauth.ErrCustomCheck, keycloak.ErrClient}},
+			[]error{smartauth.ErrClientID, keycloak.ErrClient}},
 		{"azp missing", []string{"smart-app"}, nil, with(access, map[string]any{"azp": nil}),
-			[]error{smartauth.ErrCustomCheck, keycloak.ErrClient}},
+			[]error{smartauth.ErrClientID, keycloak.ErrClient}},
 		{"azp case differs", []string{"smart-app"}, nil, with(access, map[string]any{"azp": "Smart-App"}),
-			[]error{smartauth.ErrCustomCheck, keycloak.ErrClient}},
+			[]error{smartauth.ErrClientID, keycloak.ErrClient}},
 		{"client only in aud is not azp", []string{"smart-app"}, nil,
 			with(access, map[string]any{"azp": "other-app", "aud": []string{endpoint, "smart-app"}}),
-			[]error{smartauth.ErrCustomCheck, keycloak.ErrClient}},
+			[]error{smartauth.ErrClientID, keycloak.ErrClient}},
+		{"client_id listed, azp missing", []string{"smart-app"}, nil, with(access, map[string]any{"azp": nil, "client_id": "smart-app"}), nil},
+		{"client_id unlisted, azp listed", []string{"smart-app"}, nil, with(access, map[string]any{"client_id": "other-app"}),
+			[]error{smartauth.ErrClientID, keycloak.ErrClient}},
 		{"user check runs after the azp check", []string{"smart-app"}, userCheck,
 			with(access, map[string]any{"patient": nil}), []error{smartauth.ErrCustomCheck, errNoPatient}},
 		{"user check passes", []string{"smart-app"}, userCheck, access, nil},
 		{"azp failure wins over the user check", []string{"smart-app"}, userCheck,
 			with(access, map[string]any{"azp": "other-app", "patient": nil}),
-			[]error{smartauth.ErrCustomCheck, keycloak.ErrClient}},
+			[]error{smartauth.ErrClientID, keycloak.ErrClient}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -448,6 +451,10 @@ func TestAllowedClients(t *testing.T) {
 			}
 			for _, want := range tc.wantErr {
 				require.ErrorIs(t, err, want)
+			}
+			if errors.Is(err, keycloak.ErrClient) {
+				assert.NotErrorIs(t, err, smartauth.ErrCustomCheck, "exactly one smartauth sentinel")
+				assert.Equal(t, "client_id", smartauth.Reason(err))
 			}
 		})
 	}
@@ -648,6 +655,10 @@ func TestRoleScopesOnlyForListedClients(t *testing.T) {
 	d, _ = authorize(t, v, signKC(t, with(token, map[string]any{"azp": "third-party-app"})))
 	require.NoError(t, d.Err)
 	assert.Equal(t, "openid patient/Patient.rs", d.Response.AuthPayload.Scope, "no role scopes for an unlisted azp")
+
+	d, _ = authorize(t, v, signKC(t, with(token, map[string]any{"azp": nil, "client_id": "smart-app"})))
+	require.NoError(t, d.Err)
+	assert.Equal(t, "openid patient/Patient.rs", d.Response.AuthPayload.Scope, "no role scopes without azp, even for a listed client_id")
 
 	_, err := keycloak.New(keycloak.Config{BaseURL: baseURL, Realm: realm, KeySet: staticKeys(t),
 		ClientRoleScopes: map[string]map[string][]string{"fhir": {"reader": {"user/*.rs"}}}})
