@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
@@ -41,9 +41,12 @@ const (
 // returned from a hit share their Claims fields (slices, maps) and Scopes
 // with the cached entry: treat a Token as read-only.
 //
-// The cache is a hashicorp/golang-lru/v2 expirable LRU, which runs one
-// cleanup goroutine per cache for the life of the process: build a
-// Validator with a cache once per process (Lambda init), not per request.
+// The cache is a plain hashicorp/golang-lru/v2 LRU: it starts no
+// goroutine, so a Validator with a cache can be built and dropped freely
+// (per test, per configuration reload). Expiry is checked on every hit on
+// the Validator's clock (an expired entry is removed and counts as a
+// miss); an expired entry nobody asks for again stays, within the entry
+// and byte bounds, until the LRU evicts it.
 type CacheConfig struct {
 	// MaxEntries bounds the number of cached tokens (0: DefaultCacheEntries).
 	MaxEntries int
@@ -71,7 +74,7 @@ type cacheEntry struct {
 }
 
 type tokenCache struct {
-	lru      *expirable.LRU[cacheKey, *cacheEntry]
+	lru      *lru.Cache[cacheKey, *cacheEntry]
 	maxAge   time.Duration
 	maxBytes int64
 	bytes    atomic.Int64 // sum of size over the entries in lru
@@ -96,9 +99,13 @@ func newTokenCache(c *CacheConfig) (*tokenCache, error) {
 	if tc.maxBytes == 0 {
 		tc.maxBytes = DefaultCacheBytes
 	}
-	// The LRU's own TTL (real clock) frees memory; validity is decided by
-	// notAfter on the Validator's clock.
-	tc.lru = expirable.NewLRU(entries, func(_ cacheKey, e *cacheEntry) { tc.bytes.Add(-e.size) }, tc.maxAge)
+	// The eviction callback runs for every entry that leaves (LRU
+	// eviction, Remove): it keeps the byte count.
+	l, err := lru.NewWithEvict(entries, func(_ cacheKey, e *cacheEntry) { tc.bytes.Add(-e.size) })
+	if err != nil {
+		return nil, fmt.Errorf("%w: CacheConfig: %w", ErrConfig, err)
+	}
+	tc.lru = l
 	return tc, nil
 }
 
@@ -137,8 +144,11 @@ func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, kid string, 
 		scopes: sc, dropped: t.DroppedScopes, notAfter: notAfter, size: size}
 	c.addMu.Lock()
 	defer c.addMu.Unlock()
-	if c.lru.Contains(k) {
-		return // a concurrent miss of the same token stored it
+	if old, ok := c.lru.Peek(k); ok {
+		if now.Before(old.notAfter) {
+			return // a concurrent miss of the same token stored it
+		}
+		c.lru.Remove(k) // expired: replaced (Add alone would skip the byte count)
 	}
 	c.bytes.Add(size)
 	c.lru.Add(k, e)

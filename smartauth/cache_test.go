@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -307,6 +308,32 @@ func TestCacheBounds(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, env.v.CacheLen())
 	})
+}
+
+// TestCacheStartsNoGoroutine: building and dropping validators with a
+// cache (per test, per configuration reload) leaves no goroutine behind.
+func TestCacheStartsNoGoroutine(t *testing.T) {
+	ctx := context.Background()
+	tok := k1Token(t)
+	before := runtime.NumGoroutine()
+	const n = 200
+	for range n {
+		env := newCacheEnv(t, smartauth.CacheConfig{MaxAge: time.Minute}, nil)
+		for range 2 { // a miss that stores, then a hit
+			_, err := env.v.Validate(ctx, tok, testEndpoint)
+			require.NoError(t, err)
+		}
+		require.Equal(t, 1, env.v.CacheLen())
+	}
+	// Unrelated goroutines (an earlier test's servers) may still be ending:
+	// the count must come back to at most where it was.
+	deadline := time.Now().Add(2 * time.Second)
+	after := runtime.NumGoroutine()
+	for after > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		after = runtime.NumGoroutine()
+	}
+	assert.LessOrEqual(t, after, before, "%d validators with a cache left goroutines running", n)
 }
 
 func TestCacheConcurrentHitsMissesRotation(t *testing.T) {

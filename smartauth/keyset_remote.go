@@ -168,7 +168,7 @@ func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error
 		return nil, fmt.Errorf("%w: remote key set: %w", ErrConfig, err)
 	}
 	if o.client == nil {
-		rt := defaultJWKSTransport() // roots.go: the CA bundle, loaded in the background
+		rt := defaultJWKSTransport() // roots.go: system roots, loading started now
 		noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		o.client = &http.Client{Transport: rt, Timeout: o.timeout, CheckRedirect: noRedirect}
 	}

@@ -1,154 +1,23 @@
 package smartauth
 
 import (
-	"context"
-	"crypto/tls"
 	"crypto/x509"
-	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"runtime"
 )
 
-// The default JWKS client's trust roots (RemoteKeySet without
-// WithHTTPClient). crypto/x509 loads the Linux system roots on the first
-// TLS handshake: it parses the first CA bundle file that exists and then,
-// always, every file of every certificate directory, which on Debian and
-// RHEL-family systems repeats the bundle (about 17 ms against 5 ms for the
-// bundle alone at a Lambda cold start; see bench/README.md). The default
-// client loads only the bundle, in a goroutine started when the key set is
-// built, so that it overlaps the DNS and TCP set-up of the first fetch.
-//
-// Trust is unchanged: the bundle is the file crypto/x509 itself reads
-// first, and the directories are generated from the same trust store.
-// Whenever that is not clearly so, the system pool is used as before: not
-// on Linux, SSL_CERT_DIR set (the user chose directories), or no bundle
-// file. A user-supplied client (WithHTTPClient) is never changed.
-
-// certFiles is crypto/x509's list for Linux (root_linux.go, Go 1.26), in
-// its order; SSL_CERT_FILE replaces it.
-var certFiles = []string{
-	"/etc/ssl/certs/ca-certificates.crt",                // Debian/Ubuntu/Gentoo etc.
-	"/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora/RHEL 6
-	"/etc/ssl/ca-bundle.pem",                            // OpenSUSE
-	"/etc/pki/tls/cacert.pem",                           // OpenELEC
-	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS/RHEL 7
-	"/etc/ssl/cert.pem",                                 // Alpine Linux
-}
-
-// bundleFile returns the CA bundle the default client loads, or "" for the
-// system pool. getenv and isFile are os.Getenv and a regular-file test,
-// read once when a RemoteKeySet is built, as crypto/x509 reads them.
-func bundleFile(goos string, getenv func(string) string, isFile func(string) bool) string {
-	if goos != "linux" || getenv("SSL_CERT_DIR") != "" {
-		return ""
-	}
-	files := certFiles
-	if f := getenv("SSL_CERT_FILE"); f != "" {
-		files = []string{f}
-	}
-	for _, f := range files {
-		if isFile(f) {
-			return f
-		}
-	}
-	return ""
-}
-
-func isRegularFile(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular()
-}
-
-// defaultJWKSTransport is the transport of the default JWKS client: a
-// clone of http.DefaultTransport whose roots are the system CA bundle
-// file when there is one (see above).
+// defaultJWKSTransport is the transport of the default JWKS client
+// (RemoteKeySet without WithHTTPClient): a clone of http.DefaultTransport
+// with Go's own trust roots. crypto/x509 loads the system roots once per
+// process, on the first verification; a goroutine started here asks for
+// them now, so that the load overlaps the DNS and TCP set-up of the first
+// fetch. It ends when they are loaded (at once after the first time).
+// The programs of this module pass a client whose roots load faster
+// (internal/tlsroots), deciding from SSL_CERT_FILE and SSL_CERT_DIR; the
+// library reads no environment.
 func defaultJWKSTransport() http.RoundTripper {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return http.DefaultTransport
+	go func() { _, _ = x509.SystemCertPool() }()
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
 	}
-	base := t.Clone()
-	file := bundleFile(runtime.GOOS, os.Getenv, isRegularFile)
-	if file == "" {
-		return base
-	}
-	return newBundleTransport(base, file)
-}
-
-// bundleTransport sends requests through primary, whose roots are the
-// bundle loaded in the background, once it loaded; if loading failed,
-// through fallback (the system pool).
-type bundleTransport struct {
-	ready    chan struct{} // closed when the load ended
-	err      error         // valid once ready is closed
-	primary  *http.Transport
-	fallback *http.Transport
-}
-
-// newBundleTransport starts loading file and returns the transport. The
-// primary transport's pool is filled by the loading goroutine; every TLS
-// handshake of that transport follows a dial, and the dial waits for the
-// load to end, so no handshake reads the pool before it is complete.
-func newBundleTransport(base *http.Transport, file string) *bundleTransport {
-	bt := &bundleTransport{ready: make(chan struct{}), fallback: base, primary: base.Clone()}
-	tc := &tls.Config{}
-	if base.TLSClientConfig != nil {
-		tc = base.TLSClientConfig.Clone()
-	}
-	pool := x509.NewCertPool()
-	tc.RootCAs = pool
-	bt.primary.TLSClientConfig = tc
-	dial := bt.primary.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	bt.primary.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		select {
-		case <-bt.ready:
-		case <-ctx.Done():
-			c.Close()
-			return nil, ctx.Err()
-		}
-		if bt.err != nil {
-			c.Close()
-			return nil, bt.err
-		}
-		return c, nil
-	}
-	go func() {
-		defer close(bt.ready)
-		data, err := os.ReadFile(file)
-		switch {
-		case err != nil:
-			bt.err = fmt.Errorf("smartauth: CA bundle: %w", err)
-		case !pool.AppendCertsFromPEM(data):
-			bt.err = fmt.Errorf("smartauth: CA bundle %s: no certificates", file)
-		}
-	}()
-	return bt
-}
-
-// RoundTrip implements http.RoundTripper.
-func (bt *bundleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	select {
-	case <-bt.ready:
-		if bt.err != nil {
-			return bt.fallback.RoundTrip(req)
-		}
-	default:
-	}
-	return bt.primary.RoundTrip(req)
-}
-
-// CloseIdleConnections lets http.Client.CloseIdleConnections reach both
-// transports.
-func (bt *bundleTransport) CloseIdleConnections() {
-	bt.primary.CloseIdleConnections()
-	bt.fallback.CloseIdleConnections()
+	return http.DefaultTransport
 }

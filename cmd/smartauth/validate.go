@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +96,7 @@ func (f *validateFlags) buildValidator() (*smartauth.Validator, *healthlake.Auth
 		return nil, nil, errors.New("--role-arn is required")
 	}
 	f.Name = func(key string) string { return "--" + key }
+	f.Getenv = os.Getenv // SSL_CERT_FILE, SSL_CERT_DIR: the JWKS client's roots
 	return f.New()
 }
 

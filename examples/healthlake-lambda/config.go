@@ -67,6 +67,8 @@ func settingsFromEnv(getenv func(string) string) (*config.Settings, error) {
 		// The Lambda answers every FHIR request and a client reuses its
 		// token: the verified-token cache is on unless TOKEN_CACHE=off.
 		Cache: &smartauth.CacheConfig{},
+		// SSL_CERT_FILE, SSL_CERT_DIR: the JWKS client's trust roots.
+		Getenv: getenv,
 	}
 	switch c := getenv("TOKEN_CACHE"); c {
 	case "off":

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/internal/tlsroots"
 	"github.com/healthlake-smart/smartauth-go/providers/cognito"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -72,6 +73,10 @@ type Settings struct {
 	Cache *smartauth.CacheConfig
 	// Name returns the user's spelling of a setting key; nil gives the key.
 	Name func(key string) string
+	// Getenv reads SSL_CERT_FILE and SSL_CERT_DIR for the JWKS client's
+	// trust roots (internal/tlsroots: Go's roots, the bundle file loaded in
+	// the background); nil keeps smartauth's default client.
+	Getenv func(key string) string
 }
 
 func (s *Settings) name(key string) string {
@@ -106,6 +111,9 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 	}
 	if s.InsecureHTTP {
 		ksOpts = append(ksOpts, smartauth.WithInsecureHTTP())
+	}
+	if s.Getenv != nil && s.JWKSFile == "" {
+		ksOpts = append(ksOpts, smartauth.WithHTTPClient(tlsroots.Client(s.Getenv("SSL_CERT_FILE"), s.Getenv("SSL_CERT_DIR"))))
 	}
 	// An explicit key source; nil lets the provider derive its JWKS URL.
 	var ks smartauth.KeySet
