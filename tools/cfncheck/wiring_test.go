@@ -56,7 +56,7 @@ func (d deployment) env() Env {
 		},
 		Refs: map[string]string{
 			"UserPool": poolID, "BackendClient": backendID, "AppClient": appID, "PractitionerAppClient": practID,
-			"PreTokenFunction": "smart-pretoken",
+			"PreTokenFunction":  "smart-pretoken",
 			"ValidatorFunction": functionName, "ValidatorAlias": aliasARN,
 			"ValidatorLogGroup":   "/smartauth/smart/validator",
 			"AdminSecret":         "arn:aws:secretsmanager:us-east-1:" + account + ":secret:admin-AbCdEf",
