@@ -422,3 +422,36 @@ func TestPushScriptSingleManifest(t *testing.T) {
 	require.Error(t, err, out)
 	assert.Contains(t, out, "one platform")
 }
+
+// TestPushScriptContentTag: the default tag is the Keycloak version and a
+// hash of what the image is built from, so a changed realm gets a new tag in
+// the IMMUTABLE repository and an unchanged one the same tag.
+func TestPushScriptContentTag(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "deploy", "keycloak"))))
+	tag := func(args ...string) string {
+		cmd := exec.Command("bash", append([]string{filepath.Join(dir, "push.sh"), "--dry-run", "--region", region}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_ACCOUNT_ID=" + account}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		image := lines[len(lines)-1]
+		_, tg, ok := strings.Cut(image, "smart-keycloak:")
+		require.True(t, ok, image)
+		return tg
+	}
+	first := tag()
+	assert.Regexp(t, `^26\.[0-9]+\.[0-9]+-[0-9a-f]{12}$`, first)
+	assert.Equal(t, first, tag(), "same content, same tag")
+	assert.NotEqual(t, first, tag("--platform", "linux/arm64"), "the platform is part of the content")
+	assert.Equal(t, "v1", tag("--tag", "v1"))
+
+	realm := filepath.Join(dir, "realm", "smart-realm.json")
+	raw, err := os.ReadFile(realm)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(realm, append(raw, ' '), 0o644))
+	assert.NotEqual(t, first, tag(), "a realm change is a new tag")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("changed"), 0o644))
+	require.NoError(t, os.WriteFile(realm, raw, 0o644))
+	assert.Equal(t, first, tag(), "the README is not part of the image")
+}
