@@ -212,3 +212,36 @@ func TestRealmUserScopesGated(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &doc))
 	walk(doc, "")
 }
+
+// TestEcrPullScopedToImageRepository: App Runner's access role may pull the
+// KeycloakImage repository only, and exists only for private ECR.
+func TestEcrPullScopedToImageRepository(t *testing.T) {
+	d := deployments(t)[1]
+	require.Equal(t, "keycloak.yaml", d.file)
+	const reg = account + ".dkr.ecr.us-east-1.amazonaws.com/"
+	for image, repo := range map[string]string{
+		reg + "smart-keycloak:26.4":                                   "smart-keycloak",
+		reg + "team/smart-keycloak@sha256:" + strings.Repeat("0", 64): "team/smart-keycloak",
+		"210987654321.dkr.ecr.eu-west-1.amazonaws.com/kc:v1":          "", // another account and region
+	} {
+		role := d.with("KeycloakImage", image).props(t, "EcrAccessRole")
+		require.NotNil(t, role, image)
+		assert.NotContains(t, role, "ManagedPolicyArns", "the managed ECR policy allows every repository")
+		stmts := dig(role["Policies"].([]any)[0], "PolicyDocument", "Statement").([]any)
+		require.Len(t, stmts, 2)
+		assert.Equal(t, "ecr:GetAuthorizationToken", dig(stmts[0], "Action"))
+		want := "arn:aws:ecr:us-east-1:" + account + ":repository/" + repo
+		if repo == "" {
+			want = "arn:aws:ecr:eu-west-1:210987654321:repository/kc"
+		}
+		assert.Equal(t, want, dig(stmts[1], "Resource"), image)
+		for _, a := range dig(stmts[1], "Action").([]any) {
+			assert.True(t, strings.HasPrefix(a.(string), "ecr:") && !strings.Contains(a.(string), "Put"), "%v", a)
+		}
+	}
+	assert.Nil(t, d.with("KeycloakImage", "public.ecr.aws/abc123/smart-keycloak:1").props(t, "EcrAccessRole"))
+
+	hc := dig(d.props(t, "Keycloak"), "HealthCheckConfiguration").(map[string]any)
+	assert.Equal(t, 20, hc["Interval"], "App Runner maximum")
+	assert.Equal(t, 20, hc["UnhealthyThreshold"], "App Runner maximum: 400 s for start-dev")
+}
