@@ -36,6 +36,11 @@ type Config struct {
 	AuthorizedAsString bool
 	// UIDClaim names the string claim copied to authPayload.uid ("" = sub).
 	UIDClaim string
+	// InsecureAllowUserScopesWithoutFHIRUser keeps user/ scopes in a token
+	// without a fhirUser claim; by default they grant nothing. It MUST NOT
+	// be set unless fine-grained authorization is off and every user may
+	// read everything.
+	InsecureAllowUserScopesWithoutFHIRUser bool
 }
 
 // Authorizer answers HealthLake events with a smartauth.Validator; it is
@@ -204,6 +209,11 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 			// SMART App Launch: the server SHALL establish a patient in
 			// context; without one, patient/ scopes grant nothing.
 			noPatient = true
+			continue
+		case s.IsResource() && s.Context == scopes.ContextUser && t.Claims.FHIRUser == "" &&
+			!a.cfg.InsecureAllowUserScopesWithoutFHIRUser:
+			// user/ scopes are the user's permissions: without fhirUser
+			// HealthLake cannot tell whose they are.
 			continue
 		}
 		if a.cfg.ScopeFormat == ScopesV1 && s.IsResource() {

@@ -24,8 +24,10 @@ import (
 // tests themselves (unit tests in providers/cognito, and the Cognito-shaped tokens of the
 // differential test); here the SMART scope comes from cognito:groups through GroupScopes.
 
-// practitionerScopes maps the test user's group (scripts/lib/cognito-local.sh) to a SMART scope.
-var practitionerScopes = map[string][]string{"practitioners": {"user/*.rs"}}
+// practitionerScopes maps the test user's group (scripts/lib/cognito-local.sh) to a SMART scope:
+// a system/ one, since cognito-local cannot put fhirUser into access tokens and user/ scopes grant
+// nothing without it (healthlake.Config; see the "user/ scopes without fhirUser" case below).
+var practitionerScopes = map[string][]string{"practitioners": {"system/*.rs"}}
 
 // newCognitoValidator builds a validator for the cognito-local pool the way a deployment does
 // (cognito.New, remote key set on the derived JWKS URL) with the test-only http:// switches.
@@ -80,7 +82,7 @@ func TestCognitoLocalLambdaAllowedThroughGroupScopes(t *testing.T) {
 			"exp":          int64(p["exp"].(float64)),
 			"isAuthorized": true,
 			"uid":          p["sub"],
-			"scope":        "user/*.rs",
+			"scope":        "system/*.rs",
 		},
 		"iamRoleARN": itRoleARN,
 	})
@@ -90,7 +92,7 @@ func TestCognitoLocalLambdaAllowedThroughGroupScopes(t *testing.T) {
 	vt, err := v.Validate(validateCtx(t), tok, aud)
 	require.NoError(t, err)
 	require.Len(t, vt.Scopes, 1)
-	assert.Equal(t, "user/*.rs", vt.Scopes[0].String())
+	assert.Equal(t, "system/*.rs", vt.Scopes[0].String())
 	assert.Equal(t, 1, vt.DroppedScopes, "aws.cognito.signin.user.admin is not a SMART scope")
 	assert.Equal(t, []string{mustEnv(t, envCognitoGroup)}, vt.Claims.Groups)
 	assert.Equal(t, 1, ct.count())
@@ -113,6 +115,10 @@ func TestCognitoLocalLambdaDenied(t *testing.T) {
 		assert.False(t, d.Allowed)
 		require.ErrorIs(t, d.Err, smartauth.ErrScope)
 		assert.Equal(t, cid, d.ClientID)
+	})
+	t.Run("user/ scopes without fhirUser grant nothing", func(t *testing.T) {
+		v, _ := newCognitoValidator(t, map[string][]string{"practitioners": {"user/*.rs"}}, cid)
+		requireDenied(t, invokeLambda(t, v, aud, tokens.AccessToken), "scope")
 	})
 	t.Run("valid token presented to another data store", func(t *testing.T) {
 		v, _ := newCognitoValidator(t, practitionerScopes, cid)

@@ -206,10 +206,36 @@ func createSmartUser(t *testing.T, requiredActions ...string) smartUser {
 		patient:  "p" + randomHex(t, 4),
 	}
 	u.fhirUser = "Patient/" + u.patient
+	postSmartUser(t, &u, map[string][]string{"fhirUser": {u.fhirUser}, "patient": {u.patient}}, requiredActions)
+	return u
+}
+
+// createSmartPractitioner creates a user with a Practitioner fhirUser, no patient, and the realm
+// role practitioner that gates the user/ client scopes.
+func createSmartPractitioner(t *testing.T) smartUser {
+	t.Helper()
+	u := smartUser{
+		username: "it-dr-" + randomHex(t, 4),
+		password: "It-pw-" + randomHex(t, 12),
+		fhirUser: "Practitioner/pr" + randomHex(t, 4),
+	}
+	postSmartUser(t, &u, map[string][]string{"fhirUser": {u.fhirUser}}, nil)
+	resp, body := smartAdmin(t, http.MethodGet, "/roles/practitioner", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the realm defines the role practitioner: %s", body)
+	var role map[string]any
+	require.NoError(t, json.Unmarshal(body, &role))
+	resp, body = smartAdmin(t, http.MethodPost, "/users/"+u.id+"/role-mappings/realm", []map[string]any{role})
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, "grant practitioner: %s", body)
+	return u
+}
+
+// postSmartUser creates u through the admin API (deleted after the test) and sets u.id.
+func postSmartUser(t *testing.T, u *smartUser, attrs map[string][]string, requiredActions []string) {
+	t.Helper()
 	resp, body := smartAdmin(t, http.MethodPost, "/users", map[string]any{
 		"username": u.username, "enabled": true, "email": u.username + "@example.org", "emailVerified": true,
-		"firstName": "Integration", "lastName": "Patient",
-		"attributes":      map[string][]string{"fhirUser": {u.fhirUser}, "patient": {u.patient}},
+		"firstName": "Integration", "lastName": "User",
+		"attributes":      attrs,
 		"credentials":     []map[string]any{{"type": "password", "value": u.password, "temporary": false}},
 		"requiredActions": append([]string{}, requiredActions...),
 	})
@@ -218,7 +244,6 @@ func createSmartUser(t *testing.T, requiredActions ...string) smartUser {
 	u.id = loc[strings.LastIndex(loc, "/")+1:]
 	require.NotEmpty(t, u.id)
 	t.Cleanup(func() { smartAdmin(t, http.MethodDelete, "/users/"+u.id, nil) })
-	return u
 }
 
 // smartUserAttributes reads a user's attributes through the admin API.
@@ -551,36 +576,26 @@ func TestProdRealmUserCannotSetPatient(t *testing.T) {
 }
 
 // TestProdRealmUserScopes: user/ scopes read beyond one patient, so the patient app smart-app
-// never grants them, whatever the user asks; only smart-practitioner does (and the stack's data
-// store limits them by fhirUser: fine-grained authorization).
+// never grants them, whatever the user asks; smart-practitioner grants them only to holders of the
+// realm role practitioner (scopeMappings), always with fhirUser (a default scope there), and the
+// stack's data store limits them by fhirUser (fine-grained authorization).
 func TestProdRealmUserScopes(t *testing.T) {
 	v := newSmartRealmValidator(t, false)
 	endpoint := mustEnv(t, envKCAudience)
 	redirectURI := mustEnv(t, envKCSmartRedirectURI)
-	u := createSmartUser(t)
-	b := newBrowser(t)
 
-	authorize := func(t *testing.T, clientID, scope string) (code, verifier string, final *url.URL) {
+	authorize := func(t *testing.T, b *browser, u smartUser, clientID, scope string) (code, verifier string, final *url.URL) {
 		verifier, challenge := pkce(t)
 		final = b.login(authorizeURL(t, clientID, redirectURI, scope, challenge, nil), redirectURI, u, nil)
 		return final.Query().Get("code"), verifier, final
 	}
-	refused := func(t *testing.T, clientID, scope string) {
-		code, _, final := authorize(t, clientID, scope)
+	refused := func(t *testing.T, b *browser, u smartUser, clientID, scope string) {
+		code, _, final := authorize(t, b, u, clientID, scope)
 		assert.Empty(t, code, "%s granted %q: %s", clientID, scope, final.Redacted())
 		assert.Equal(t, "invalid_scope", final.Query().Get("error"))
 	}
-
-	t.Run("smart-app refuses user/ scopes", func(t *testing.T) {
-		for _, scope := range []string{"openid patient/*.rs user/*.rs", "openid user/*.read", "openid launch/patient user/*.rs"} {
-			refused(t, mustEnv(t, envKCSmartAppID), scope)
-		}
-	})
-	t.Run("smart-practitioner grants user/ scopes with fhirUser", func(t *testing.T) {
-		refused(t, smartPractitionerID, "openid user/*.rs patient/*.rs")
-		refused(t, smartPractitionerID, "openid launch/patient user/*.rs")
-
-		code, verifier, final := authorize(t, smartPractitionerID, "openid fhirUser user/*.rs")
+	token := func(t *testing.T, b *browser, u smartUser, scope string) map[string]any {
+		code, verifier, final := authorize(t, b, u, smartPractitionerID, scope)
 		require.NotEmpty(t, code, "redirect: %s", final.Redacted())
 		status, tr := smartTokenRaw(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {smartPractitionerID},
 			"code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}})
@@ -588,12 +603,45 @@ func TestProdRealmUserScopes(t *testing.T) {
 		_, claims := decodeJWT(t, tr.AccessToken)
 		assert.Equal(t, smartPractitionerID, claims["azp"])
 		assert.Equal(t, []string{endpoint}, audiences(t, claims), "smart-audience is a default scope")
-		assert.Equal(t, u.fhirUser, claims["fhirUser"], "fine-grained authorization needs the token's fhirUser")
+		claims["raw"] = tr.AccessToken
+		return claims
+	}
 
-		res := invokeLambda(t, v, endpoint, tr.AccessToken)
+	patient := createSmartUser(t)
+	t.Run("smart-app refuses user/ scopes", func(t *testing.T) {
+		b := newBrowser(t)
+		for _, scope := range []string{"openid patient/*.rs user/*.rs", "openid user/*.read", "openid launch/patient user/*.rs"} {
+			refused(t, b, patient, mustEnv(t, envKCSmartAppID), scope)
+		}
+	})
+	t.Run("smart-practitioner grants no user/ scope without the practitioner role", func(t *testing.T) {
+		b := newBrowser(t)
+		refused(t, b, patient, smartPractitionerID, "openid user/*.rs patient/*.rs")
+		refused(t, b, patient, smartPractitionerID, "openid launch/patient user/*.rs")
+
+		claims := token(t, b, patient, "openid user/*.rs user/*.read")
+		for _, s := range scopes(claims) {
+			assert.False(t, strings.HasPrefix(s, "user/"), "a user without the role got %q", s)
+		}
+		assert.Equal(t, patient.fhirUser, claims["fhirUser"], "fhirUser is a default scope of smart-practitioner")
+		res := invokeLambda(t, v, endpoint, claims["raw"].(string))
+		assert.JSONEq(t, denyJSON, res.out)
+		assert.Equal(t, "scope", res.reason)
+	})
+	t.Run("smart-practitioner grants user/ scopes and fhirUser to a practitioner", func(t *testing.T) {
+		dr := createSmartPractitioner(t)
+		b := newBrowser(t)
+		// fhirUser is not asked for: it is a default scope.
+		claims := token(t, b, dr, "openid user/*.rs")
+		assert.Contains(t, scopes(claims), "user/*.rs")
+		assert.Contains(t, scopes(claims), "fhirUser")
+		assert.Equal(t, dr.fhirUser, claims["fhirUser"], "fine-grained authorization needs the token's fhirUser")
+
+		res := invokeLambda(t, v, endpoint, claims["raw"].(string))
 		require.Equal(t, "ok", res.reason, res.out)
 		p := authPayload(t, res.out)
 		assert.Equal(t, true, p["isAuthorized"])
+		assert.Equal(t, dr.fhirUser, p["fhirUser"])
 		assert.Contains(t, strings.Fields(p["scope"].(string)), "user/*.rs")
 	})
 }

@@ -82,7 +82,7 @@ func TestValidate(t *testing.T) {
 			args: []string{"--issuer", kcIss, "--audience", "account"}, wantAllow: true, wantScope: "patient/*.rs"},
 		{name: "expired as of --now", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "patient/*.rs", "exp": testNow - 60, "iat": testNow - 400}),
 			args: []string{"--issuer", kcIss}, wantStderr: "reason=exp"},
-		{name: "v1 scopes", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "user/Observation.rs user/Patient.r"}),
+		{name: "v1 scopes", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "user/Observation.rs user/Patient.r", "fhirUser": "Practitioner/1"}),
 			args: []string{"--issuer", kcIss, "--v1-scopes"}, wantAllow: true, wantScope: "user/Observation.read"},
 		{name: "keycloak requires typ Bearer", claims: claims(map[string]any{"iss": kcIss, "aud": testEndpoint, "scope": "patient/*.rs", "typ": "ID"}),
 			args: []string{"--provider", "keycloak", "--keycloak-url", "https://kc.example.com", "--realm", "fhir"}, wantStderr: "reason=token_kind"},
@@ -136,7 +136,7 @@ func TestValidate(t *testing.T) {
 func TestValidateStdinAndBearerPrefix(t *testing.T) {
 	jwks := writeJWKS(t)
 	const iss = "https://idp.example.com"
-	tok := signToken(t, claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "user/*.rs"}))
+	tok := signToken(t, claims(map[string]any{"iss": iss, "aud": testEndpoint, "scope": "user/*.rs", "fhirUser": "Practitioner/1"}))
 	ev, err := json.Marshal(map[string]string{"datastoreEndpoint": testEndpoint, "bearerToken": "Bearer " + tok})
 	require.NoError(t, err)
 	code, stdout, stderr := runCLI(t, string(ev), "validate", "--jwks-file", jwks, "--issuer", iss, "--role-arn", testRole, "--now", "2023-11-14T22:15:00Z")

@@ -14,7 +14,10 @@ Build deploy/keycloak/Dockerfile for linux/amd64 and push it to Amazon ECR.
 Options:
   --region REGION        AWS region (default: $AWS_REGION, then the aws CLI's configured region)
   --repository NAME      ECR repository of the image (default: smart-keycloak); created if missing
-  --tag TAG              image tag (default: the Keycloak version, e.g. 26.7.3)
+  --tag TAG              image tag (default: <Keycloak version>-<content hash>, e.g. 26.7.3-0123abcd4567,
+                         the hash covering Dockerfile, entrypoint.sh, realm/ and the platform: the
+                         repository is IMMUTABLE, so a changed image needs a new tag, and a run with
+                         unchanged content finds the tag already pushed and prints its digest)
   --keycloak-version V   Keycloak base version (default: 26.7.3, the version the integration tests run)
   --base-repository NAME ECR repository of the mirrored base image (default: keycloak-base)
   --base-from-ecr        the base image is already mirrored: do not pull it from quay.io
@@ -61,7 +64,14 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -n "$tag" ] || tag=$kc_version
+# content_hash: what the image is built from (not this script or the README), and the platform.
+content_hash() {
+  {
+    printf '%s\n' "$platform"
+    (cd "$HERE" && find . -type f ! -name push.sh ! -name README.md -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+  } | sha256sum | cut -c1-12
+}
+[ -n "$tag" ] || tag="$kc_version-$(content_hash)"
 # One platform: App Runner wants an image manifest, not an index of several.
 [[ $platform != *,* ]] || die "--platform takes one platform (App Runner runs one image manifest), got $platform"
 [[ $kc_version =~ ^26\.[0-9]+\.[0-9]+$ ]] || die "--keycloak-version must be a Keycloak 26 release (26.x.y), got $kc_version"
@@ -85,6 +95,12 @@ if [ -n "$public_alias" ]; then
   region=us-east-1
   registry=public.ecr.aws
   prefix="$registry/$public_alias"
+  # pushed_digest REPO TAG: the digest of an already pushed tag, or nothing.
+  pushed_digest() {
+    [ "$dry_run" -eq 0 ] || return 0
+    aws ecr-public describe-images --region "$region" --repository-name "$1" --image-ids "imageTag=$2" \
+      --query 'imageDetails[0].imageDigest' --output text 2>/dev/null || true
+  }
   ensure_repo() {
     [ "$dry_run" -eq 0 ] || { run aws ecr-public create-repository --region "$region" --repository-name "$1"; return; }
     aws ecr-public describe-repositories --region "$region" --repository-names "$1" >/dev/null 2>&1 ||
@@ -107,6 +123,11 @@ else
   fi
   registry="$account.dkr.ecr.$region.amazonaws.com"
   prefix=$registry
+  pushed_digest() {
+    [ "$dry_run" -eq 0 ] || return 0
+    aws ecr describe-images --region "$region" --repository-name "$1" --image-ids "imageTag=$2" \
+      --query 'imageDetails[0].imageDigest' --output text 2>/dev/null || true
+  }
   ensure_repo() {
     [ "$dry_run" -eq 0 ] || { run aws ecr create-repository --region "$region" --repository-name "$1"; return; }
     aws ecr describe-repositories --region "$region" --repository-names "$1" >/dev/null 2>&1 ||
@@ -131,7 +152,19 @@ login
 ensure_repo "$base_repository"
 ensure_repo "$repository"
 
-# Mirror the base image (App Runner and many build hosts cannot pull from quay.io).
+# Same tag, same content: nothing to build (an IMMUTABLE repository refuses a second push).
+existing=$(pushed_digest "$repository" "$tag")
+if [[ $existing =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  log "$image is already pushed ($existing): nothing to do"
+  echo "$prefix/$repository@$existing"
+  exit 0
+fi
+
+# Mirror the base image (App Runner and many build hosts cannot pull from quay.io), once.
+if [ "$base_from_ecr" -eq 0 ] && [[ $(pushed_digest "$base_repository" "$kc_version") =~ ^sha256: ]]; then
+  log "$base_dst is already mirrored"
+  base_from_ecr=1
+fi
 if [ "$base_from_ecr" -eq 0 ]; then
   log "mirroring $base_src -> $base_dst"
   run docker pull --platform "$platform" "$base_src"

@@ -5,8 +5,8 @@
 //
 // Environment, named as in examples/healthlake-lambda (lists comma-separated):
 // KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES, KEYCLOAK_CLIENTS,
-// DATASTORE_ENDPOINTS, SERVICE_ROLE_ARN; and TENANT.
-// Build: scripts/build-lambdas.sh (runtime provided.al2023, handler bootstrap).
+// DATASTORE_ENDPOINTS, SERVICE_ROLE_ARN; and TENANT. Build:
+// scripts/build-lambdas.sh (runtime provided.al2023, handler bootstrap).
 package main
 
 import (
@@ -14,12 +14,12 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
-	"github.com/healthlake-smart/smartauth-go/internal/config"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
@@ -28,8 +28,7 @@ import (
 // errTenant names no claim value: the decision log prints it.
 var errTenant = errors.New("tenant claim missing or not this Lambda's tenant")
 
-// requireTenant is the custom rule, run by smartauth after every built-in
-// check passed (a failure is reported as smartauth.ErrCustomCheck).
+// requireTenant is the custom rule, run after every built-in check (fails as smartauth.ErrCustomCheck).
 func requireTenant(tenant string) func(*smartauth.Claims) error {
 	return func(c *smartauth.Claims) error {
 		if got, ok := c.StringClaim("tenant"); !ok || got != tenant {
@@ -39,6 +38,11 @@ func requireTenant(tenant string) func(*smartauth.Claims) error {
 	}
 }
 
+// list splits a comma-separated setting, dropping blanks.
+func list(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
 // newAuthorizer builds the validator and its HealthLake answer (now: nil = time.Now).
 func newAuthorizer(kc keycloak.Config, tenant string, endpoints []string, roleARN string, now func() time.Time) (*smartauth.Validator, *healthlake.Authorizer, error) {
 	if tenant == "" || len(endpoints) == 0 {
@@ -46,13 +50,10 @@ func newAuthorizer(kc keycloak.Config, tenant string, endpoints []string, roleAR
 	}
 	kc.Check = requireTenant(tenant)
 	ic, err := keycloak.New(kc)
-	if err != nil {
-		return nil, nil, err
+	var v *smartauth.Validator
+	if err == nil { // Endpoints: the data stores this Lambda serves
+		v, err = smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}, Now: now, Endpoints: endpoints})
 	}
-	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers: []smartauth.IssuerConfig{ic}, Now: now,
-		Endpoints: endpoints, // the data stores this Lambda serves
-	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,16 +64,16 @@ func newAuthorizer(kc keycloak.Config, tenant string, endpoints []string, roleAR
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	kc := keycloak.Config{BaseURL: os.Getenv("KEYCLOAK_URL"), Realm: os.Getenv("KEYCLOAK_REALM"),
-		Audiences: config.List(os.Getenv("KEYCLOAK_AUDIENCES")), AllowedClients: config.List(os.Getenv("KEYCLOAK_CLIENTS"))}
-	v, a, err := newAuthorizer(kc, os.Getenv("TENANT"), config.List(os.Getenv("DATASTORE_ENDPOINTS")), os.Getenv("SERVICE_ROLE_ARN"), nil)
+		Audiences: list(os.Getenv("KEYCLOAK_AUDIENCES")), AllowedClients: list(os.Getenv("KEYCLOAK_CLIENTS"))}
+	v, a, err := newAuthorizer(kc, os.Getenv("TENANT"), list(os.Getenv("DATASTORE_ENDPOINTS")), os.Getenv("SERVICE_ROLE_ARN"), nil)
 	if err != nil {
 		logger.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
 	if err := v.Hydrate(ctx); err != nil { // cold start, outside the 1 s budget
 		logger.Warn("jwks hydrate failed", "error", err.Error())
 	}
-	cancel()
 	lambda.Start(lambdaadapter.New(a, lambdaadapter.WithLogger(logger)))
 }

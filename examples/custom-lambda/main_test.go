@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
-	"github.com/healthlake-smart/smartauth-go/internal/config"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
@@ -103,5 +103,9 @@ func TestEnvNamesAsHealthlakeLambda(t *testing.T) {
 			assert.Contains(t, stock, n)
 		}
 	}
-	assert.Equal(t, []string{"a", "b"}, config.List(" a, ,b "), "lists are trimmed as in healthlake-lambda")
+	assert.Equal(t, []string{"a", "b"}, list(" a, ,b "), "lists are trimmed as in healthlake-lambda")
+	src, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	assert.NotContains(t, string(src), "smartauth-go/internal/", "a user copying main.go cannot import internal packages")
+	assert.Less(t, strings.Count(string(src), "\n"), 80, "main.go stays under 80 lines")
 }

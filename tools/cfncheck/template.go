@@ -44,8 +44,12 @@ type Template struct {
 
 // Parameter is a template parameter.
 type Parameter struct {
-	Type    string
-	Default any
+	Type           string
+	Default        any
+	Description    string
+	MaxLength      int // 0: none
+	AllowedPattern string
+	AllowedValues  []any
 }
 
 // Resource is a template resource.
@@ -92,8 +96,13 @@ func Parse(raw []byte) (*Template, error) {
 	}
 	for name, p := range mapOf(top["Parameters"]) {
 		pm := mapOf(p)
-		typ, _ := pm["Type"].(string)
-		t.Parameters[name] = Parameter{Type: typ, Default: pm["Default"]}
+		par := Parameter{Default: pm["Default"]}
+		par.Type, _ = pm["Type"].(string)
+		par.Description, _ = pm["Description"].(string)
+		par.MaxLength, _ = pm["MaxLength"].(int)
+		par.AllowedPattern, _ = pm["AllowedPattern"].(string)
+		par.AllowedValues, _ = pm["AllowedValues"].([]any)
+		t.Parameters[name] = par
 	}
 	for name, r := range mapOf(top["Resources"]) {
 		rm := mapOf(r)

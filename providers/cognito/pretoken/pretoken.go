@@ -50,6 +50,8 @@ type Config struct {
 	// GroupScopeClients lists the app client IDs whose user tokens receive
 	// GroupScopes. Required when GroupScopes is set: a practitioner signing in
 	// to a third-party patient app must not receive practitioner scopes.
+	// GroupScopes are added only to a token that gets a valid fhirUser claim
+	// (user/ scopes are the permissions of that FHIR user).
 	GroupScopeClients []string
 	// ClientScopes maps app client IDs to SMART scopes added to the access
 	// token of client-credentials grants only (event version V3_0, trigger
@@ -124,7 +126,9 @@ func (t *Trigger) Handle(_ context.Context, ev events.CognitoEventUserPoolsPreTo
 	if !t.copyAttributes {
 		attrs = nil
 	}
+	hasFHIRUser := false
 	if v, ok := attrs[t.fhirUserAttr]; ok && validClaimValue(v) {
+		hasFHIRUser = true
 		setClaim(&access.ClaimsToAddOrOverride, "fhirUser", v)
 		if t.idToken {
 			setClaim(&id.ClaimsToAddOrOverride, "fhirUser", v)
@@ -134,7 +138,7 @@ func (t *Trigger) Handle(_ context.Context, ev events.CognitoEventUserPoolsPreTo
 		setClaim(&access.ClaimsToAddOrOverride, "patient", v)
 	}
 	var add []string
-	if slices.Contains(t.groupScopeClients, ev.CallerContext.ClientID) {
+	if hasFHIRUser && slices.Contains(t.groupScopeClients, ev.CallerContext.ClientID) {
 		for _, g := range ev.Request.GroupConfiguration.GroupsToOverride {
 			add = append(add, t.groupScopes[g]...)
 		}

@@ -403,7 +403,7 @@ func TestAttributesCopiedOnlyWhenAdminControlled(t *testing.T) {
 	out := overrides(t, invoke(t, trigger, event))
 	assert.NotContains(t, out, "victim-999")
 	assert.NotContains(t, out, "fhirUser")
-	assert.Contains(t, out, "user/*.read", "scopes are still added")
+	assert.NotContains(t, out, "user/*.read", "no fhirUser copied, so no group scopes")
 }
 
 // Group scopes go only to the app clients listed in GroupScopeClients: a
@@ -423,4 +423,39 @@ func TestGroupScopesOnlyForListedClients(t *testing.T) {
 func TestGroupScopeClientsRefuseEmptyEntry(t *testing.T) {
 	_, err := pretoken.New(pretoken.Config{GroupScopes: map[string][]string{"g": {"user/*.rs"}}, GroupScopeClients: []string{""}})
 	require.ErrorIs(t, err, pretoken.ErrConfig)
+}
+
+// Group scopes are the permissions of the token's FHIR user: they are added
+// only when a valid fhirUser is copied into the token.
+func TestGroupScopesNeedFHIRUser(t *testing.T) {
+	trigger, err := pretoken.New(config())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name     string
+		fhirUser any // nil: attribute absent
+		want     bool
+	}{
+		{name: "valid fhirUser", fhirUser: "Practitioner/123", want: true},
+		{name: "no fhirUser attribute"},
+		{name: "empty fhirUser", fhirUser: ""},
+		{name: "fhirUser with white space", fhirUser: "Practitioner/1 Patient/2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			event := editEvent(t, "v2-authentication.json", func(ev map[string]any) {
+				attrs := ev["request"].(map[string]any)["userAttributes"].(map[string]any)
+				delete(attrs, "custom:fhirUser")
+				if tc.fhirUser != nil {
+					attrs["custom:fhirUser"] = tc.fhirUser
+				}
+			})
+			out := overrides(t, invoke(t, trigger, event))
+			if tc.want {
+				assert.Contains(t, out, "user/*.read")
+				assert.Contains(t, out, `"fhirUser":"Practitioner/123"`)
+				return
+			}
+			assert.NotContains(t, out, "user/")
+			assert.NotContains(t, out, "fhirUser")
+		})
+	}
 }
