@@ -3,31 +3,16 @@ package smartauth_test
 import (
 	"context"
 	"fmt"
-	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"testing"
 
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// cachedBenchSetup is benchSetup's validator with the verified-token cache
-// on, and the same token.
+// cachedBenchSetup is benchSetup with the verified-token cache on.
 func cachedBenchSetup(b testing.TB) (*smartauth.Validator, string) {
 	b.Helper()
-	ks, err := smartauth.NewStaticKeySetFromKeys(&smartauth.Key{ID: "rs256", Algorithm: "RS256", Public: &rsaKey().PublicKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	v, err := smartauth.NewValidator(smartauth.Config{
-		Issuers:   []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, ks)},
-		Now:       fixedNow,
-		Endpoints: []string{testEndpoint},
-		Cache:     &smartauth.CacheConfig{},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, raw := benchSetup(b)
-	return v, raw
+	return benchSetupCache(b, &smartauth.CacheConfig{})
 }
 
 // BenchmarkValidateWarm is Validate of a repeat token with the cache on:

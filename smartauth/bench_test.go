@@ -19,6 +19,12 @@ import (
 // StaticKeySet, and a realistic access token for it (~1.1 KiB).
 func benchSetup(b testing.TB) (*smartauth.Validator, string) {
 	b.Helper()
+	return benchSetupCache(b, nil)
+}
+
+// benchSetupCache is benchSetup with Config.Cache set to cache.
+func benchSetupCache(b testing.TB, cache *smartauth.CacheConfig) (*smartauth.Validator, string) {
+	b.Helper()
 	ks, err := smartauth.NewStaticKeySetFromKeys(&smartauth.Key{ID: "rs256", Algorithm: "RS256", Public: &rsaKey().PublicKey})
 	if err != nil {
 		b.Fatal(err)
@@ -27,6 +33,7 @@ func benchSetup(b testing.TB) (*smartauth.Validator, string) {
 		Issuers:   []smartauth.IssuerConfig{cognitoIssuerConfig(cognitoIssuer, ks)},
 		Now:       fixedNow,
 		Endpoints: []string{testEndpoint}, // client_id does not bind tokens to a data store
+		Cache:     cache,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -1,13 +1,16 @@
 package smartauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -19,10 +22,9 @@ const (
 	DefaultCacheEntries = 10_000
 	DefaultCacheBytes   = 16 << 20
 	DefaultCacheMaxAge  = 5 * time.Minute
-	// cacheEntryOverhead is what an entry costs on top of the token's
-	// length: the key, the entry, Claims and its slices, the LRU's list
-	// element and map slots (the claim strings share one copy of the
-	// payload, shorter than the token).
+	// cacheEntryOverhead is what an entry costs besides the parts
+	// entrySize counts from its contents: the key, the entry struct with
+	// its two Claims, the LRU's list element and map slot.
 	cacheEntryOverhead = 1 << 10
 )
 
@@ -31,27 +33,39 @@ const (
 // with the cache, a repeat token skips decoding and the signature check.
 // A hit still runs every check that depends on the clock or the request:
 // exp, nbf and iat (with the clock skew), the token kind, the audience
-// policy against this call's endpoint, Config.Endpoints, the custom Check
-// and RemoteCheck, in the order a fresh token runs them; and the signing
-// key is looked up again (an entry whose key left its issuer's key set or
-// changed is dropped). Only tokens that passed every check are cached,
-// keyed by the SHA-256 of the whole token; a denial is never cached.
+// policy against this call's endpoint, Config.Endpoints, ExtraScopes (a
+// withdrawn group or role grant takes effect on the next hit), the custom
+// Check and RemoteCheck, in the order a fresh token runs them; and the
+// signing key is looked up again (an entry whose key left its issuer's key
+// set or changed is dropped). Only tokens that passed every check are
+// cached, keyed by the SHA-256 of the whole token; a denial is never
+// cached.
 //
-// An entry lives at most until the token's exp and at most MaxAge. Tokens
-// returned from a hit share their Claims fields (slices, maps) and Scopes
-// with the cached entry: treat a Token as read-only.
+// An entry keeps its own deep copy of the verified claims and scopes; the
+// checks of a hit (the audience policy, ExtraScopes, Check, RemoteCheck)
+// read that copy, which is never handed out: ExtraScopes, Check and
+// RemoteCheck must not modify the Claims they get. Each hit returns its own
+// Token and Claims struct with its own Audience and Scopes (and the Query
+// of each scope), so a caller changing them changes nothing another call
+// sees. Claims.Groups, RealmRoles, ClientRoles and Raw of a hit are a
+// second copy shared by the hits of that token (no check reads it): treat
+// them as read-only.
 //
-// The cache is a plain hashicorp/golang-lru/v2 LRU: it starts no
-// goroutine, so a Validator with a cache can be built and dropped freely
-// (per test, per configuration reload). Expiry is checked on every hit on
-// the Validator's clock (an expired entry is removed and counts as a
-// miss); an expired entry nobody asks for again stays, within the entry
-// and byte bounds, until the LRU evicts it.
+// An entry lives at most until the token's exp and at most MaxAge. The
+// cache is a plain hashicorp/golang-lru/v2 LRU: it starts no goroutine, so
+// a Validator with a cache can be built and dropped freely (per test, per
+// configuration reload). Expiry is checked on every hit on the Validator's
+// clock (an expired entry is removed and counts as a miss); an expired
+// entry nobody asks for again stays, within the entry and byte bounds,
+// until the LRU evicts it.
 type CacheConfig struct {
 	// MaxEntries bounds the number of cached tokens (0: DefaultCacheEntries).
 	MaxEntries int
-	// MaxBytes bounds the estimated memory of the cached tokens, about
-	// 1 KiB plus the token length each (0: DefaultCacheBytes).
+	// MaxBytes bounds the estimated memory of the cached tokens (0:
+	// DefaultCacheBytes). An entry is counted as 1 KiB plus three times the
+	// payload (the claim strings, two copies of Claims.Raw), its claim
+	// slices twice, and its parsed scopes with their query parameters; a
+	// token with many scopes costs far more than its length.
 	MaxBytes int64
 	// MaxAge bounds how long a token stays cached (0: DefaultCacheMaxAge).
 	MaxAge time.Duration
@@ -62,12 +76,19 @@ type cacheKey [sha256.Size]byte
 
 // cacheEntry is one verified token. Immutable once stored.
 type cacheEntry struct {
-	st       *issuerState
-	kid      string // the token's kid, as the key set was asked
-	key      *Key   // the key that verified the signature
-	alg      string
-	claims   *Claims
-	scopes   []scopes.Scope // len == cap: an append by a caller copies
+	st  *issuerState
+	kid string // the token's kid, as the key set was asked
+	key *Key   // the key that verified the signature
+	alg string
+	// priv is the entry's own deep copy of the claims: the checks of a hit
+	// read it, it is never handed out.
+	priv Claims
+	// pub is what a hit's Claims starts from: Groups, RealmRoles,
+	// ClientRoles and Raw are a second deep copy shared by the hits.
+	pub Claims
+	// scopes are the valid scopes of the scope claim alone, dropped the
+	// invalid ones; a hit copies them and adds ExtraScopes.
+	scopes   []scopes.Scope
 	dropped  int
 	notAfter time.Time // min(exp, stored + MaxAge), Validator clock
 	size     int64
@@ -125,23 +146,31 @@ func cacheKeyOf(tok string) cacheKey {
 	return k
 }
 
-// store caches t, verified with key for issuer st. now is the Validator's
-// clock at the end of the checks.
-func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, kid string, key *Key, t *Token, now time.Time) {
+// storeCached caches t, verified with key for issuer st, at the end of a
+// full validation.
+func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Key, t *Token) {
+	c := v.cache
+	now := v.now()
 	notAfter := now.Add(c.maxAge)
 	if exp := time.Unix(t.Claims.ExpiresAt, 0); exp.Before(notAfter) {
 		notAfter = exp
 	}
-	size := int64(tokLen) + cacheEntryOverhead
-	if !now.Before(notAfter) || size > c.maxBytes {
+	if !now.Before(notAfter) {
 		return
 	}
-	// The first caller holds t: the entry keeps its own Claims struct and
-	// scopes, so that caller's changes to them cannot reach later hits.
-	claims := *t.Claims
-	sc := slices.Clip(slices.Clone(t.Scopes))
-	e := &cacheEntry{st: st, kid: kid, key: key, alg: t.Algorithm, claims: &claims,
-		scopes: sc, dropped: t.DroppedScopes, notAfter: notAfter, size: size}
+	// The first caller holds t and its Claims: the entry deep-copies
+	// everything a caller could write, so that caller's changes cannot
+	// reach later hits.
+	e := &cacheEntry{st: st, kid: kid, key: key, alg: t.Algorithm,
+		priv: deepCopyClaims(t.Claims), pub: deepCopyClaims(t.Claims), notAfter: notAfter}
+	// The scope claim alone is parsed again: ExtraScopes runs on each hit.
+	ct := Token{Claims: &e.priv}
+	v.claimScopes(&ct, st)
+	e.scopes, e.dropped = cloneScopes(ct.Scopes), ct.DroppedScopes
+	e.size = entrySize(e)
+	if e.size > c.maxBytes {
+		return
+	}
 	c.addMu.Lock()
 	defer c.addMu.Unlock()
 	if old, ok := c.lru.Peek(k); ok {
@@ -150,7 +179,7 @@ func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, kid string, 
 		}
 		c.lru.Remove(k) // expired: replaced (Add alone would skip the byte count)
 	}
-	c.bytes.Add(size)
+	c.bytes.Add(e.size)
 	c.lru.Add(k, e)
 	for c.bytes.Load() > c.maxBytes {
 		if _, _, ok := c.lru.RemoveOldest(); !ok {
@@ -159,11 +188,82 @@ func (c *tokenCache) store(k cacheKey, tokLen int, st *issuerState, kid string, 
 	}
 }
 
-// cachedToken is what a hit allocates: the caller's Token and its own
-// copy of the Claims struct.
+// claimScopes is collectScopes without ExtraScopes.
+func (v *Validator) claimScopes(t *Token, st *issuerState) {
+	for rest := t.Claims.Scope; rest != ""; {
+		s, after, _ := strings.Cut(rest, " ")
+		rest = after
+		if s == "" {
+			t.DroppedScopes++
+			continue
+		}
+		v.addScope(t, st, s)
+	}
+}
+
+// deepCopyClaims copies c and every slice and map in it. The strings are
+// shared: they are immutable.
+func deepCopyClaims(c *Claims) Claims {
+	d := *c
+	d.Audience = slices.Clone(c.Audience)
+	d.Groups = slices.Clone(c.Groups)
+	d.RealmRoles = slices.Clone(c.RealmRoles)
+	if c.ClientRoles != nil {
+		d.ClientRoles = make(map[string][]string, len(c.ClientRoles))
+		for client, roles := range c.ClientRoles {
+			d.ClientRoles[client] = slices.Clone(roles)
+		}
+	}
+	d.Raw = bytes.Clone(c.Raw)
+	return d
+}
+
+// cloneScopes copies sc and the query of each scope; nil when empty.
+func cloneScopes(sc []scopes.Scope) []scopes.Scope {
+	if len(sc) == 0 {
+		return nil
+	}
+	d := slices.Clone(sc)
+	for i := range d {
+		if d[i].Query != nil {
+			d[i].Query = slices.Clone(d[i].Query)
+		}
+	}
+	return slices.Clip(d)
+}
+
+// entrySize estimates the heap an entry holds.
+func entrySize(e *cacheEntry) int64 {
+	const str = int64(unsafe.Sizeof(""))
+	// The claim strings share one copy of the payload text (as long as
+	// Raw); priv and pub hold one copy of Raw each.
+	n := int64(cacheEntryOverhead) + 3*int64(len(e.priv.Raw))
+	slicesLen := len(e.priv.Audience) + len(e.priv.Groups) + len(e.priv.RealmRoles)
+	for _, roles := range e.priv.ClientRoles {
+		slicesLen += 1 + len(roles)
+		n += 2 * 48 // a map slot and a slice header, per copy
+	}
+	n += 2 * str * int64(slicesLen)
+	n += int64(len(e.scopes)) * int64(unsafe.Sizeof(scopes.Scope{}))
+	for i := range e.scopes {
+		for _, q := range e.scopes[i].Query {
+			n += int64(unsafe.Sizeof(q)) + int64(len(q.Name)+len(q.Value))
+		}
+	}
+	return n
+}
+
+// hitScopes is the inline scope capacity of a hit's Token: more scopes
+// are allocated apart.
+const hitScopes = 8
+
+// cachedToken is what a hit allocates: the caller's Token, its own Claims
+// struct, and room for its own Audience and Scopes.
 type cachedToken struct {
 	token  Token
 	claims Claims
+	aud    [2]string
+	scopes [hitScopes]scopes.Scope
 }
 
 // validateCached answers tok from the cache. ok is false on a miss (the
@@ -184,19 +284,43 @@ func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoin
 		v.cache.lru.Remove(k)
 		return nil, nil, false
 	}
-	ct := &cachedToken{claims: *e.claims}
-	if err := v.checkRequest(&ct.claims, e.st, endpoint); err != nil {
+	// The checks read the entry's private claims, never handed out.
+	if err := v.checkRequest(&e.priv, e.st, endpoint); err != nil {
 		return nil, err, true
 	}
-	ct.token = Token{Claims: &ct.claims, Issuer: ct.claims.Issuer, KeyID: e.key.ID, Algorithm: e.alg,
-		Scopes: e.scopes, DroppedScopes: e.dropped}
-	if len(e.scopes) == 0 {
-		ct.token.Scopes = nil
+	ct := &cachedToken{claims: e.pub}
+	ct.claims.Audience = copyInto(ct.aud[:0], e.priv.Audience)
+	ct.token = Token{Claims: &ct.claims, Issuer: e.priv.Issuer, KeyID: e.key.ID, Algorithm: e.alg,
+		Scopes: copyInto(ct.scopes[:0], e.scopes), DroppedScopes: e.dropped}
+	for i := range ct.token.Scopes {
+		if q := ct.token.Scopes[i].Query; q != nil {
+			ct.token.Scopes[i].Query = slices.Clone(q)
+		}
 	}
-	if err := v.checkLast(ctx, &ct.claims, e.st, tok); err != nil {
+	if x := e.st.cfg.ExtraScopes; x != nil {
+		for _, s := range x(&e.priv) {
+			v.addScope(&ct.token, e.st, s)
+		}
+	}
+	if len(ct.token.Scopes) == 0 {
+		ct.token.Scopes = nil // as a fresh token: no scopes, nil slice
+	}
+	if err := v.checkLast(ctx, &e.priv, e.st, tok); err != nil {
 		return nil, err, true
 	}
 	return &ct.token, nil, true
+}
+
+// copyInto copies src into buf's array when it fits, else into a new
+// slice; nil stays nil.
+func copyInto[T any](buf, src []T) []T {
+	if src == nil {
+		return nil
+	}
+	if len(src) > cap(buf) {
+		return slices.Clone(src)
+	}
+	return append(buf[:0], src...)
 }
 
 // sameKey reports whether a key set's current key for a kid is the one

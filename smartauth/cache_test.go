@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
+	"github.com/healthlake-smart/smartauth-go/scopes"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -291,7 +294,11 @@ func TestCacheBounds(t *testing.T) {
 		assert.Equal(t, 2, env.v.CacheLen())
 	})
 	t.Run("bytes", func(t *testing.T) {
-		entry := int64(len(toks[0]) + 1024)
+		one := newCacheEnv(t, smartauth.CacheConfig{}, nil)
+		_, err := one.v.Validate(ctx, toks[0], testEndpoint)
+		require.NoError(t, err)
+		entry := one.v.CacheBytes() // the tokens differ in jti only
+		require.Greater(t, entry, int64(len(toks[0])))
 		limit := 3*entry + entry/2
 		env := newCacheEnv(t, smartauth.CacheConfig{MaxBytes: limit}, nil)
 		for _, tok := range toks {
@@ -416,4 +423,114 @@ func TestCacheEntryIsolatedFromCallers(t *testing.T) {
 	assert.Equal(t, "f0e1d2c3-b4a5-4697-8899-aabbccddeeff", hit.Claims.Subject)
 	assert.Equal(t, at(5*time.Minute), hit.Claims.ExpiresAt)
 	assert.Equal(t, want, hit.Scopes[0])
+}
+
+// TestCacheEntryIsolatedFromAudienceAndScopeWrites: neither the first
+// caller nor a hit's caller can change, through its Token, what later hits
+// decide or return: a token for one data store stays refused for another,
+// and the scopes (with their query) stay as verified.
+func TestCacheEntryIsolatedFromAudienceAndScopeWrites(t *testing.T) {
+	const other = "https://healthlake.us-east-1.amazonaws.com/datastore/ffffffffffffffffffffffffffffffff/r4/"
+	scope := "patient/Observation.rs?category=laboratory patient/Patient.r openid"
+	for _, who := range []string{"first caller", "hit caller"} {
+		t.Run(who, func(t *testing.T) {
+			ctx := context.Background()
+			env := newCacheEnv(t, smartauth.CacheConfig{}, nil)
+			tok := k1Token(t, "scope", scope)
+			fresh, err := env.v.Validate(ctx, tok, testEndpoint)
+			require.NoError(t, err)
+			want := *fresh
+			want.Scopes = slices.Clone(fresh.Scopes)
+			want.Scopes[0].Query = slices.Clone(fresh.Scopes[0].Query)
+			require.NotEmpty(t, want.Scopes[0].Query)
+			wantAud := slices.Clone(fresh.Claims.Audience)
+			victim := fresh
+			if who == "hit caller" {
+				victim, err = env.v.Validate(ctx, tok, testEndpoint)
+				require.NoError(t, err)
+			}
+			victim.Claims.Audience[0] = other
+			victim.Scopes[0].Query[0].Value = "anything"
+			victim.Scopes[1] = victim.Scopes[0]
+
+			_, err = env.v.Validate(ctx, tok, other)
+			require.ErrorIs(t, err, smartauth.ErrAudience, "aud for another data store still refused")
+			hit, err := env.v.Validate(ctx, tok, testEndpoint)
+			require.NoError(t, err)
+			assert.Equal(t, wantAud, hit.Claims.Audience)
+			assert.Equal(t, want.Scopes, hit.Scopes)
+			assert.Equal(t, 1, env.v.CacheLen(), "answered from the cache")
+		})
+	}
+}
+
+// TestCacheRerunsExtraScopes: ExtraScopes runs on every hit, so a withdrawn
+// group grant takes effect on the next hit of a cached token.
+func TestCacheRerunsExtraScopes(t *testing.T) {
+	ctx := context.Background()
+	var grant atomic.Bool
+	grant.Store(true)
+	env := newCacheEnv(t, smartauth.CacheConfig{}, func(c *smartauth.Config) {
+		c.Issuers[0].ExtraScopes = func(*smartauth.Claims) []string {
+			if grant.Load() {
+				return []string{"user/Practitioner.r", "not a scope"}
+			}
+			return nil
+		}
+	})
+	tok := k1Token(t)
+	has := func(tk *smartauth.Token) bool {
+		return slices.ContainsFunc(tk.Scopes, func(s scopes.Scope) bool { return s.String() == "user/Practitioner.r" })
+	}
+	fresh, err := env.v.Validate(ctx, tok, testEndpoint)
+	require.NoError(t, err)
+	require.True(t, has(fresh))
+	hit, err := env.v.Validate(ctx, tok, testEndpoint)
+	require.NoError(t, err)
+	assert.Equal(t, fresh, hit, "a hit equals the fresh result, extra scopes and drop count included")
+
+	grant.Store(false)
+	hit, err = env.v.Validate(ctx, tok, testEndpoint)
+	require.NoError(t, err)
+	assert.False(t, has(hit), "withdrawn grant gone on the next hit")
+	assert.Equal(t, fresh.DroppedScopes-1, hit.DroppedScopes)
+	assert.Equal(t, 1, env.v.CacheLen())
+}
+
+// TestCacheBytesTrackHeap: for tokens with many scopes (each a parsed
+// scopes.Scope with a query parameter), the byte accounting stays within
+// 2x of the heap the entries really hold.
+func TestCacheBytesTrackHeap(t *testing.T) {
+	if raceEnabled {
+		t.Skip("heap figures differ under -race")
+	}
+	ctx := context.Background()
+	sc := make([]string, 254)
+	for i := range sc {
+		sc[i] = fmt.Sprintf("user/Flag.r?a=%03d", i)
+	}
+	env := newCacheEnv(t, smartauth.CacheConfig{MaxBytes: 1 << 30}, nil)
+	const n = 64
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = k1Token(t, "jti", fmt.Sprintf("jti-%04d", i), "scope", strings.Join(sc, " "))
+	}
+	require.Greater(t, len(toks[0]), 7_000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, tok := range toks {
+		tk, err := env.v.Validate(ctx, tok, testEndpoint)
+		require.NoError(t, err)
+		require.Len(t, tk.Scopes, len(sc))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	require.Equal(t, n, env.v.CacheLen())
+	heap := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	counted := float64(env.v.CacheBytes())
+	t.Logf("per entry: counted %.0f B, heap %.0f B (token %d B)", counted/n, heap/n, len(toks[0]))
+	assert.InDelta(t, 1, counted/heap, 0.5, "counted within 2x of the heap: counted %.0f, heap %.0f", counted, heap)
+	runtime.KeepAlive(toks)
+	runtime.KeepAlive(env.v)
 }

@@ -190,7 +190,7 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.store(ck, len(tok), st, kid, key, t, v.now())
+		v.storeCached(ck, st, kid, key, t)
 	}
 	return t, nil
 }
