@@ -146,16 +146,35 @@ func newBundleTransport(base *http.Transport, file string) *bundleTransport {
 	return bt
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. A request that went to primary
+// before the load ended fails with the load error if the load failed: a
+// GET or HEAD without a body (JWKS fetches) is then sent again through
+// fallback.
 func (bt *bundleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if bt.loadFailed() {
+		return bt.fallback.RoundTrip(req)
+	}
+	resp, err := bt.primary.RoundTrip(req)
+	if err != nil && bt.loadFailed() && replayable(req) {
+		return bt.fallback.RoundTrip(req)
+	}
+	return resp, err
+}
+
+// loadFailed reports whether the load ended with an error.
+func (bt *bundleTransport) loadFailed() bool {
 	select {
 	case <-bt.ready:
-		if bt.err != nil {
-			return bt.fallback.RoundTrip(req)
-		}
+		return bt.err != nil
 	default:
+		return false
 	}
-	return bt.primary.RoundTrip(req)
+}
+
+// replayable reports whether req can be sent a second time as it is.
+func replayable(req *http.Request) bool {
+	return (req.Method == "" || req.Method == http.MethodGet || req.Method == http.MethodHead) &&
+		(req.Body == nil || req.Body == http.NoBody)
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach both
