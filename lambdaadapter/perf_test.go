@@ -1,9 +1,11 @@
 package lambdaadapter_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -40,5 +42,37 @@ func TestInvokeAllocations(t *testing.T) {
 	t.Logf("Invoke %.0f, Authorize %.0f allocs/op: overhead %.0f (ceiling %d)", invoke, authorize, invoke-authorize, maxAllocsInvokeOverhead)
 	if invoke-authorize > maxAllocsInvokeOverhead {
 		t.Errorf("an invocation allocates %.0f times beyond Authorize, ceiling %d", invoke-authorize, maxAllocsInvokeOverhead)
+	}
+}
+
+// TestInvokeBudgetContextAllocations pins what the README says of the
+// budget context: with no margin and an invocation deadline no later than
+// the budget, none is derived (no timer, no allocation); with the default
+// margin the handler must stop before the invocation deadline, so one is.
+func TestInvokeBudgetContextAllocations(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocation counts differ under -cover and -race")
+	}
+	a := newValidator(t, staticKeys(t))
+	logger := lambdaadapter.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	noMargin := lambda.NewHandler(lambdaadapter.New(a, logger, lambdaadapter.WithDeadlineMargin(0)))
+	margin := lambda.NewHandler(lambdaadapter.New(a, logger))
+	payload := event(t, "search-with-get.json", sign(t, claims(nil)))
+	// Earlier than the 800 ms budget, for the whole measurement.
+	ctx, cancel := context.WithDeadline(lambdaCtx(), time.Now().Add(lambdaadapter.DefaultBudget-100*time.Millisecond))
+	defer cancel()
+	for _, h := range []lambda.Handler{noMargin, margin} {
+		if out, err := invoke(ctx, h, payload); err != nil || out == deny {
+			t.Fatal(out, err)
+		}
+	}
+	without := testing.AllocsPerRun(100, func() { _, _ = noMargin.Invoke(ctx, payload) })
+	with := testing.AllocsPerRun(100, func() { _, _ = margin.Invoke(ctx, payload) })
+	if ctx.Err() != nil {
+		t.Skip("machine too slow: the invocation deadline passed during the measurement")
+	}
+	t.Logf("margin 0: %.0f allocs/op, default margin: %.0f", without, with)
+	if with-without < 1 {
+		t.Errorf("margin 0 with an earlier invocation deadline saves %.0f allocations, want the budget context's", with-without)
 	}
 }
