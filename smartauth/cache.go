@@ -255,7 +255,7 @@ func entrySize(e *cacheEntry) int64 {
 
 // hitScopes is the inline scope capacity of a hit's Token: more scopes
 // are allocated apart.
-const hitScopes = 8
+const hitScopes = 4
 
 // cachedToken is what a hit allocates: the caller's Token, its own Claims
 // struct, and room for its own Audience and Scopes.

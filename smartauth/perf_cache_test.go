@@ -7,7 +7,7 @@ import (
 
 // maxAllocsValidateWarm is the ceiling of a verified-token cache hit
 // (BenchmarkValidateWarm): 1 today, the caller's Token, Claims, Audience
-// and up to 8 scopes in one allocation.
+// and up to 4 scopes in one allocation.
 // The SHA-256 key, the LRU lookup, the key-set lookup and the clock and
 // request checks allocate nothing on success.
 const maxAllocsValidateWarm = 1
