@@ -139,9 +139,6 @@ func unquote[T string | []byte](s claimString, data T, scratch []byte) T {
 	return lit[1 : len(lit)-1]
 }
 
-// bytesIn is unquote on []byte (token.go, validator.go).
-func (s claimString) bytesIn(data, scratch []byte) []byte { return unquote(s, data, scratch) }
-
 // numericDate is an integer NumericDate (RFC 7519 §2).
 type numericDate struct {
 	v   int64

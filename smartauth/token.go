@@ -90,7 +90,6 @@ type wireHeader struct {
 // parts is a token split at its two dots, with decoded header, payload and
 // signature. All byte slices share one allocation.
 type parts struct {
-	raw          string // the compact token
 	header       header
 	signingInput []byte // ASCII(BASE64URL(header) "." BASE64URL(payload))
 	headerJSON   []byte // decoded header
@@ -101,7 +100,7 @@ type parts struct {
 // kid returns the decoded kid as a string of its own (a key set may keep
 // it). Validate calls it only once the issuer is known.
 func (p *parts) kid() string {
-	return string(p.header.kid.bytesIn(p.headerJSON, nil))
+	return string(unquote(p.header.kid, p.headerJSON, nil))
 }
 
 // stripBearer removes one optional "Bearer " prefix (case-insensitive scheme,
@@ -133,53 +132,29 @@ func splitToken(tok string, maxSize int) (parts, error) {
 // any failure it reports false and splitChecked, which checks byte by
 // byte, finds the precise error.
 func splitFast(tok string, maxSize int) (parts, bool) {
-	var p parts
 	if tok == "" || len(tok) > maxSize || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
-		return p, false
+		return parts{}, false
 	}
 	first := strings.IndexByte(tok, '.')
 	if first <= 0 {
-		return p, false
+		return parts{}, false
 	}
 	second := strings.IndexByte(tok[first+1:], '.') + first + 1
 	if second <= first+1 || second == len(tok)-1 || strings.IndexByte(tok[second+1:], '.') >= 0 {
-		return p, false
+		return parts{}, false
 	}
-	hLen := b64.DecodedLen(first)
-	if hLen > maxHeaderSize {
-		return p, false
-	}
-	pLen := b64.DecodedLen(second - first - 1)
-	sLen := b64.DecodedLen(len(tok) - second - 1)
-	buf := make([]byte, len(tok)+hLen+pLen+sLen)
-	copy(buf, tok)
-	src, dst := buf[:len(tok)], buf[len(tok):]
-	if n, err := b64.Decode(dst[:hLen], src[:first]); err != nil || n != hLen {
-		return p, false
-	}
-	if n, err := b64.Decode(dst[hLen:hLen+pLen], src[first+1:second]); err != nil || n != pLen {
-		return p, false
-	}
-	if n, err := b64.Decode(dst[hLen+pLen:], src[second+1:]); err != nil || n != sLen {
-		return p, false
-	}
-	p.headerJSON = dst[:hLen:hLen]
-	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
-	p.signature = dst[hLen+pLen:]
-	p.signingInput = src[:second:second]
-	p.raw = tok
-	return p, true
+	p, err := decodeParts(tok, first, second)
+	return p, err == nil
 }
 
 // splitChecked is splitToken checking every byte first, for the error of
 // a token splitFast refused.
 func splitChecked(tok string, maxSize int) (parts, error) {
-	var p parts
 	if tok == "" {
-		return p, ErrTokenMissing
+		return parts{}, ErrTokenMissing
 	}
 	if len(tok) > maxSize {
-		return p, fmt.Errorf("%w: %d bytes > %d", ErrTokenTooLarge, len(tok), maxSize)
+		return parts{}, fmt.Errorf("%w: %d bytes > %d", ErrTokenTooLarge, len(tok), maxSize)
 	}
 	first, second, dots := -1, -1, 0
 	for i := 0; i < len(tok); i++ {
@@ -192,18 +167,26 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 			} else if dots == 2 {
 				second = i
 			} else {
-				return p, errTooManyParts
+				return parts{}, errTooManyParts
 			}
 		default:
-			return p, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
+			return parts{}, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
 		}
 	}
 	if dots != 2 {
-		return p, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, dots+1)
+		return parts{}, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, dots+1)
 	}
 	if first == 0 || second == first+1 || second == len(tok)-1 {
-		return p, errEmptyPart
+		return parts{}, errEmptyPart
 	}
+	return decodeParts(tok, first, second)
+}
+
+// decodeParts decodes the parts of tok (dots at first and second) into one
+// buffer: a copy of tok, then the decoded header, payload and signature.
+// Unpadded base64url without line breaks (refused by both callers)
+// decodes to exactly DecodedLen bytes or fails.
+func decodeParts(tok string, first, second int) (p parts, err error) {
 	hLen := b64.DecodedLen(first)
 	if hLen > maxHeaderSize {
 		return p, errHeaderTooLarge
@@ -213,9 +196,6 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 	buf := make([]byte, len(tok)+hLen+pLen+sLen)
 	copy(buf, tok)
 	src, dst := buf[:len(tok)], buf[len(tok):]
-
-	// Unpadded base64url without line breaks (refused above) decodes to
-	// exactly DecodedLen bytes or fails.
 	if n, err := b64.Decode(dst[:hLen], src[:first]); err != nil || n != hLen {
 		return p, errHeaderBase64
 	}
@@ -229,7 +209,6 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
 	p.signature = dst[hLen+pLen:]
 	p.signingInput = src[:second:second]
-	p.raw = tok
 	return p, nil
 }
 
@@ -250,19 +229,18 @@ func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	if !w.Alg.present() {
 		return h, errAlgMissing
 	}
-	// Decoded values are at most as long as their literals, and the header
-	// is at most maxHeaderSize bytes.
+	// Decoded values fit: the header is at most maxHeaderSize bytes.
 	var scratch [maxHeaderSize]byte
-	alg := w.Alg.bytesIn(hb, scratch[:0])
+	alg := unquote(w.Alg, hb, scratch[:0])
 	if h.Alg = canonicalAlgorithm(alg); h.Alg == "" {
 		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(alg)))
 	}
-	if n := len(w.Kid.bytesIn(hb, scratch[:0])); n == 0 || n > maxKidLen {
+	if n := len(unquote(w.Kid, hb, scratch[:0])); n == 0 || n > maxKidLen {
 		return h, ErrKidMissing
 	}
 	h.kid = w.Kid
 	if w.Typ.present() {
-		if t := w.Typ.bytesIn(hb, scratch[:0]); !allowedHeaderType(t) {
+		if t := unquote(w.Typ, hb, scratch[:0]); !allowedHeaderType(t) {
 			return h, fmt.Errorf("%w: %s", ErrType, quoteName(string(t)))
 		}
 	}

@@ -61,8 +61,6 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.maxTokenSize == 0 {
 		v.maxTokenSize = DefaultMaxTokenSize
 	}
-	// Resolved here, jws.VerifierFor keeps its registry locks and fallback
-	// allocations out of Validate.
 	v.verifiers = make(map[string]jws.Verifier2, len(algorithms))
 	for _, a := range algorithms {
 		vf, err := jws.VerifierFor(a.jwa())
@@ -117,17 +115,12 @@ func (t *Token) HasResourceScope() bool {
 }
 
 // Validate verifies raw (an optional "Bearer " prefix is stripped) for the
-// data store at endpoint and returns the verified token. The checks run
-// cheapest first: size, compact shape, strict base64url, header policy,
-// unverified issuer (unknown issuers never reach the network), key lookup,
-// signature, then claims (exp, nbf, iat, token kind, audience policy, the
-// Config.Endpoints pin, scopes, custom check, remote check).
+// data store at endpoint and returns the verified token, running the
+// pipeline of the package documentation, cheapest checks first.
 //
 // Validate does NOT check that the request is permitted by the scopes
 // (HealthLake does that; see scopes.Permits), nor revocation: a revoked token
-// stays valid until it expires.
-//
-// Errors wrap exactly one sentinel (ErrExpired, ErrAudience, ...) and never
+// stays valid until it expires. Errors wrap exactly one sentinel and never
 // contain the token.
 func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token, error) {
 	tok := stripBearer(raw)
@@ -142,20 +135,16 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	// Token, Claims, a few scopes and the decoding state share one
-	// allocation.
 	vt := new(verifiedToken)
 	if p.header, err = parseHeader(p.headerJSON, &vt.header); err != nil {
 		return nil, err
 	}
-	// Step 5: the whole payload is decoded and checked (shape, duplicates,
-	// claim types, iss/exp/iat present) before the unverified iss selects
-	// an issuer.
+	// Step 5: the whole payload is checked before iss selects an issuer.
 	if err := decodePayload(p.payload, &vt.wire); err != nil {
 		return nil, err
 	}
 	var issBuf [256]byte
-	st, ok := v.issuers[string(vt.wire.Iss.bytesIn(p.payload, issBuf[:0]))]
+	st, ok := v.issuers[string(unquote(vt.wire.Iss, p.payload, issBuf[:0]))]
 	if !ok {
 		return nil, ErrUnknownIssuer
 	}
@@ -173,8 +162,7 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := v.verify(key, &p); err != nil {
 		return nil, ErrSignature
 	}
-	// The payload is verified: build the claims. String claims share one
-	// copy of the payload text.
+	// String claims share one copy of the verified payload text.
 	claims := &vt.claims
 	vt.wire.claims(claims, p.payload, string(p.payload))
 	if err := v.checkRequest(claims, st, endpoint); err != nil {
