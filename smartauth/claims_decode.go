@@ -200,8 +200,19 @@ func (l *stringList) strings(text string) []string {
 	return out
 }
 
-// readArray reads an array of strings (null is not a string).
-func (l *stringList) readArray(dec *jsontext.Decoder, typeErr error) error {
+// decode reads null (unless orString) or, when orString, a string, or an
+// array of strings (null is not a string); other values are typeErr.
+func (l *stringList) decode(dec *jsontext.Decoder, orString bool, typeErr error) error {
+	switch k := dec.PeekKind(); {
+	case k == 'n' && !orString:
+		_, err := dec.ReadToken()
+		return err
+	case k == '"' && orString:
+		l.set, l.n = true, 1
+		return l.first[0].UnmarshalJSONFrom(dec)
+	case k != '[':
+		return wrongType(dec, typeErr)
+	}
 	if _, err := dec.ReadToken(); err != nil { // '['
 		return err
 	}
@@ -232,28 +243,14 @@ func (l *stringList) readArray(dec *jsontext.Decoder, typeErr error) error {
 type stringArray struct{ stringList }
 
 func (a *stringArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '[':
-		return a.readArray(dec, errNotArray)
-	}
-	return wrongType(dec, errNotArray)
+	return a.decode(dec, false, errNotArray)
 }
 
 // stringOrArray is a string (one element) or an array of strings.
 type stringOrArray struct{ stringList }
 
 func (l *stringOrArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	switch dec.PeekKind() {
-	case '"':
-		l.set, l.n = true, 1
-		return l.first[0].UnmarshalJSONFrom(dec)
-	case '[':
-		return l.readArray(dec, errNotList)
-	}
-	return wrongType(dec, errNotList)
+	return l.decode(dec, true, errNotList)
 }
 
 // clientRoles is resource_access: null or an object of client name to null
@@ -323,11 +320,8 @@ func wrongType(dec *jsontext.Decoder, typeErr error) error {
 // decodePayload is step 5: shape, syntax, duplicates, case variants, claim
 // types, the scp rule and iss, exp and iat present.
 func decodePayload(payload []byte, w *wireClaims) error {
-	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		if !utf8.Valid(payload) {
-			return errPayloadUTF8
-		}
-		return errPayloadShape
+	if err := notObject(payload, errPayloadUTF8, errPayloadShape); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(payload, w, decodeOptions()); err != nil {
 		return claimsError(payload, err)
@@ -358,7 +352,7 @@ func decodePayload(payload []byte, w *wireClaims) error {
 func claimsError(payload []byte, err error) error {
 	var se *json.SemanticError
 	if errors.As(err, &se) {
-		where := quoteName(strings.TrimPrefix(string(se.JSONPointer), "/"))
+		where := memberName(se.JSONPointer)
 		var ce *checkError
 		if errors.As(se.Err, &ce) {
 			if ce.sentinel == ErrPayload {
@@ -368,14 +362,30 @@ func claimsError(payload []byte, err error) error {
 		}
 		return &checkError{ErrClaimType, "claim " + where + " has the wrong JSON type"}
 	}
+	return syntaxError(payload, err, ErrPayload, errPayloadUTF8, errPayloadJSON)
+}
+
+// notObject returns utf8Err or shapeErr unless data starts a JSON object.
+func notObject(data []byte, utf8Err, shapeErr error) error {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return nil
+	}
+	if !utf8.Valid(data) {
+		return utf8Err
+	}
+	return shapeErr
+}
+
+// syntaxError is the checkError of a non-semantic json.Unmarshal error.
+func syntaxError(data []byte, err, sentinel, utf8Err, jsonErr error) error {
 	var sy *jsontext.SyntacticError
 	switch {
 	case errors.As(err, &sy) && errors.Is(sy.Err, jsontext.ErrDuplicateName):
-		return &checkError{ErrPayload, "duplicate member " + quoteName(strings.TrimPrefix(string(sy.JSONPointer), "/"))}
-	case !utf8.Valid(payload):
-		return errPayloadUTF8
+		return &checkError{sentinel, "duplicate member " + memberName(sy.JSONPointer)}
+	case !utf8.Valid(data):
+		return utf8Err
 	}
-	return errPayloadJSON
+	return jsonErr
 }
 
 // claims builds the Claims of a verified payload; text is string(payload).
@@ -417,9 +427,7 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 }
 
 // quoteName quotes a member name for an error message, cut to 64 bytes.
-func quoteName(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strconv.Quote(s)
-}
+func quoteName(s string) string { return strconv.Quote(s[:min(len(s), 64)]) }
+
+// memberName is quoteName of a top-level member's JSON pointer.
+func memberName(p jsontext.Pointer) string { return quoteName(strings.TrimPrefix(string(p), "/")) }

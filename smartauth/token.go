@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits applied before any allocation-heavy work.
@@ -217,11 +215,8 @@ func decodeParts(tok string, first, second int) (p parts, err error) {
 // strings.
 func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	var h header
-	if t := bytes.TrimLeft(hb, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		if !utf8.Valid(hb) {
-			return h, errHeaderUTF8
-		}
-		return h, errHeaderShape
+	if err := notObject(hb, errHeaderUTF8, errHeaderShape); err != nil {
+		return h, err
 	}
 	if err := json.Unmarshal(hb, w, json.RejectUnknownMembers(true)); err != nil {
 		return h, headerError(hb, err)
@@ -251,20 +246,13 @@ func parseHeader(hb []byte, w *wireHeader) (header, error) {
 func headerError(hb []byte, err error) error {
 	var se *json.SemanticError
 	if errors.As(err, &se) {
-		name := quoteName(strings.TrimPrefix(string(se.JSONPointer), "/"))
+		name := memberName(se.JSONPointer)
 		if errors.Is(se.Err, json.ErrUnknownName) {
 			return fmt.Errorf("%w: %s", ErrHeaderParameter, name)
 		}
 		return &checkError{ErrHeader, name + " is not a string"}
 	}
-	var sy *jsontext.SyntacticError
-	switch {
-	case errors.As(err, &sy) && errors.Is(sy.Err, jsontext.ErrDuplicateName):
-		return &checkError{ErrHeader, "duplicate member " + quoteName(strings.TrimPrefix(string(sy.JSONPointer), "/"))}
-	case !utf8.Valid(hb):
-		return errHeaderUTF8
-	}
-	return errHeaderJSON
+	return syntaxError(hb, err, ErrHeader, errHeaderUTF8, errHeaderJSON)
 }
 
 // allowedHeaderType accepts JWT and RFC 9068 access-token media types.
