@@ -22,24 +22,6 @@ const (
 // b64 is strict unpadded base64url: one token has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
-// Classes of a compact token's bytes, for splitToken.
-const (
-	b64Invalid = iota
-	b64Char    // base64url alphabet
-	b64Dot     // part separator
-)
-
-// tokenByte classifies every byte value: one table load per byte instead
-// of five range comparisons.
-var tokenByte = func() (t [256]uint8) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := range len(alphabet) {
-		t[alphabet[i]] = b64Char
-	}
-	t['.'] = b64Dot
-	return t
-}()
-
 // checkError wraps exactly one sentinel with a fixed detail that never
 // carries token text. Reject paths that need no dynamic detail return
 // pre-built checkErrors, so refusing a token costs no allocation.
@@ -156,9 +138,9 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 	}
 	first, second, dots := -1, -1, 0
 	for i := 0; i < len(tok); i++ {
-		switch tokenByte[tok[i]] {
-		case b64Char:
-		case b64Dot:
+		switch c := tok[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '.':
 			dots++
 			if dots == 1 {
 				first = i
