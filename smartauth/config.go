@@ -103,15 +103,27 @@ func EndpointAudience(extra ...string) AudiencePolicy {
 	return endpointAudience{allowed: normaliseAll(extra)}
 }
 
-type endpointAudience struct{ allowed []string }
+// ExactAudience requires aud to contain one of auds; the endpoint is not
+// consulted.
+func ExactAudience(auds ...string) AudiencePolicy {
+	return endpointAudience{allowed: normaliseAll(auds), exact: true}
+}
+
+type endpointAudience struct {
+	allowed []string
+	exact   bool // the endpoint is not consulted
+}
 
 func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 	ep := trimSlash(endpoint)
 	for _, a := range c.Audience {
 		a = trimSlash(a)
-		if (ep != "" && a == ep) || slices.Contains(p.allowed, a) {
+		if (!p.exact && ep != "" && a == ep) || slices.Contains(p.allowed, a) {
 			return nil
 		}
+	}
+	if p.exact {
+		return fmt.Errorf("%w: aud not in the configured list", ErrAudience)
 	}
 	return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
 }
@@ -121,7 +133,7 @@ func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 func bindsEndpoint(p AudiencePolicy) bool {
 	switch p := p.(type) {
 	case endpointAudience:
-		return len(p.allowed) == 0
+		return !p.exact && len(p.allowed) == 0
 	case allOf:
 		return slices.ContainsFunc(p, bindsEndpoint)
 	}
@@ -145,20 +157,6 @@ func (ps allOf) CheckAudience(c *Claims, endpoint string) error {
 		}
 	}
 	return nil
-}
-
-// ExactAudience requires aud to contain one of auds; the endpoint is not
-// consulted.
-func ExactAudience(auds ...string) AudiencePolicy {
-	allowed := normaliseAll(auds)
-	return AudienceFunc(func(c *Claims, _ string) error {
-		for _, a := range c.Audience {
-			if slices.Contains(allowed, trimSlash(a)) {
-				return nil
-			}
-		}
-		return fmt.Errorf("%w: aud not in the configured list", ErrAudience)
-	})
 }
 
 // ClientIDs is the audience policy of access tokens without aud (Cognito):
@@ -237,33 +235,27 @@ type TokenKindRule func(c *Claims) error
 
 // RequireTokenUse requires the Cognito-style token_use claim to equal use.
 func RequireTokenUse(use string) TokenKindRule {
-	return func(c *Claims) error {
-		if c.TokenUse != use {
-			return fmt.Errorf("%w: token_use is not %q", ErrTokenUse, use)
-		}
-		return nil
-	}
+	return func(c *Claims) error { return tokenKind("token_use", c.TokenUse, use, false) }
 }
 
 // RequirePayloadType requires the Keycloak-style payload typ claim to equal typ.
 func RequirePayloadType(typ string) TokenKindRule {
-	return func(c *Claims) error {
-		if c.Type != typ {
-			return fmt.Errorf("%w: payload typ is not %q", ErrTokenUse, typ)
-		}
-		return nil
-	}
+	return func(c *Claims) error { return tokenKind("payload typ", c.Type, typ, false) }
 }
 
 // RejectNonAccessTokens rejects a token declaring another kind (token_use
 // not "access", payload typ not "Bearer"). Tokens declaring neither pass:
 // the audience policy then keeps ID tokens out.
 func RejectNonAccessTokens(c *Claims) error {
-	if c.TokenUse != "" && c.TokenUse != "access" {
-		return fmt.Errorf("%w: token_use is not \"access\"", ErrTokenUse)
+	if err := tokenKind("token_use", c.TokenUse, "access", true); err != nil {
+		return err
 	}
-	if c.Type != "" && c.Type != "Bearer" {
-		return fmt.Errorf("%w: payload typ is not \"Bearer\"", ErrTokenUse)
+	return tokenKind("payload typ", c.Type, "Bearer", true)
+}
+
+func tokenKind(name, got, want string, mayBeAbsent bool) error {
+	if got != want && (got != "" || !mayBeAbsent) {
+		return fmt.Errorf("%w: %s is not %q", ErrTokenUse, name, want)
 	}
 	return nil
 }

@@ -324,7 +324,23 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 
 // fetch GETs and parses the JWKS and its refresh interval.
 func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, error) {
-	body, header, err := r.get(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
+	}
+	defer resp.Body.Close()
+	// The transport has undone any gzip: the cap bounds the document.
+	var body []byte
+	if resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("HTTP status %d", resp.StatusCode)
+	} else if body, err = io.ReadAll(io.LimitReader(resp.Body, maxJWKSBody+1)); err == nil && len(body) > maxJWKSBody {
+		err = fmt.Errorf("body exceeds %d bytes", maxJWKSBody)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
 	}
@@ -336,29 +352,7 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, 
 	for _, d := range dropped {
 		s.dropped[d.ID] = d.Reason
 	}
-	return s, refreshInterval(header), nil
-}
-
-func (r *RemoteKeySet) get(ctx context.Context) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
-	}
-	// The transport has undone any gzip: the cap bounds the document.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBody+1))
-	if err == nil && len(body) > maxJWKSBody {
-		err = fmt.Errorf("body exceeds %d bytes", maxJWKSBody)
-	}
-	return body, resp.Header, err
+	return s, refreshInterval(resp.Header), nil
 }
 
 // refreshInterval reads Cache-Control (RFC 9111 §5.2.2): max-age clamped

@@ -159,7 +159,11 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := checkKey(key, p.header.Alg, len(p.signature)); err != nil {
 		return nil, err
 	}
-	if err := v.verify(key, &p); err != nil {
+	// Step 7: jwx checks the signature with exactly this key and alg. What
+	// jws.Verify options would add is done earlier and more strictly:
+	// compact only (step 3), no crit, b64 or other header member (step 4),
+	// header alg == JWK alg (step 6).
+	if vf, ok := v.verifiers[p.header.Alg]; !ok || vf.Verify(key.Public, p.signingInput, p.signature) != nil {
 		return nil, ErrSignature
 	}
 	// String claims share one copy of the verified payload text.
@@ -200,18 +204,6 @@ type verifiedToken struct {
 }
 
 const inlineScopes = 4 // more scopes than this are allocated apart
-
-// verify is pipeline step 7: jwx checks the signature with exactly the
-// looked-up key and the header alg. What jws.Verify options would add is
-// done earlier and more strictly: compact only (step 3), no crit, b64 or
-// other header member (step 4), header alg == JWK alg (step 6).
-func (v *Validator) verify(key *Key, p *parts) error {
-	vf, ok := v.verifiers[p.header.Alg]
-	if !ok {
-		return ErrSignature
-	}
-	return vf.Verify(key.Public, p.signingInput, p.signature)
-}
 
 func (v *Validator) checkTimes(c *Claims) error {
 	now := v.now()
