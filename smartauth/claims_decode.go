@@ -12,25 +12,13 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// The payload is decoded in one pass (step 5, before any key lookup) with
-// encoding/json/v2 semantics into wireClaims. JSON refuses invalid UTF-8,
-// invalid JSON and duplicate names (after unescaping, at any depth); the
-// types below refuse a known claim of the wrong JSON type:
-//
-//   - string claims (iss, sub, scope, token_use, typ, client_id, azp,
-//     username, preferred_username, fhirUser, patient, jti): a string;
-//   - NumericDate (exp, iat, nbf): an integer 0..253402300799 without
-//     fraction, exponent, sign or leading zero;
-//   - aud, scp: a string or an array of strings;
-//   - cognito:groups: null or an array of strings;
-//   - realm_access: null or an object whose "roles" is null or an array of
-//     strings; resource_access: null or an object mapping client names to
-//     null or such objects.
-//
-// Names match exactly. A name differing from a known claim's (or from
-// "roles" in a role object) only in case, folded as by strings.EqualFold
-// ("EXP", "ſub"), is refused: another parser might read it as the claim.
-// Unknown members are ignored whatever they hold.
+// wireClaims is the payload, decoded in one pass (step 5) with json/v2
+// semantics: invalid UTF-8, invalid JSON and duplicate names (at any depth)
+// are refused, and each field's type refuses a known claim of the wrong JSON
+// type. A name differing from a known claim's (or from "roles" in a role
+// object) only in case, folded as by strings.EqualFold ("EXP", "ſub"), is
+// refused: another parser might read it as the claim. Unknown members are
+// ignored whatever they hold.
 type wireClaims struct {
 	Iss               claimString   `json:"iss"`
 	Sub               claimString   `json:"sub"`
@@ -103,8 +91,7 @@ var (
 )
 
 // claimString is a string claim as the span payload[start:end] of its
-// literal (quotes included), so string claims share one copy of the
-// payload; end == 0: absent. Tokens are small enough for 32-bit offsets.
+// literal (quotes included); end == 0: absent.
 type claimString struct{ start, end int32 }
 
 func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -139,7 +126,8 @@ func unquote[T string | []byte](s claimString, data T, scratch []byte) T {
 	return lit[1 : len(lit)-1]
 }
 
-// numericDate is an integer NumericDate (RFC 7519 §2).
+// numericDate is an integer NumericDate (RFC 7519 §2) in 0..253402300799,
+// without fraction, exponent, sign or leading zero.
 type numericDate struct {
 	v   int64
 	set bool
@@ -153,7 +141,6 @@ func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if err != nil {
 		return err
 	}
-	// Digits only, no leading zero, at most 9999-12-31T23:59:59Z.
 	if len(v) > len("253402300799") || (len(v) > 1 && v[0] == '0') {
 		return errNotDate
 	}
@@ -200,8 +187,8 @@ func (l *stringList) strings(text string) []string {
 	return out
 }
 
-// decode reads null (unless orString) or, when orString, a string, or an
-// array of strings (null is not a string); other values are typeErr.
+// decode reads an array of strings, and null (!orString) or a string
+// (orString); anything else, null elements included, is typeErr.
 func (l *stringList) decode(dec *jsontext.Decoder, orString bool, typeErr error) error {
 	switch k := dec.PeekKind(); {
 	case k == 'n' && !orString:
@@ -317,8 +304,7 @@ func wrongType(dec *jsontext.Decoder, typeErr error) error {
 	return typeErr
 }
 
-// decodePayload is step 5: shape, syntax, duplicates, case variants, claim
-// types, the scp rule and iss, exp and iat present.
+// decodePayload is step 5, with the scp rule and iss, exp and iat present.
 func decodePayload(payload []byte, w *wireClaims) error {
 	if err := notObject(payload, errPayloadUTF8, errPayloadShape); err != nil {
 		return err
@@ -327,7 +313,6 @@ func decodePayload(payload []byte, w *wireClaims) error {
 		return claimsError(payload, err)
 	}
 	if !w.Scope.present() && w.Scp.isArray {
-		// The elements are joined with single spaces.
 		var scratch [64]byte
 		for i := range w.Scp.n {
 			s := unquote(w.Scp.at(i), payload, scratch[:0])

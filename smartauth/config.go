@@ -38,9 +38,9 @@ type Config struct {
 	AnyResourceType bool
 	// Endpoints, when set, are the only data store endpoints served (one
 	// trailing "/" ignored). Required when an audience policy does not tie
-	// tokens to the event's endpoint (ClientIDs, ExactAudience,
-	// EndpointAudience with extra audiences, custom policies): otherwise a
-	// token would be accepted by every data store trusting the issuer.
+	// tokens to the event's endpoint (ClientIDs, ExactAudience, extra
+	// audiences, custom policies): else every data store trusting the
+	// issuer would accept the token.
 	Endpoints []string
 	// InsecureSkipEndpointCheck waives that requirement, for offline tools
 	// and tests only. It MUST NOT be set in front of a data store.
@@ -67,9 +67,8 @@ type IssuerConfig struct {
 	// RejectNonAccessTokens).
 	TokenKind TokenKindRule
 	// ScopePrefixes are stripped (exact match plus "/") from each scope
-	// before parsing, e.g. a Cognito resource-server identifier. When set,
-	// an absolute-URI scope left after stripping (another resource
-	// server's) is dropped.
+	// before parsing (a Cognito resource server); when set, an absolute-URI
+	// scope left after stripping (another resource server's) is dropped.
 	ScopePrefixes []string
 	// ExtraScopes derives more scopes from verified claims (groups, roles);
 	// they are parsed like the token's, invalid ones dropped.
@@ -77,10 +76,9 @@ type IssuerConfig struct {
 	// Check runs after every built-in check; an error denies, wrapped with
 	// ErrCustomCheck. lambdaadapter logs its text: no claim values in it.
 	Check func(*Claims) error
-	// RemoteCheck may do network I/O (e.g. RFC 7662 introspection); it runs
-	// last, only for tokens that passed every local check, and must honour
-	// ctx (the Lambda has under 1 s). An error is wrapped with
-	// ErrRemoteCheck.
+	// RemoteCheck may do network I/O (RFC 7662 introspection); it runs last,
+	// only for tokens that passed every local check, and must honour ctx
+	// (the Lambda has under 1 s). Its error is wrapped with ErrRemoteCheck.
 	RemoteCheck func(ctx context.Context, token string, c *Claims) error
 }
 
@@ -198,8 +196,7 @@ func (l Clients) Allows(c *Claims) bool {
 		(c.AuthorizedParty == "" || slices.Contains(l, c.AuthorizedParty))
 }
 
-// CheckAudience is Allows as an error wrapping ErrClientID; the endpoint
-// is not consulted.
+// CheckAudience is Allows as an error wrapping ErrClientID.
 func (l Clients) CheckAudience(c *Claims, _ string) error {
 	if !l.Allows(c) {
 		return fmt.Errorf("%w: client not on the allow-list", ErrClientID)

@@ -13,9 +13,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// Errors about JWKS documents (not token checks): a key set gives them to
-// its error hook or wraps them in the error of a constructor, Hydrate or
-// Refresh.
+// Errors about JWKS documents (not token checks), for error hooks and the
+// errors of constructors, Hydrate and Refresh.
 var (
 	// ErrJWKSInvalid: not JSON, no "keys" array, or too many entries.
 	ErrJWKSInvalid = errors.New("smartauth: JWKS document invalid")
@@ -218,15 +217,9 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 	return ""
 }
 
-func truncateKid(kid string) string {
-	if len(kid) > maxKidLen {
-		return kid[:maxKidLen]
-	}
-	return kid
-}
+func truncateKid(kid string) string { return kid[:min(len(kid), maxKidLen)] }
 
-// validateKey applies the load policy to a Key built in code: "" or a drop
-// reason.
+// validateKey is loadJWK for a Key built in code.
 func validateKey(k *Key) string {
 	switch {
 	case k == nil:

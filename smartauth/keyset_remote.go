@@ -39,11 +39,9 @@ type remoteOptions struct {
 	insecureHTTP bool
 }
 
-// WithHTTPClient sets the client that fetches the JWKS (nil is a
-// configuration error); its redirect policy applies and each fetch stays
-// bounded by the request timeout. The default client clones
-// http.DefaultTransport, follows no redirect and loads its roots as
-// described at defaultJWKSTransport.
+// WithHTTPClient sets the JWKS client (nil is a configuration error); its
+// redirect policy applies, the request timeout too. The default client
+// follows no redirect (transport: defaultJWKSTransport).
 func WithHTTPClient(c *http.Client) RemoteOption {
 	return func(o *remoteOptions) { o.client, o.nilClient = c, c == nil }
 }
@@ -74,8 +72,7 @@ func WithErrorHook(hook func(error)) RemoteOption {
 }
 
 // WithInsecureHTTP allows an http:// JWKS URL, for tests and local IdPs.
-// It MUST NOT be used in production: anyone on the path could replace the
-// keys.
+// It MUST NOT be used in production: anyone on the path could swap keys.
 func WithInsecureHTTP() RemoteOption {
 	return func(o *remoteOptions) { o.insecureHTTP = true }
 }
@@ -142,11 +139,6 @@ type fetchCall struct {
 
 // NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
 // does no I/O (call Hydrate at init); invalid arguments wrap ErrConfig.
-//
-//	ks, err := smartauth.NewRemoteKeySet(
-//		"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json",
-//		smartauth.WithErrorHook(func(err error) { logger.Warn("jwks", "err", err) }),
-//	)
 func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error) {
 	o := remoteOptions{timeout: defaultRequestTimeout, penalty: defaultMissPenalty, now: time.Now}
 	for _, opt := range opts {
@@ -355,9 +347,8 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, 
 	return s, refreshInterval(resp.Header), nil
 }
 
-// refreshInterval reads Cache-Control (RFC 9111 §5.2.2): max-age clamped
-// to [minRefresh, maxRefresh], no-cache/no-store as 0; defaultRefresh
-// without a usable max-age.
+// refreshInterval reads Cache-Control (RFC 9111 §5.2.2) as RemoteKeySet
+// describes.
 func refreshInterval(h http.Header) time.Duration {
 	d := defaultRefresh
 	directives, err := httpcc.ParseResponseDirectives(strings.Join(h.Values("Cache-Control"), ","))

@@ -52,12 +52,8 @@ var (
 
 // header is the decoded JOSE header. Only alg, kid and typ are allowed.
 type header struct {
-	// Alg is one of the constants canonicalAlgorithm returns (never token
-	// memory).
-	Alg string
-	// kid locates the "kid" string literal in the decoded header; see
-	// parts.kid.
-	kid claimString
+	Alg string      // a constant of canonicalAlgorithm, never token memory
+	kid claimString // the "kid" literal in the decoded header
 }
 
 // wireHeader is the JSON form of the header.
@@ -93,12 +89,7 @@ func stripBearer(s string) string {
 	return s
 }
 
-// splitToken runs pipeline steps 2-3: size, compact shape, strict
-// base64url. Validate then parses the header (step 4, parseHeader).
-//
-// It makes one allocation: a buffer holding a copy of the token (the signing
-// input is its prefix) followed by the decoded header, payload and
-// signature.
+// splitToken runs pipeline steps 2-3 with one allocation (decodeParts).
 func splitToken(tok string, maxSize int) (parts, error) {
 	if p, ok := splitFast(tok, maxSize); ok {
 		return p, nil
@@ -163,9 +154,9 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 }
 
 // decodeParts decodes the parts of tok (dots at first and second) into one
-// buffer: a copy of tok, then the decoded header, payload and signature.
-// Unpadded base64url without line breaks (refused by both callers)
-// decodes to exactly DecodedLen bytes or fails.
+// buffer: a copy of tok (the signing input is its prefix), then the decoded
+// header, payload and signature. Unpadded base64url without line breaks
+// (refused by both callers) decodes to exactly DecodedLen bytes or fails.
 func decodeParts(tok string, first, second int) (p parts, err error) {
 	hLen := b64.DecodedLen(first)
 	if hLen > maxHeaderSize {
@@ -192,9 +183,7 @@ func decodeParts(tok string, first, second int) (p parts, err error) {
 	return p, nil
 }
 
-// parseHeader enforces step 4 (decoding into w): a JSON object without
-// duplicate names whose members are limited to alg, kid and typ, all
-// strings.
+// parseHeader is step 4, decoding into w.
 func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	var h header
 	if err := notObject(hb, errHeaderUTF8, errHeaderShape); err != nil {

@@ -159,10 +159,8 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := checkKey(key, p.header.Alg, len(p.signature)); err != nil {
 		return nil, err
 	}
-	// Step 7: jwx checks the signature with exactly this key and alg. What
-	// jws.Verify options would add is done earlier and more strictly:
-	// compact only (step 3), no crit, b64 or other header member (step 4),
-	// header alg == JWK alg (step 6).
+	// Step 7. What jws.Verify options would add is done earlier and more
+	// strictly (steps 3, 4 and 6).
 	if vf, ok := v.verifiers[p.header.Alg]; !ok || vf.Verify(key.Public, p.signingInput, p.signature) != nil {
 		return nil, ErrSignature
 	}
@@ -221,8 +219,7 @@ func (v *Validator) checkTimes(c *Claims) error {
 
 const maxScopePrealloc = 16 // initial capacity bound of Token.Scopes
 
-// collectScopes splits the scope claim on single spaces and keeps the valid
-// scopes, then adds ExtraScopes.
+// collectScopes adds the valid scopes of the claim and of ExtraScopes.
 func (v *Validator) collectScopes(t *Token, st *issuerState) {
 	claim := t.Claims.Scope
 	if n := min(strings.Count(claim, " ")+1, maxScopePrealloc); claim != "" && n > cap(t.Scopes) {
@@ -280,8 +277,7 @@ var (
 	errSigEd25519  = &checkError{ErrSignature, "Ed25519 signature length"}
 )
 
-// checkKey is pipeline step 6 after lookup: the key's pinned alg must equal
-// the header alg and the key material must fit it.
+// checkKey is step 6 after lookup.
 func checkKey(k *Key, alg string, sigLen int) error {
 	if k == nil || k.Algorithm != alg {
 		return errKeyAlg
