@@ -103,8 +103,7 @@ func Reason(err error) string {
 // does NOT check that the FHIR request is permitted by the granted scopes:
 // HealthLake enforces that (see scopes.Permits).
 func (a *Authorizer) Authorize(ctx context.Context, ev Event) Decision {
-	// Latency is measured on the real clock, not the validator's.
-	start := time.Now()
+	start := time.Now() // Latency is on the real clock, not the validator's.
 	return a.finish(start, a.authorize(ctx, ev))
 }
 

@@ -22,9 +22,8 @@ const (
 // b64 is strict unpadded base64url: one token has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
-// checkError wraps exactly one sentinel with a fixed detail that never
-// carries token text. Reject paths that need no dynamic detail return
-// pre-built checkErrors, so refusing a token costs no allocation.
+// checkError wraps one sentinel with a fixed detail that never carries
+// token text; pre-built ones make most refusals allocation-free.
 type checkError struct {
 	sentinel error
 	detail   string
@@ -97,11 +96,9 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	return splitChecked(tok, maxSize)
 }
 
-// splitFast is splitToken for a well-formed token: the dots are found with
-// strings.IndexByte and the alphabet is left to the strict decoder, which
+// splitFast is splitToken for a well-formed token: the strict decoder
 // refuses every byte outside base64url except CR and LF (checked here). On
-// any failure it reports false and splitChecked, which checks byte by
-// byte, finds the precise error.
+// any failure splitChecked, checking byte by byte, finds the precise error.
 func splitFast(tok string, maxSize int) (parts, bool) {
 	if tok == "" || len(tok) > maxSize || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
 		return parts{}, false

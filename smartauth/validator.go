@@ -106,12 +106,7 @@ type Token struct {
 
 // HasResourceScope reports whether at least one FHIR resource scope remains.
 func (t *Token) HasResourceScope() bool {
-	for i := range t.Scopes {
-		if t.Scopes[i].IsResource() {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(t.Scopes, scopes.Scope.IsResource)
 }
 
 // Validate verifies raw (an optional "Bearer " prefix is stripped) for the
@@ -256,12 +251,9 @@ func (v *Validator) addScope(t *Token, st *issuerState, s string) {
 		t.DroppedScopes++
 		return
 	}
-	for i := range t.Scopes {
-		if t.Scopes[i].String() == sc.String() {
-			return
-		}
+	if !slices.ContainsFunc(t.Scopes, func(x scopes.Scope) bool { return x.Raw == sc.Raw }) {
+		t.Scopes = append(t.Scopes, sc)
 	}
-	t.Scopes = append(t.Scopes, sc)
 }
 
 // Pre-built errors of step 6.
