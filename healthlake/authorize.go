@@ -49,20 +49,17 @@ type Authorizer struct {
 // reported (joined), wrapping smartauth.ErrConfig.
 func New(v *smartauth.Validator, cfg Config) (*Authorizer, error) {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{smartauth.ErrConfig}, args...)...))
+	check := func(failed bool, format string, args ...any) {
+		if failed {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{smartauth.ErrConfig}, args...)...))
+		}
 	}
-	if v == nil {
-		bad("no Validator")
-	}
-	if strings.TrimSpace(cfg.RoleARN) == "" {
-		bad("RoleARN is required")
-	} else if !strings.HasPrefix(cfg.RoleARN, "arn:") || !strings.Contains(cfg.RoleARN, ":role/") {
-		bad("RoleARN %q is not an IAM role ARN", cfg.RoleARN)
-	}
-	if cfg.ScopeFormat != ScopesAsGiven && cfg.ScopeFormat != ScopesV1 {
-		bad("unknown ScopeFormat %d", cfg.ScopeFormat)
-	}
+	noARN := strings.TrimSpace(cfg.RoleARN) == ""
+	check(v == nil, "no Validator")
+	check(noARN, "RoleARN is required")
+	check(!noARN && (!strings.HasPrefix(cfg.RoleARN, "arn:") || !strings.Contains(cfg.RoleARN, ":role/")),
+		"RoleARN %q is not an IAM role ARN", cfg.RoleARN)
+	check(cfg.ScopeFormat != ScopesAsGiven && cfg.ScopeFormat != ScopesV1, "unknown ScopeFormat %d", cfg.ScopeFormat)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -280,22 +280,20 @@ type issuerState struct {
 
 func (c *Config) validate() (map[string]*issuerState, error) {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
-	}
-	if len(c.Issuers) == 0 {
-		bad("no issuer configured")
-	}
-	if (c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew {
-		bad("ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
-	}
-	if c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit {
-		bad("MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
-	}
-	for _, e := range c.Endpoints {
-		if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" {
-			bad("endpoint %q is not an absolute https URL", e)
+	check := func(failed bool, format string, args ...any) {
+		if failed {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
 		}
+	}
+	bad := func(format string, args ...any) { check(true, format, args...) }
+	check(len(c.Issuers) == 0, "no issuer configured")
+	check((c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew,
+		"ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
+	check(c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit,
+		"MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
+	for _, e := range c.Endpoints {
+		u, err := url.Parse(e)
+		check(err != nil || u.Scheme != "https" || u.Host == "", "endpoint %q is not an absolute https URL", e)
 	}
 	issuers := make(map[string]*issuerState, len(c.Issuers))
 	for i, ic := range c.Issuers {
@@ -309,25 +307,19 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 		case u.Scheme == "http" && !c.InsecureAllowHTTPIssuers:
 			bad("issuer %q is not https (InsecureAllowHTTPIssuers is off)", ic.Issuer)
 		}
-		if _, dup := issuers[ic.Issuer]; dup {
-			bad("issuer %q configured twice", ic.Issuer)
-		}
-		if ic.KeySet == nil {
-			bad("issuer %q has no KeySet", ic.Issuer)
-		}
-		if ic.Audience == nil {
-			bad("issuer %q has no audience policy", ic.Issuer)
-		} else if !bindsEndpoint(ic.Audience) && len(c.Endpoints) == 0 && !c.InsecureSkipEndpointCheck {
-			bad("issuer %q: its audience policy does not tie tokens to a data store (client_id or fixed audiences): set Endpoints to the data store endpoint(s) this Lambda serves", ic.Issuer)
-		}
+		_, dup := issuers[ic.Issuer]
+		check(dup, "issuer %q configured twice", ic.Issuer)
+		check(ic.KeySet == nil, "issuer %q has no KeySet", ic.Issuer)
+		check(ic.Audience == nil, "issuer %q has no audience policy", ic.Issuer)
+		check(ic.Audience != nil && !bindsEndpoint(ic.Audience) && len(c.Endpoints) == 0 && !c.InsecureSkipEndpointCheck,
+			"issuer %q: its audience policy does not tie tokens to a data store (client_id or fixed audiences): set Endpoints to the data store endpoint(s) this Lambda serves", ic.Issuer)
 		st := &issuerState{cfg: ic, algs: ic.Algorithms, tokenKind: ic.TokenKind}
 		if len(st.algs) == 0 {
 			st.algs = []string{"RS256"}
 		}
 		for _, a := range st.algs {
-			if _, ok := ktyForAlg(a); !ok {
-				bad("issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
-			}
+			_, ok := ktyForAlg(a)
+			check(!ok, "issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
 		}
 		if st.tokenKind == nil {
 			st.tokenKind = RejectNonAccessTokens

@@ -1,6 +1,7 @@
 package smartauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -41,8 +42,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 	v := &Validator{
 		issuers:      issuers,
 		now:          cfg.Now,
-		skew:         cfg.ClockSkew,
-		maxTokenSize: cfg.MaxTokenSize,
+		skew:         max(0, cmp.Or(cfg.ClockSkew, DefaultClockSkew)), // NoClockSkew is -1
+		maxTokenSize: cmp.Or(cfg.MaxTokenSize, DefaultMaxTokenSize),
 		endpoints:    normaliseAll(cfg.Endpoints),
 		scopeParser:  scopes.Parser{AnyResourceType: cfg.AnyResourceType},
 	}
@@ -51,15 +52,6 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	if v.cache, err = newTokenCache(cfg.Cache); err != nil {
 		return nil, err
-	}
-	switch v.skew {
-	case 0:
-		v.skew = DefaultClockSkew
-	case NoClockSkew:
-		v.skew = 0
-	}
-	if v.maxTokenSize == 0 {
-		v.maxTokenSize = DefaultMaxTokenSize
 	}
 	v.verifiers = make(map[string]jws.Verifier2, len(algorithms))
 	for _, a := range algorithms {
