@@ -2,6 +2,7 @@ package smartauth
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"strconv"
 	"strings"
@@ -388,7 +389,7 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 		Type:            unquote(w.Typ, text, nil),
 		ClientID:        unquote(w.ClientID, text, nil),
 		AuthorizedParty: unquote(w.Azp, text, nil),
-		Username:        unquote(w.Username, text, nil),
+		Username:        cmp.Or(unquote(w.Username, text, nil), unquote(w.PreferredUsername, text, nil)),
 		FHIRUser:        unquote(w.FHIRUser, text, nil),
 		Patient:         unquote(w.Patient, text, nil),
 		ID:              unquote(w.Jti, text, nil),
@@ -398,9 +399,6 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 	}
 	if !w.Scope.present() && w.Scp.set {
 		c.Scope = strings.Join(w.Scp.strings(text), " ")
-	}
-	if c.Username == "" {
-		c.Username = unquote(w.PreferredUsername, text, nil)
 	}
 	if ra := &w.ResourceAccess; ra.n > 0 {
 		c.ClientRoles = make(map[string][]string, ra.n)

@@ -180,11 +180,9 @@ func ClientOf(c *Claims) string {
 	return c.AuthorizedParty
 }
 
-// Clients is an app-client allow-list (exact match) for tokens that may
-// name their client in client_id or azp (Keycloak AllowedClients, the
-// generic provider): a token is allowed when it has at least one of the
-// two claims and every one it has is listed. As an AudiencePolicy (with
-// AllOf) its error wraps ErrClientID.
+// Clients is an app-client allow-list (exact match) for tokens naming their
+// client in client_id or azp (Keycloak, the generic provider): a token needs
+// at least one of the two, each it has listed. Use it with AllOf.
 type Clients []string
 
 // Allows reports whether c's client claims are on the list.
