@@ -60,9 +60,6 @@ type DroppedKey struct {
 	Reason string
 }
 
-// privateMembers are the JWK members of private key material (RFC 7518 §6).
-var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
-
 // ParseJWKS parses a JWKS document (RFC 7517 §5) once with jwx and applies
 // the key load policy: it returns the admitted keys by kid and the entries
 // it dropped. An entry is dropped when:
@@ -148,7 +145,7 @@ func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 	switch {
 	case kty == "oct":
 		return nil, dropSymmetric
-	case slices.ContainsFunc(privateMembers, jk.Has):
+	case slices.ContainsFunc([]string{"d", "p", "q", "dp", "dq", "qi", "oth"}, jk.Has): // RFC 7518 §6
 		return nil, dropPrivate
 	case kid == "":
 		return nil, dropNoKid

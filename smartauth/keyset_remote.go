@@ -115,8 +115,6 @@ type RemoteKeySet struct {
 	lastErr   error      // cause of the last fetch if it failed
 }
 
-var _ KeySet = (*RemoteKeySet)(nil)
-
 // keySnapshot is one good JWKS, never modified after publication.
 type keySnapshot struct {
 	keys    map[string]*Key

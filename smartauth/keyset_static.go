@@ -15,8 +15,6 @@ type StaticKeySet struct {
 	keys map[string]*Key // never modified after construction
 }
 
-var _ KeySet = (*StaticKeySet)(nil)
-
 // NewStaticKeySet builds a key set from a JWKS document with the load
 // policy of ParseJWKS (which lists the dropped keys). It fails, wrapping
 // ErrConfig and ErrJWKSInvalid or ErrNoUsableKeys, when no key is admitted.
