@@ -262,15 +262,10 @@ type clientEntry struct {
 }
 
 func (c *clientRoles) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '{':
-	default:
+	if k := dec.PeekKind(); k != 'n' && k != '{' {
 		return wrongType(dec, errNotObject)
 	}
-	if _, err := dec.ReadToken(); err != nil {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() == 'n' {
 		return err
 	}
 	for dec.PeekKind() == '"' {

@@ -80,7 +80,6 @@ func WithInsecureHTTP() RemoteOption {
 // RemoteKeySet is a KeySet backed by one issuer's JWKS URL, modelled on
 // aws-jwt-verify's cache:
 //
-//   - Hydrate fetches the set at Lambda init.
 //   - Key finds a kid in an immutable snapshot without I/O or allocation.
 //     Once the snapshot is due (Cache-Control max-age clamped to
 //     [1 min, 24 h], 15 min without one, no-cache/no-store as 0), a hit
