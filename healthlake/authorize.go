@@ -54,20 +54,17 @@ type Authorizer struct {
 // reported (joined), wrapping smartauth.ErrConfig.
 func New(v *smartauth.Validator, cfg Config) (*Authorizer, error) {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{smartauth.ErrConfig}, args...)...))
+	check := func(failed bool, format string, args ...any) {
+		if failed {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{smartauth.ErrConfig}, args...)...))
+		}
 	}
-	if v == nil {
-		bad("no Validator")
-	}
-	if strings.TrimSpace(cfg.RoleARN) == "" {
-		bad("RoleARN is required")
-	} else if !strings.HasPrefix(cfg.RoleARN, "arn:") || !strings.Contains(cfg.RoleARN, ":role/") {
-		bad("RoleARN %q is not an IAM role ARN", cfg.RoleARN)
-	}
-	if cfg.ScopeFormat != ScopesAsGiven && cfg.ScopeFormat != ScopesV1 {
-		bad("unknown ScopeFormat %d", cfg.ScopeFormat)
-	}
+	noARN := strings.TrimSpace(cfg.RoleARN) == ""
+	check(v == nil, "no Validator")
+	check(noARN, "RoleARN is required")
+	check(!noARN && (!strings.HasPrefix(cfg.RoleARN, "arn:") || !strings.Contains(cfg.RoleARN, ":role/")),
+		"RoleARN %q is not an IAM role ARN", cfg.RoleARN)
+	check(cfg.ScopeFormat != ScopesAsGiven && cfg.ScopeFormat != ScopesV1, "unknown ScopeFormat %d", cfg.ScopeFormat)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -108,8 +105,7 @@ func Reason(err error) string {
 // does NOT check that the FHIR request is permitted by the granted scopes:
 // HealthLake enforces that (see scopes.Permits).
 func (a *Authorizer) Authorize(ctx context.Context, ev Event) Decision {
-	// Latency is measured on the real clock, not the validator's.
-	start := time.Now()
+	start := time.Now() // Latency is on the real clock, not the validator's.
 	return a.finish(start, a.authorize(ctx, ev))
 }
 

@@ -4,10 +4,6 @@
 // smartauth.Validator on the event's bearer token and maps the verified
 // token to that answer.
 //
-// The layers: smartauth verifies the token (token policy only), scopes
-// parses and evaluates SMART scopes, this package speaks the HealthLake wire
-// format, and lambdaadapter runs it in AWS Lambda.
-//
 //	v, err := smartauth.NewValidator(cfg)  // token policy
 //	a, err := healthlake.New(v, healthlake.Config{RoleARN: roleARN})
 //	d := a.Authorize(ctx, ev)              // d.Response is the Lambda's answer

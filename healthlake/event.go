@@ -149,7 +149,7 @@ var authorizedValues = map[bool]map[bool]jsontext.Value{
 	true:  {false: jsontext.Value(`"false"`), true: jsontext.Value(`"true"`)},
 }
 
-// MarshalJSONTo writes the HealthLake field names (json/v2 interface).
+// MarshalJSONTo writes the HealthLake field names.
 func (p AuthPayload) MarshalJSONTo(enc *jsontext.Encoder) error {
 	return json.MarshalEncode(enc, p.wire())
 }

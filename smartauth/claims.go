@@ -1,10 +1,9 @@
 package smartauth
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
+	stdjson "encoding/json"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -35,7 +34,7 @@ type Claims struct {
 	RealmRoles      []string            // Keycloak realm_access.roles
 	ClientRoles     map[string][]string // Keycloak resource_access.<client>.roles
 	// Raw is the verified payload JSON, for custom claims. Do not modify it.
-	Raw json.RawMessage
+	Raw stdjson.RawMessage
 }
 
 // StringClaim returns a top-level string claim by name; ok is false when it
@@ -57,46 +56,16 @@ func (c *Claims) StringClaim(name string) (value string, ok bool) {
 	case "jti":
 		return c.ID, c.ID != ""
 	}
-	return rawStringClaim(c.Raw, name)
-}
-
-// rawStringClaim looks name up among the top-level members of the JSON
-// object raw, streaming (no map of every member). A Raw built by hand may
-// repeat a name (the last wins) or hold invalid UTF-8 (replaced).
-func rawStringClaim(raw []byte, name string) (string, bool) {
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+	// A Raw built by hand may repeat a name (the last wins) or hold invalid
+	// UTF-8 (replaced).
+	var m map[string]jsontext.Value
+	if json.Unmarshal(c.Raw, &m, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil {
 		return "", false
 	}
-	var value string
-	found := false
-	for dec.PeekKind() == '"' {
-		n, err := dec.ReadToken()
-		if err != nil {
-			return "", false
-		}
-		if n.String() != name {
-			if dec.SkipValue() != nil {
-				return "", false
-			}
-			continue
-		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			return "", false
-		}
-		found = v.Kind() == '"'
-		if found {
-			b, _ := jsontext.AppendUnquote(nil, v)
-			value = string(b)
-		}
-	}
-	// The object must be complete and alone, as for json.Unmarshal.
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+	v, ok := m[name]
+	if !ok || v.Kind() != '"' {
 		return "", false
 	}
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return "", false
-	}
-	return value, found
+	b, _ := jsontext.AppendUnquote(nil, v)
+	return string(b), true
 }

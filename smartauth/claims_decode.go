@@ -2,6 +2,7 @@ package smartauth
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"strconv"
 	"strings"
@@ -12,25 +13,13 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// The payload is decoded in one pass (step 5, before any key lookup) with
-// encoding/json/v2 semantics into wireClaims. JSON refuses invalid UTF-8,
-// invalid JSON and duplicate names (after unescaping, at any depth); the
-// types below refuse a known claim of the wrong JSON type:
-//
-//   - string claims (iss, sub, scope, token_use, typ, client_id, azp,
-//     username, preferred_username, fhirUser, patient, jti): a string;
-//   - NumericDate (exp, iat, nbf): an integer 0..253402300799 without
-//     fraction, exponent, sign or leading zero;
-//   - aud, scp: a string or an array of strings;
-//   - cognito:groups: null or an array of strings;
-//   - realm_access: null or an object whose "roles" is null or an array of
-//     strings; resource_access: null or an object mapping client names to
-//     null or such objects.
-//
-// Names match exactly. A name differing from a known claim's (or from
-// "roles" in a role object) only in case, folded as by strings.EqualFold
-// ("EXP", "ſub"), is refused: another parser might read it as the claim.
-// Unknown members are ignored whatever they hold.
+// wireClaims is the payload, decoded in one pass (step 5) with json/v2
+// semantics: invalid UTF-8, invalid JSON and duplicate names (at any depth)
+// are refused, and each field's type refuses a known claim of the wrong JSON
+// type. A name differing from a known claim's (or from "roles" in a role
+// object) only in case, folded as by strings.EqualFold ("EXP", "ſub"), is
+// refused: another parser might read it as the claim. Unknown members are
+// ignored whatever they hold.
 type wireClaims struct {
 	Iss               claimString   `json:"iss"`
 	Sub               claimString   `json:"sub"`
@@ -103,8 +92,7 @@ var (
 )
 
 // claimString is a string claim as the span payload[start:end] of its
-// literal (quotes included), so string claims share one copy of the
-// payload; end == 0: absent. Tokens are small enough for 32-bit offsets.
+// literal (quotes included); end == 0: absent.
 type claimString struct{ start, end int32 }
 
 func (s *claimString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -139,10 +127,8 @@ func unquote[T string | []byte](s claimString, data T, scratch []byte) T {
 	return lit[1 : len(lit)-1]
 }
 
-// bytesIn is unquote on []byte (token.go, validator.go).
-func (s claimString) bytesIn(data, scratch []byte) []byte { return unquote(s, data, scratch) }
-
-// numericDate is an integer NumericDate (RFC 7519 §2).
+// numericDate is an integer NumericDate (RFC 7519 §2) in 0..253402300799,
+// without fraction, exponent, sign or leading zero.
 type numericDate struct {
 	v   int64
 	set bool
@@ -156,7 +142,6 @@ func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if err != nil {
 		return err
 	}
-	// Digits only, no leading zero, at most 9999-12-31T23:59:59Z.
 	if len(v) > len("253402300799") || (len(v) > 1 && v[0] == '0') {
 		return errNotDate
 	}
@@ -203,8 +188,19 @@ func (l *stringList) strings(text string) []string {
 	return out
 }
 
-// readArray reads an array of strings (null is not a string).
-func (l *stringList) readArray(dec *jsontext.Decoder, typeErr error) error {
+// decode reads an array of strings, and null (!orString) or a string
+// (orString); anything else, null elements included, is typeErr.
+func (l *stringList) decode(dec *jsontext.Decoder, orString bool, typeErr error) error {
+	switch k := dec.PeekKind(); {
+	case k == 'n' && !orString:
+		_, err := dec.ReadToken()
+		return err
+	case k == '"' && orString:
+		l.set, l.n = true, 1
+		return l.first[0].UnmarshalJSONFrom(dec)
+	case k != '[':
+		return wrongType(dec, typeErr)
+	}
 	if _, err := dec.ReadToken(); err != nil { // '['
 		return err
 	}
@@ -235,28 +231,14 @@ func (l *stringList) readArray(dec *jsontext.Decoder, typeErr error) error {
 type stringArray struct{ stringList }
 
 func (a *stringArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '[':
-		return a.readArray(dec, errNotArray)
-	}
-	return wrongType(dec, errNotArray)
+	return a.decode(dec, false, errNotArray)
 }
 
 // stringOrArray is a string (one element) or an array of strings.
 type stringOrArray struct{ stringList }
 
 func (l *stringOrArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	switch dec.PeekKind() {
-	case '"':
-		l.set, l.n = true, 1
-		return l.first[0].UnmarshalJSONFrom(dec)
-	case '[':
-		return l.readArray(dec, errNotList)
-	}
-	return wrongType(dec, errNotList)
+	return l.decode(dec, true, errNotList)
 }
 
 // clientRoles is resource_access: null or an object of client name to null
@@ -280,15 +262,10 @@ type clientEntry struct {
 }
 
 func (c *clientRoles) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '{':
-	default:
+	if k := dec.PeekKind(); k != 'n' && k != '{' {
 		return wrongType(dec, errNotObject)
 	}
-	if _, err := dec.ReadToken(); err != nil {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() == 'n' {
 		return err
 	}
 	for dec.PeekKind() == '"' {
@@ -323,20 +300,15 @@ func wrongType(dec *jsontext.Decoder, typeErr error) error {
 	return typeErr
 }
 
-// decodePayload is step 5: shape, syntax, duplicates, case variants, claim
-// types, the scp rule and iss, exp and iat present.
+// decodePayload is step 5, with the scp rule and iss, exp and iat present.
 func decodePayload(payload []byte, w *wireClaims) error {
-	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		if !utf8.Valid(payload) {
-			return errPayloadUTF8
-		}
-		return errPayloadShape
+	if err := notObject(payload, errPayloadUTF8, errPayloadShape); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(payload, w, decodeOptions()); err != nil {
 		return claimsError(payload, err)
 	}
 	if !w.Scope.present() && w.Scp.isArray {
-		// The elements are joined with single spaces.
 		var scratch [64]byte
 		for i := range w.Scp.n {
 			s := unquote(w.Scp.at(i), payload, scratch[:0])
@@ -361,7 +333,7 @@ func decodePayload(payload []byte, w *wireClaims) error {
 func claimsError(payload []byte, err error) error {
 	var se *json.SemanticError
 	if errors.As(err, &se) {
-		where := quoteName(strings.TrimPrefix(string(se.JSONPointer), "/"))
+		where := memberName(se.JSONPointer)
 		var ce *checkError
 		if errors.As(se.Err, &ce) {
 			if ce.sentinel == ErrPayload {
@@ -371,14 +343,30 @@ func claimsError(payload []byte, err error) error {
 		}
 		return &checkError{ErrClaimType, "claim " + where + " has the wrong JSON type"}
 	}
+	return syntaxError(payload, err, ErrPayload, errPayloadUTF8, errPayloadJSON)
+}
+
+// notObject returns utf8Err or shapeErr unless data starts a JSON object.
+func notObject(data []byte, utf8Err, shapeErr error) error {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return nil
+	}
+	if !utf8.Valid(data) {
+		return utf8Err
+	}
+	return shapeErr
+}
+
+// syntaxError is the checkError of a non-semantic json.Unmarshal error.
+func syntaxError(data []byte, err, sentinel, utf8Err, jsonErr error) error {
 	var sy *jsontext.SyntacticError
 	switch {
 	case errors.As(err, &sy) && errors.Is(sy.Err, jsontext.ErrDuplicateName):
-		return &checkError{ErrPayload, "duplicate member " + quoteName(strings.TrimPrefix(string(sy.JSONPointer), "/"))}
-	case !utf8.Valid(payload):
-		return errPayloadUTF8
+		return &checkError{sentinel, "duplicate member " + memberName(sy.JSONPointer)}
+	case !utf8.Valid(data):
+		return utf8Err
 	}
-	return errPayloadJSON
+	return jsonErr
 }
 
 // claims builds the Claims of a verified payload; text is string(payload).
@@ -396,7 +384,7 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 		Type:            unquote(w.Typ, text, nil),
 		ClientID:        unquote(w.ClientID, text, nil),
 		AuthorizedParty: unquote(w.Azp, text, nil),
-		Username:        unquote(w.Username, text, nil),
+		Username:        cmp.Or(unquote(w.Username, text, nil), unquote(w.PreferredUsername, text, nil)),
 		FHIRUser:        unquote(w.FHIRUser, text, nil),
 		Patient:         unquote(w.Patient, text, nil),
 		ID:              unquote(w.Jti, text, nil),
@@ -406,9 +394,6 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 	}
 	if !w.Scope.present() && w.Scp.set {
 		c.Scope = strings.Join(w.Scp.strings(text), " ")
-	}
-	if c.Username == "" {
-		c.Username = unquote(w.PreferredUsername, text, nil)
 	}
 	if ra := &w.ResourceAccess; ra.n > 0 {
 		c.ClientRoles = make(map[string][]string, ra.n)
@@ -420,9 +405,7 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 }
 
 // quoteName quotes a member name for an error message, cut to 64 bytes.
-func quoteName(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strconv.Quote(s)
-}
+func quoteName(s string) string { return strconv.Quote(s[:min(len(s), 64)]) }
+
+// memberName is quoteName of a top-level member's JSON pointer.
+func memberName(p jsontext.Pointer) string { return quoteName(strings.TrimPrefix(string(p), "/")) }

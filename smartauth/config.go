@@ -38,9 +38,9 @@ type Config struct {
 	AnyResourceType bool
 	// Endpoints, when set, are the only data store endpoints served (one
 	// trailing "/" ignored). Required when an audience policy does not tie
-	// tokens to the event's endpoint (ClientIDs, ExactAudience,
-	// EndpointAudience with extra audiences, custom policies): otherwise a
-	// token would be accepted by every data store trusting the issuer.
+	// tokens to the event's endpoint (ClientIDs, ExactAudience, extra
+	// audiences, custom policies): else every data store trusting the
+	// issuer would accept the token.
 	Endpoints []string
 	// InsecureSkipEndpointCheck waives that requirement, for offline tools
 	// and tests only. It MUST NOT be set in front of a data store.
@@ -67,9 +67,8 @@ type IssuerConfig struct {
 	// RejectNonAccessTokens).
 	TokenKind TokenKindRule
 	// ScopePrefixes are stripped (exact match plus "/") from each scope
-	// before parsing, e.g. a Cognito resource-server identifier. When set,
-	// an absolute-URI scope left after stripping (another resource
-	// server's) is dropped.
+	// before parsing (a Cognito resource server); when set, an absolute-URI
+	// scope left after stripping (another resource server's) is dropped.
 	ScopePrefixes []string
 	// ExtraScopes derives more scopes from verified claims (groups, roles);
 	// they are parsed like the token's, invalid ones dropped.
@@ -77,10 +76,9 @@ type IssuerConfig struct {
 	// Check runs after every built-in check; an error denies, wrapped with
 	// ErrCustomCheck. lambdaadapter logs its text: no claim values in it.
 	Check func(*Claims) error
-	// RemoteCheck may do network I/O (e.g. RFC 7662 introspection); it runs
-	// last, only for tokens that passed every local check, and must honour
-	// ctx (the Lambda has under 1 s). An error is wrapped with
-	// ErrRemoteCheck.
+	// RemoteCheck may do network I/O (RFC 7662 introspection); it runs last,
+	// only for tokens that passed every local check, and must honour ctx
+	// (the Lambda has under 1 s). Its error is wrapped with ErrRemoteCheck.
 	RemoteCheck func(ctx context.Context, token string, c *Claims) error
 }
 
@@ -103,15 +101,27 @@ func EndpointAudience(extra ...string) AudiencePolicy {
 	return endpointAudience{allowed: normaliseAll(extra)}
 }
 
-type endpointAudience struct{ allowed []string }
+// ExactAudience requires aud to contain one of auds; the endpoint is not
+// consulted.
+func ExactAudience(auds ...string) AudiencePolicy {
+	return endpointAudience{allowed: normaliseAll(auds), exact: true}
+}
+
+type endpointAudience struct {
+	allowed []string
+	exact   bool // the endpoint is not consulted
+}
 
 func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 	ep := trimSlash(endpoint)
 	for _, a := range c.Audience {
 		a = trimSlash(a)
-		if (ep != "" && a == ep) || slices.Contains(p.allowed, a) {
+		if (!p.exact && ep != "" && a == ep) || slices.Contains(p.allowed, a) {
 			return nil
 		}
+	}
+	if p.exact {
+		return fmt.Errorf("%w: aud not in the configured list", ErrAudience)
 	}
 	return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
 }
@@ -121,7 +131,7 @@ func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 func bindsEndpoint(p AudiencePolicy) bool {
 	switch p := p.(type) {
 	case endpointAudience:
-		return len(p.allowed) == 0
+		return !p.exact && len(p.allowed) == 0
 	case allOf:
 		return slices.ContainsFunc(p, bindsEndpoint)
 	}
@@ -147,20 +157,6 @@ func (ps allOf) CheckAudience(c *Claims, endpoint string) error {
 	return nil
 }
 
-// ExactAudience requires aud to contain one of auds; the endpoint is not
-// consulted.
-func ExactAudience(auds ...string) AudiencePolicy {
-	allowed := normaliseAll(auds)
-	return AudienceFunc(func(c *Claims, _ string) error {
-		for _, a := range c.Audience {
-			if slices.Contains(allowed, trimSlash(a)) {
-				return nil
-			}
-		}
-		return fmt.Errorf("%w: aud not in the configured list", ErrAudience)
-	})
-}
-
 // ClientIDs is the audience policy of access tokens without aud (Cognito):
 // client_id (RFC 9068 §2.2) is required and must be listed, and azp, when
 // present, must be listed too. A token naming its client only in azp (an
@@ -184,11 +180,9 @@ func ClientOf(c *Claims) string {
 	return c.AuthorizedParty
 }
 
-// Clients is an app-client allow-list (exact match) for tokens that may
-// name their client in client_id or azp (Keycloak AllowedClients, the
-// generic provider): a token is allowed when it has at least one of the
-// two claims and every one it has is listed. As an AudiencePolicy (with
-// AllOf) its error wraps ErrClientID.
+// Clients is an app-client allow-list (exact match) for tokens naming their
+// client in client_id or azp (Keycloak, the generic provider): a token needs
+// at least one of the two, each it has listed. Use it with AllOf.
 type Clients []string
 
 // Allows reports whether c's client claims are on the list.
@@ -200,8 +194,7 @@ func (l Clients) Allows(c *Claims) bool {
 		(c.AuthorizedParty == "" || slices.Contains(l, c.AuthorizedParty))
 }
 
-// CheckAudience is Allows as an error wrapping ErrClientID; the endpoint
-// is not consulted.
+// CheckAudience is Allows as an error wrapping ErrClientID.
 func (l Clients) CheckAudience(c *Claims, _ string) error {
 	if !l.Allows(c) {
 		return fmt.Errorf("%w: client not on the allow-list", ErrClientID)
@@ -237,33 +230,27 @@ type TokenKindRule func(c *Claims) error
 
 // RequireTokenUse requires the Cognito-style token_use claim to equal use.
 func RequireTokenUse(use string) TokenKindRule {
-	return func(c *Claims) error {
-		if c.TokenUse != use {
-			return fmt.Errorf("%w: token_use is not %q", ErrTokenUse, use)
-		}
-		return nil
-	}
+	return func(c *Claims) error { return tokenKind("token_use", c.TokenUse, use, false) }
 }
 
 // RequirePayloadType requires the Keycloak-style payload typ claim to equal typ.
 func RequirePayloadType(typ string) TokenKindRule {
-	return func(c *Claims) error {
-		if c.Type != typ {
-			return fmt.Errorf("%w: payload typ is not %q", ErrTokenUse, typ)
-		}
-		return nil
-	}
+	return func(c *Claims) error { return tokenKind("payload typ", c.Type, typ, false) }
 }
 
 // RejectNonAccessTokens rejects a token declaring another kind (token_use
 // not "access", payload typ not "Bearer"). Tokens declaring neither pass:
 // the audience policy then keeps ID tokens out.
 func RejectNonAccessTokens(c *Claims) error {
-	if c.TokenUse != "" && c.TokenUse != "access" {
-		return fmt.Errorf("%w: token_use is not \"access\"", ErrTokenUse)
+	if err := tokenKind("token_use", c.TokenUse, "access", true); err != nil {
+		return err
 	}
-	if c.Type != "" && c.Type != "Bearer" {
-		return fmt.Errorf("%w: payload typ is not \"Bearer\"", ErrTokenUse)
+	return tokenKind("payload typ", c.Type, "Bearer", true)
+}
+
+func tokenKind(name, got, want string, mayBeAbsent bool) error {
+	if got != want && (got != "" || !mayBeAbsent) {
+		return fmt.Errorf("%w: %s is not %q", ErrTokenUse, name, want)
 	}
 	return nil
 }
@@ -291,22 +278,20 @@ type issuerState struct {
 
 func (c *Config) validate() (map[string]*issuerState, error) {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
-	}
-	if len(c.Issuers) == 0 {
-		bad("no issuer configured")
-	}
-	if (c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew {
-		bad("ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
-	}
-	if c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit {
-		bad("MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
-	}
-	for _, e := range c.Endpoints {
-		if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" {
-			bad("endpoint %q is not an absolute https URL", e)
+	check := func(failed bool, format string, args ...any) {
+		if failed {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
 		}
+	}
+	bad := func(format string, args ...any) { check(true, format, args...) }
+	check(len(c.Issuers) == 0, "no issuer configured")
+	check((c.ClockSkew < 0 && c.ClockSkew != NoClockSkew) || c.ClockSkew > MaxClockSkew,
+		"ClockSkew %s outside [0, %s]", c.ClockSkew, MaxClockSkew)
+	check(c.MaxTokenSize < 0 || c.MaxTokenSize > MaxTokenSizeLimit,
+		"MaxTokenSize %d outside [0, %d]", c.MaxTokenSize, MaxTokenSizeLimit)
+	for _, e := range c.Endpoints {
+		u, err := url.Parse(e)
+		check(err != nil || u.Scheme != "https" || u.Host == "", "endpoint %q is not an absolute https URL", e)
 	}
 	issuers := make(map[string]*issuerState, len(c.Issuers))
 	for i, ic := range c.Issuers {
@@ -320,25 +305,19 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 		case u.Scheme == "http" && !c.InsecureAllowHTTPIssuers:
 			bad("issuer %q is not https (InsecureAllowHTTPIssuers is off)", ic.Issuer)
 		}
-		if _, dup := issuers[ic.Issuer]; dup {
-			bad("issuer %q configured twice", ic.Issuer)
-		}
-		if ic.KeySet == nil {
-			bad("issuer %q has no KeySet", ic.Issuer)
-		}
-		if ic.Audience == nil {
-			bad("issuer %q has no audience policy", ic.Issuer)
-		} else if !bindsEndpoint(ic.Audience) && len(c.Endpoints) == 0 && !c.InsecureSkipEndpointCheck {
-			bad("issuer %q: its audience policy does not tie tokens to a data store (client_id or fixed audiences): set Endpoints to the data store endpoint(s) this Lambda serves", ic.Issuer)
-		}
+		_, dup := issuers[ic.Issuer]
+		check(dup, "issuer %q configured twice", ic.Issuer)
+		check(ic.KeySet == nil, "issuer %q has no KeySet", ic.Issuer)
+		check(ic.Audience == nil, "issuer %q has no audience policy", ic.Issuer)
+		check(ic.Audience != nil && !bindsEndpoint(ic.Audience) && len(c.Endpoints) == 0 && !c.InsecureSkipEndpointCheck,
+			"issuer %q: its audience policy does not tie tokens to a data store (client_id or fixed audiences): set Endpoints to the data store endpoint(s) this Lambda serves", ic.Issuer)
 		st := &issuerState{cfg: ic, algs: ic.Algorithms, tokenKind: ic.TokenKind}
 		if len(st.algs) == 0 {
 			st.algs = []string{"RS256"}
 		}
 		for _, a := range st.algs {
-			if _, ok := ktyForAlg(a); !ok {
-				bad("issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
-			}
+			_, ok := ktyForAlg(a)
+			check(!ok, "issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
 		}
 		if st.tokenKind == nil {
 			st.tokenKind = RejectNonAccessTokens

@@ -13,9 +13,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// Errors about JWKS documents (not token checks): a key set gives them to
-// its error hook or wraps them in the error of a constructor, Hydrate or
-// Refresh.
+// Errors about JWKS documents (not token checks), for error hooks and the
+// errors of constructors, Hydrate and Refresh.
 var (
 	// ErrJWKSInvalid: not JSON, no "keys" array, or too many entries.
 	ErrJWKSInvalid = errors.New("smartauth: JWKS document invalid")
@@ -60,9 +59,6 @@ type DroppedKey struct {
 	ID     string
 	Reason string
 }
-
-// privateMembers are the JWK members of private key material (RFC 7518 §6).
-var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
 
 // ParseJWKS parses a JWKS document (RFC 7517 §5) once with jwx and applies
 // the key load policy: it returns the admitted keys by kid and the entries
@@ -149,7 +145,7 @@ func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 	switch {
 	case kty == "oct":
 		return nil, dropSymmetric
-	case slices.ContainsFunc(privateMembers, jk.Has):
+	case slices.ContainsFunc([]string{"d", "p", "q", "dp", "dq", "qi", "oth"}, jk.Has): // RFC 7518 §6
 		return nil, dropPrivate
 	case kid == "":
 		return nil, dropNoKid
@@ -218,15 +214,9 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 	return ""
 }
 
-func truncateKid(kid string) string {
-	if len(kid) > maxKidLen {
-		return kid[:maxKidLen]
-	}
-	return kid
-}
+func truncateKid(kid string) string { return kid[:min(len(kid), maxKidLen)] }
 
-// validateKey applies the load policy to a Key built in code: "" or a drop
-// reason.
+// validateKey is loadJWK for a Key built in code.
 func validateKey(k *Key) string {
 	switch {
 	case k == nil:

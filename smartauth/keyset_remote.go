@@ -39,11 +39,9 @@ type remoteOptions struct {
 	insecureHTTP bool
 }
 
-// WithHTTPClient sets the client that fetches the JWKS (nil is a
-// configuration error); its redirect policy applies and each fetch stays
-// bounded by the request timeout. The default client clones
-// http.DefaultTransport, follows no redirect and loads its roots as
-// described at defaultJWKSTransport.
+// WithHTTPClient sets the JWKS client (nil is a configuration error); its
+// redirect policy applies, the request timeout too. The default client
+// follows no redirect (transport: defaultJWKSTransport).
 func WithHTTPClient(c *http.Client) RemoteOption {
 	return func(o *remoteOptions) { o.client, o.nilClient = c, c == nil }
 }
@@ -74,8 +72,7 @@ func WithErrorHook(hook func(error)) RemoteOption {
 }
 
 // WithInsecureHTTP allows an http:// JWKS URL, for tests and local IdPs.
-// It MUST NOT be used in production: anyone on the path could replace the
-// keys.
+// It MUST NOT be used in production: anyone on the path could swap keys.
 func WithInsecureHTTP() RemoteOption {
 	return func(o *remoteOptions) { o.insecureHTTP = true }
 }
@@ -83,7 +80,6 @@ func WithInsecureHTTP() RemoteOption {
 // RemoteKeySet is a KeySet backed by one issuer's JWKS URL, modelled on
 // aws-jwt-verify's cache:
 //
-//   - Hydrate fetches the set at Lambda init.
 //   - Key finds a kid in an immutable snapshot without I/O or allocation.
 //     Once the snapshot is due (Cache-Control max-age clamped to
 //     [1 min, 24 h], 15 min without one, no-cache/no-store as 0), a hit
@@ -118,8 +114,6 @@ type RemoteKeySet struct {
 	lastErr   error      // cause of the last fetch if it failed
 }
 
-var _ KeySet = (*RemoteKeySet)(nil)
-
 // keySnapshot is one good JWKS, never modified after publication.
 type keySnapshot struct {
 	keys    map[string]*Key
@@ -142,11 +136,6 @@ type fetchCall struct {
 
 // NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
 // does no I/O (call Hydrate at init); invalid arguments wrap ErrConfig.
-//
-//	ks, err := smartauth.NewRemoteKeySet(
-//		"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json",
-//		smartauth.WithErrorHook(func(err error) { logger.Warn("jwks", "err", err) }),
-//	)
 func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error) {
 	o := remoteOptions{timeout: defaultRequestTimeout, penalty: defaultMissPenalty, now: time.Now}
 	for _, opt := range opts {
@@ -324,7 +313,23 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 
 // fetch GETs and parses the JWKS and its refresh interval.
 func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, error) {
-	body, header, err := r.get(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
+	}
+	defer resp.Body.Close()
+	// The transport has undone any gzip: the cap bounds the document.
+	var body []byte
+	if resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("HTTP status %d", resp.StatusCode)
+	} else if body, err = io.ReadAll(io.LimitReader(resp.Body, maxJWKSBody+1)); err == nil && len(body) > maxJWKSBody {
+		err = fmt.Errorf("body exceeds %d bytes", maxJWKSBody)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
 	}
@@ -336,34 +341,11 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, 
 	for _, d := range dropped {
 		s.dropped[d.ID] = d.Reason
 	}
-	return s, refreshInterval(header), nil
+	return s, refreshInterval(resp.Header), nil
 }
 
-func (r *RemoteKeySet) get(ctx context.Context) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
-	}
-	// The transport has undone any gzip: the cap bounds the document.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBody+1))
-	if err == nil && len(body) > maxJWKSBody {
-		err = fmt.Errorf("body exceeds %d bytes", maxJWKSBody)
-	}
-	return body, resp.Header, err
-}
-
-// refreshInterval reads Cache-Control (RFC 9111 §5.2.2): max-age clamped
-// to [minRefresh, maxRefresh], no-cache/no-store as 0; defaultRefresh
-// without a usable max-age.
+// refreshInterval reads Cache-Control (RFC 9111 §5.2.2) as RemoteKeySet
+// describes.
 func refreshInterval(h http.Header) time.Duration {
 	d := defaultRefresh
 	directives, err := httpcc.ParseResponseDirectives(strings.Join(h.Values("Cache-Control"), ","))

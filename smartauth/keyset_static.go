@@ -15,8 +15,6 @@ type StaticKeySet struct {
 	keys map[string]*Key // never modified after construction
 }
 
-var _ KeySet = (*StaticKeySet)(nil)
-
 // NewStaticKeySet builds a key set from a JWKS document with the load
 // policy of ParseJWKS (which lists the dropped keys). It fails, wrapping
 // ErrConfig and ErrJWKSInvalid or ErrNoUsableKeys, when no key is admitted.
@@ -47,9 +45,8 @@ func NewStaticKeySetFromFile(path string) (*StaticKeySet, error) {
 }
 
 // NewStaticKeySetFromKeys builds a key set from keys built in code; each
-// must pass the JWKS load policy (kid of 1-256 bytes, alg allowed, key
-// type, size and curve fitting it) and kids must be unique, else an error
-// wraps ErrConfig. The keys are copied.
+// must pass the load policy of ParseJWKS and kids must be unique, else an
+// error wraps ErrConfig. The keys are copied.
 func NewStaticKeySetFromKeys(keys ...*Key) (*StaticKeySet, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: static key set: no keys", ErrConfig)

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits applied before any allocation-heavy work.
@@ -24,27 +22,8 @@ const (
 // b64 is strict unpadded base64url: one token has exactly one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
-// Classes of a compact token's bytes, for splitToken.
-const (
-	b64Invalid = iota
-	b64Char    // base64url alphabet
-	b64Dot     // part separator
-)
-
-// tokenByte classifies every byte value: one table load per byte instead
-// of five range comparisons.
-var tokenByte = func() (t [256]uint8) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := range len(alphabet) {
-		t[alphabet[i]] = b64Char
-	}
-	t['.'] = b64Dot
-	return t
-}()
-
-// checkError wraps exactly one sentinel with a fixed detail that never
-// carries token text. Reject paths that need no dynamic detail return
-// pre-built checkErrors, so refusing a token costs no allocation.
+// checkError wraps one sentinel with a fixed detail that never carries
+// token text; pre-built ones make most refusals allocation-free.
 type checkError struct {
 	sentinel error
 	detail   string
@@ -72,12 +51,8 @@ var (
 
 // header is the decoded JOSE header. Only alg, kid and typ are allowed.
 type header struct {
-	// Alg is one of the constants canonicalAlgorithm returns (never token
-	// memory).
-	Alg string
-	// kid locates the "kid" string literal in the decoded header; see
-	// parts.kid.
-	kid claimString
+	Alg string      // a constant of canonicalAlgorithm, never token memory
+	kid claimString // the "kid" literal in the decoded header
 }
 
 // wireHeader is the JSON form of the header.
@@ -90,7 +65,6 @@ type wireHeader struct {
 // parts is a token split at its two dots, with decoded header, payload and
 // signature. All byte slices share one allocation.
 type parts struct {
-	raw          string // the compact token
 	header       header
 	signingInput []byte // ASCII(BASE64URL(header) "." BASE64URL(payload))
 	headerJSON   []byte // decoded header
@@ -101,7 +75,7 @@ type parts struct {
 // kid returns the decoded kid as a string of its own (a key set may keep
 // it). Validate calls it only once the issuer is known.
 func (p *parts) kid() string {
-	return string(p.header.kid.bytesIn(p.headerJSON, nil))
+	return string(unquote(p.header.kid, p.headerJSON, nil))
 }
 
 // stripBearer removes one optional "Bearer " prefix (case-insensitive scheme,
@@ -114,12 +88,7 @@ func stripBearer(s string) string {
 	return s
 }
 
-// splitToken runs pipeline steps 2-3: size, compact shape, strict
-// base64url. Validate then parses the header (step 4, parseHeader).
-//
-// It makes one allocation: a buffer holding a copy of the token (the signing
-// input is its prefix) followed by the decoded header, payload and
-// signature.
+// splitToken runs pipeline steps 2-3 with one allocation (decodeParts).
 func splitToken(tok string, maxSize int) (parts, error) {
 	if p, ok := splitFast(tok, maxSize); ok {
 		return p, nil
@@ -127,83 +96,65 @@ func splitToken(tok string, maxSize int) (parts, error) {
 	return splitChecked(tok, maxSize)
 }
 
-// splitFast is splitToken for a well-formed token: the dots are found with
-// strings.IndexByte and the alphabet is left to the strict decoder, which
+// splitFast is splitToken for a well-formed token: the strict decoder
 // refuses every byte outside base64url except CR and LF (checked here). On
-// any failure it reports false and splitChecked, which checks byte by
-// byte, finds the precise error.
+// any failure splitChecked, checking byte by byte, finds the precise error.
 func splitFast(tok string, maxSize int) (parts, bool) {
-	var p parts
 	if tok == "" || len(tok) > maxSize || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
-		return p, false
+		return parts{}, false
 	}
 	first := strings.IndexByte(tok, '.')
 	if first <= 0 {
-		return p, false
+		return parts{}, false
 	}
 	second := strings.IndexByte(tok[first+1:], '.') + first + 1
 	if second <= first+1 || second == len(tok)-1 || strings.IndexByte(tok[second+1:], '.') >= 0 {
-		return p, false
+		return parts{}, false
 	}
-	hLen := b64.DecodedLen(first)
-	if hLen > maxHeaderSize {
-		return p, false
-	}
-	pLen := b64.DecodedLen(second - first - 1)
-	sLen := b64.DecodedLen(len(tok) - second - 1)
-	buf := make([]byte, len(tok)+hLen+pLen+sLen)
-	copy(buf, tok)
-	src, dst := buf[:len(tok)], buf[len(tok):]
-	if n, err := b64.Decode(dst[:hLen], src[:first]); err != nil || n != hLen {
-		return p, false
-	}
-	if n, err := b64.Decode(dst[hLen:hLen+pLen], src[first+1:second]); err != nil || n != pLen {
-		return p, false
-	}
-	if n, err := b64.Decode(dst[hLen+pLen:], src[second+1:]); err != nil || n != sLen {
-		return p, false
-	}
-	p.headerJSON = dst[:hLen:hLen]
-	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
-	p.signature = dst[hLen+pLen:]
-	p.signingInput = src[:second:second]
-	p.raw = tok
-	return p, true
+	p, err := decodeParts(tok, first, second)
+	return p, err == nil
 }
 
 // splitChecked is splitToken checking every byte first, for the error of
 // a token splitFast refused.
 func splitChecked(tok string, maxSize int) (parts, error) {
-	var p parts
 	if tok == "" {
-		return p, ErrTokenMissing
+		return parts{}, ErrTokenMissing
 	}
 	if len(tok) > maxSize {
-		return p, fmt.Errorf("%w: %d bytes > %d", ErrTokenTooLarge, len(tok), maxSize)
+		return parts{}, fmt.Errorf("%w: %d bytes > %d", ErrTokenTooLarge, len(tok), maxSize)
 	}
 	first, second, dots := -1, -1, 0
 	for i := 0; i < len(tok); i++ {
-		switch tokenByte[tok[i]] {
-		case b64Char:
-		case b64Dot:
+		switch c := tok[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '.':
 			dots++
 			if dots == 1 {
 				first = i
 			} else if dots == 2 {
 				second = i
 			} else {
-				return p, errTooManyParts
+				return parts{}, errTooManyParts
 			}
 		default:
-			return p, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
+			return parts{}, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
 		}
 	}
 	if dots != 2 {
-		return p, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, dots+1)
+		return parts{}, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, dots+1)
 	}
 	if first == 0 || second == first+1 || second == len(tok)-1 {
-		return p, errEmptyPart
+		return parts{}, errEmptyPart
 	}
+	return decodeParts(tok, first, second)
+}
+
+// decodeParts decodes the parts of tok (dots at first and second) into one
+// buffer: a copy of tok (the signing input is its prefix), then the decoded
+// header, payload and signature. Unpadded base64url without line breaks
+// (refused by both callers) decodes to exactly DecodedLen bytes or fails.
+func decodeParts(tok string, first, second int) (p parts, err error) {
 	hLen := b64.DecodedLen(first)
 	if hLen > maxHeaderSize {
 		return p, errHeaderTooLarge
@@ -213,9 +164,6 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 	buf := make([]byte, len(tok)+hLen+pLen+sLen)
 	copy(buf, tok)
 	src, dst := buf[:len(tok)], buf[len(tok):]
-
-	// Unpadded base64url without line breaks (refused above) decodes to
-	// exactly DecodedLen bytes or fails.
 	if n, err := b64.Decode(dst[:hLen], src[:first]); err != nil || n != hLen {
 		return p, errHeaderBase64
 	}
@@ -229,20 +177,14 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 	p.payload = dst[hLen : hLen+pLen : hLen+pLen]
 	p.signature = dst[hLen+pLen:]
 	p.signingInput = src[:second:second]
-	p.raw = tok
 	return p, nil
 }
 
-// parseHeader enforces step 4 (decoding into w): a JSON object without
-// duplicate names whose members are limited to alg, kid and typ, all
-// strings.
+// parseHeader is step 4, decoding into w.
 func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	var h header
-	if t := bytes.TrimLeft(hb, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		if !utf8.Valid(hb) {
-			return h, errHeaderUTF8
-		}
-		return h, errHeaderShape
+	if err := notObject(hb, errHeaderUTF8, errHeaderShape); err != nil {
+		return h, err
 	}
 	if err := json.Unmarshal(hb, w, json.RejectUnknownMembers(true)); err != nil {
 		return h, headerError(hb, err)
@@ -250,19 +192,18 @@ func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	if !w.Alg.present() {
 		return h, errAlgMissing
 	}
-	// Decoded values are at most as long as their literals, and the header
-	// is at most maxHeaderSize bytes.
+	// Decoded values fit: the header is at most maxHeaderSize bytes.
 	var scratch [maxHeaderSize]byte
-	alg := w.Alg.bytesIn(hb, scratch[:0])
+	alg := unquote(w.Alg, hb, scratch[:0])
 	if h.Alg = canonicalAlgorithm(alg); h.Alg == "" {
 		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(alg)))
 	}
-	if n := len(w.Kid.bytesIn(hb, scratch[:0])); n == 0 || n > maxKidLen {
+	if n := len(unquote(w.Kid, hb, scratch[:0])); n == 0 || n > maxKidLen {
 		return h, ErrKidMissing
 	}
 	h.kid = w.Kid
 	if w.Typ.present() {
-		if t := w.Typ.bytesIn(hb, scratch[:0]); !allowedHeaderType(t) {
+		if t := unquote(w.Typ, hb, scratch[:0]); !allowedHeaderType(t) {
 			return h, fmt.Errorf("%w: %s", ErrType, quoteName(string(t)))
 		}
 	}
@@ -273,20 +214,13 @@ func parseHeader(hb []byte, w *wireHeader) (header, error) {
 func headerError(hb []byte, err error) error {
 	var se *json.SemanticError
 	if errors.As(err, &se) {
-		name := quoteName(strings.TrimPrefix(string(se.JSONPointer), "/"))
+		name := memberName(se.JSONPointer)
 		if errors.Is(se.Err, json.ErrUnknownName) {
 			return fmt.Errorf("%w: %s", ErrHeaderParameter, name)
 		}
 		return &checkError{ErrHeader, name + " is not a string"}
 	}
-	var sy *jsontext.SyntacticError
-	switch {
-	case errors.As(err, &sy) && errors.Is(sy.Err, jsontext.ErrDuplicateName):
-		return &checkError{ErrHeader, "duplicate member " + quoteName(strings.TrimPrefix(string(sy.JSONPointer), "/"))}
-	case !utf8.Valid(hb):
-		return errHeaderUTF8
-	}
-	return errHeaderJSON
+	return syntaxError(hb, err, ErrHeader, errHeaderUTF8, errHeaderJSON)
 }
 
 // allowedHeaderType accepts JWT and RFC 9068 access-token media types.

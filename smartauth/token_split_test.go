@@ -25,7 +25,7 @@ func FuzzSplitFast(f *testing.F) {
 			return
 		}
 		if !bytes.Equal(fast.headerJSON, checked.headerJSON) || !bytes.Equal(fast.payload, checked.payload) ||
-			!bytes.Equal(fast.signature, checked.signature) || !bytes.Equal(fast.signingInput, checked.signingInput) || fast.raw != checked.raw {
+			!bytes.Equal(fast.signature, checked.signature) || !bytes.Equal(fast.signingInput, checked.signingInput) {
 			t.Fatal("parts differ")
 		}
 	})

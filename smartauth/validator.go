@@ -1,6 +1,7 @@
 package smartauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -41,8 +42,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 	v := &Validator{
 		issuers:      issuers,
 		now:          cfg.Now,
-		skew:         cfg.ClockSkew,
-		maxTokenSize: cfg.MaxTokenSize,
+		skew:         max(0, cmp.Or(cfg.ClockSkew, DefaultClockSkew)), // NoClockSkew is -1
+		maxTokenSize: cmp.Or(cfg.MaxTokenSize, DefaultMaxTokenSize),
 		endpoints:    normaliseAll(cfg.Endpoints),
 		scopeParser:  scopes.Parser{AnyResourceType: cfg.AnyResourceType},
 	}
@@ -52,17 +53,6 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.cache, err = newTokenCache(cfg.Cache); err != nil {
 		return nil, err
 	}
-	switch v.skew {
-	case 0:
-		v.skew = DefaultClockSkew
-	case NoClockSkew:
-		v.skew = 0
-	}
-	if v.maxTokenSize == 0 {
-		v.maxTokenSize = DefaultMaxTokenSize
-	}
-	// Resolved here, jws.VerifierFor keeps its registry locks and fallback
-	// allocations out of Validate.
 	v.verifiers = make(map[string]jws.Verifier2, len(algorithms))
 	for _, a := range algorithms {
 		vf, err := jws.VerifierFor(a.jwa())
@@ -108,26 +98,16 @@ type Token struct {
 
 // HasResourceScope reports whether at least one FHIR resource scope remains.
 func (t *Token) HasResourceScope() bool {
-	for i := range t.Scopes {
-		if t.Scopes[i].IsResource() {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(t.Scopes, scopes.Scope.IsResource)
 }
 
 // Validate verifies raw (an optional "Bearer " prefix is stripped) for the
-// data store at endpoint and returns the verified token. The checks run
-// cheapest first: size, compact shape, strict base64url, header policy,
-// unverified issuer (unknown issuers never reach the network), key lookup,
-// signature, then claims (exp, nbf, iat, token kind, audience policy, the
-// Config.Endpoints pin, scopes, custom check, remote check).
+// data store at endpoint and returns the verified token, running the
+// pipeline of the package documentation, cheapest checks first.
 //
 // Validate does NOT check that the request is permitted by the scopes
 // (HealthLake does that; see scopes.Permits), nor revocation: a revoked token
-// stays valid until it expires.
-//
-// Errors wrap exactly one sentinel (ErrExpired, ErrAudience, ...) and never
+// stays valid until it expires. Errors wrap exactly one sentinel and never
 // contain the token.
 func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token, error) {
 	tok := stripBearer(raw)
@@ -142,20 +122,16 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	// Token, Claims, a few scopes and the decoding state share one
-	// allocation.
 	vt := new(verifiedToken)
 	if p.header, err = parseHeader(p.headerJSON, &vt.header); err != nil {
 		return nil, err
 	}
-	// Step 5: the whole payload is decoded and checked (shape, duplicates,
-	// claim types, iss/exp/iat present) before the unverified iss selects
-	// an issuer.
+	// Step 5: the whole payload is checked before iss selects an issuer.
 	if err := decodePayload(p.payload, &vt.wire); err != nil {
 		return nil, err
 	}
 	var issBuf [256]byte
-	st, ok := v.issuers[string(vt.wire.Iss.bytesIn(p.payload, issBuf[:0]))]
+	st, ok := v.issuers[string(unquote(vt.wire.Iss, p.payload, issBuf[:0]))]
 	if !ok {
 		return nil, ErrUnknownIssuer
 	}
@@ -170,11 +146,12 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := checkKey(key, p.header.Alg, len(p.signature)); err != nil {
 		return nil, err
 	}
-	if err := v.verify(key, &p); err != nil {
+	// Step 7. What jws.Verify options would add is done earlier and more
+	// strictly (steps 3, 4 and 6).
+	if vf, ok := v.verifiers[p.header.Alg]; !ok || vf.Verify(key.Public, p.signingInput, p.signature) != nil {
 		return nil, ErrSignature
 	}
-	// The payload is verified: build the claims. String claims share one
-	// copy of the payload text.
+	// String claims share one copy of the verified payload text.
 	claims := &vt.claims
 	vt.wire.claims(claims, p.payload, string(p.payload))
 	if err := v.checkRequest(claims, st, endpoint); err != nil {
@@ -213,18 +190,6 @@ type verifiedToken struct {
 
 const inlineScopes = 4 // more scopes than this are allocated apart
 
-// verify is pipeline step 7: jwx checks the signature with exactly the
-// looked-up key and the header alg. What jws.Verify options would add is
-// done earlier and more strictly: compact only (step 3), no crit, b64 or
-// other header member (step 4), header alg == JWK alg (step 6).
-func (v *Validator) verify(key *Key, p *parts) error {
-	vf, ok := v.verifiers[p.header.Alg]
-	if !ok {
-		return ErrSignature
-	}
-	return vf.Verify(key.Public, p.signingInput, p.signature)
-}
-
 func (v *Validator) checkTimes(c *Claims) error {
 	now := v.now()
 	if !now.Before(time.Unix(c.ExpiresAt, 0).Add(v.skew)) {
@@ -241,8 +206,7 @@ func (v *Validator) checkTimes(c *Claims) error {
 
 const maxScopePrealloc = 16 // initial capacity bound of Token.Scopes
 
-// collectScopes splits the scope claim on single spaces and keeps the valid
-// scopes, then adds ExtraScopes.
+// collectScopes adds the valid scopes of the claim and of ExtraScopes.
 func (v *Validator) collectScopes(t *Token, st *issuerState) {
 	claim := t.Claims.Scope
 	if n := min(strings.Count(claim, " ")+1, maxScopePrealloc); claim != "" && n > cap(t.Scopes) {
@@ -279,12 +243,9 @@ func (v *Validator) addScope(t *Token, st *issuerState, s string) {
 		t.DroppedScopes++
 		return
 	}
-	for i := range t.Scopes {
-		if t.Scopes[i].String() == sc.String() {
-			return
-		}
+	if !slices.ContainsFunc(t.Scopes, func(x scopes.Scope) bool { return x.Raw == sc.Raw }) {
+		t.Scopes = append(t.Scopes, sc)
 	}
-	t.Scopes = append(t.Scopes, sc)
 }
 
 // Pre-built errors of step 6.
@@ -300,8 +261,7 @@ var (
 	errSigEd25519  = &checkError{ErrSignature, "Ed25519 signature length"}
 )
 
-// checkKey is pipeline step 6 after lookup: the key's pinned alg must equal
-// the header alg and the key material must fit it.
+// checkKey is step 6 after lookup.
 func checkKey(k *Key, alg string, sigLen int) error {
 	if k == nil || k.Algorithm != alg {
 		return errKeyAlg
