@@ -3,6 +3,7 @@ package smartauth
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"fmt"
 	"slices"
@@ -333,7 +334,9 @@ func sameKey(cur, cached *Key) bool {
 	if cur == nil || cur.Algorithm != cached.Algorithm {
 		return false
 	}
-	eq, ok := cur.Public.(interface{ Equal(x any) bool })
+	// The crypto public key types' Equal takes a crypto.PublicKey, a named
+	// type: an interface with Equal(any) would match none of them.
+	eq, ok := cur.Public.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && eq.Equal(cached.Public)
 }
 

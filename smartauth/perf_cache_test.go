@@ -2,7 +2,11 @@ package smartauth_test
 
 import (
 	"context"
+	"crypto/rsa"
+	"runtime"
 	"testing"
+
+	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
 // maxAllocsValidateWarm is the ceiling of a verified-token cache hit
@@ -29,5 +33,35 @@ func TestValidateWarmAllocations(t *testing.T) {
 	t.Logf("cache hit: %.0f allocs/op (ceiling %d)", got, maxAllocsValidateWarm)
 	if got > maxAllocsValidateWarm {
 		t.Errorf("a cache hit allocates %.0f times, ceiling %d", got, maxAllocsValidateWarm)
+	}
+}
+
+// A JWKS refresh builds new *Key values: an entry whose key has the same
+// material (same kid, algorithm and public key) must stay a hit, not be
+// dropped and re-verified. Measured on the first call after the refresh (a
+// re-verification re-stores the entry, after which the new *Key matches by
+// pointer): a hit allocates a few times (the key comparison), a full
+// validation about twenty.
+func TestCacheHitAfterRefreshWithSameKeyAllocations(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocation counts differ under -cover and -race")
+	}
+	env := newCacheEnv(t, smartauth.CacheConfig{}, nil)
+	tok := k1Token(t)
+	ctx := context.Background()
+	validate := func() {
+		if _, err := env.v.Validate(ctx, tok, testEndpoint); err != nil {
+			t.Fatal(err)
+		}
+	}
+	validate()
+	pub := rsaKey().PublicKey
+	env.ks.set(rsKey("k1", &rsa.PublicKey{N: pub.N, E: pub.E})) // a fresh *Key, equal material
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	validate()
+	runtime.ReadMemStats(&after)
+	if got := after.Mallocs - before.Mallocs; got > 8 {
+		t.Errorf("the first validation after a refresh with the same key allocates %d times: the entry was dropped and the token re-verified", got)
 	}
 }
