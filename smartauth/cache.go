@@ -26,7 +26,7 @@ const (
 	// cacheEntryOverhead is what an entry costs besides the parts
 	// entrySize counts from its contents: the key, the entry struct with
 	// its two Claims, the LRU's list element and map slot.
-	cacheEntryOverhead = 1 << 10
+	cacheEntryOverhead = 2 << 10
 )
 
 // CacheConfig turns on Validate's verified-token cache (Config.Cache). A

@@ -13,8 +13,12 @@
 // is loaded), so that it overlaps the DNS and TCP set-up of the first
 // fetch.
 //
-// Trust is unchanged: the bundle is the file crypto/x509 itself reads
-// first, and the directories are generated from the same trust store.
+// Trust is never widened, only narrowed: the bundle is the file crypto/x509
+// itself reads first, and on distributions that generate the directories
+// from the same trust store (Debian, RHEL, Amazon Linux) the two sets are
+// equal. A CA placed only in a certificate directory, or trusted by Go
+// through the directories beside a custom SSL_CERT_FILE, is not trusted
+// here: the fetch then fails with a TLS error, never without verification.
 // Whenever that is not clearly so, the system pool is used as Go does: not
 // on Linux, SSL_CERT_DIR set (the user chose directories), or no bundle
 // file. A bundle that cannot be read or holds no certificate also means
