@@ -81,7 +81,10 @@
 // _query; "*" for _contained other than false and _containedType other
 // than contained (the container returned can be any type). The same holds
 // for the conditional forms of update, patch and delete. _include and
-// _revinclude need s on the types they pull in.
+// _revinclude need s on the types they pull in. A "_" request parameter that
+// is not exactly a known name (a case variant such as "_Contained" or
+// "_INCLUDE", or an unknown "_bogus") is denied, as it would otherwise escape
+// these checks.
 //
 // HealthLake enforces scopes per request itself; Permits is for callers that
 // want the same decision up front (CLI, tests, extra policy in the Lambda).

@@ -299,7 +299,9 @@ func typeParam(req Request) ([]string, string) {
 }
 
 // paramChecks adds the types a request's parameters read (they
-// must be limited to types with s):
+// must be limited to types with s); it denies a "_" parameter that is not
+// exactly a known name (a case variant such as "_INCLUDE" or "_Contained"
+// would otherwise escape the checks below):
 //   - searches: _include and _revinclude need s on the types they pull in;
 //   - any interaction with a query (searches and conditional update, patch,
 //     delete): a chained parameter ("subject:Patient.name") needs an
@@ -319,6 +321,8 @@ func paramChecks(checks []check, req Request) ([]check, string) {
 		base, _, _ := strings.Cut(key, ":")
 		chained := strings.IndexByte(key, '.') >= 0
 		switch {
+		case isUnknownUnderscore(base):
+			return nil, fmt.Sprintf(`unknown parameter %q (not a FHIR "_" parameter; names are case-sensitive): denied`, clip(key))
 		case base == "_include" || base == "_revinclude":
 			if !search {
 				continue
@@ -376,6 +380,13 @@ func paramChecks(checks []check, req Request) ([]check, string) {
 		}
 	}
 	return checks, ""
+}
+
+// isUnknownUnderscore reports whether the parameter name base (up to a
+// chain's ".") starts with "_" and is not exactly a known "_" name.
+func isUnknownUnderscore(base string) bool {
+	name, _, _ := strings.Cut(base, ".")
+	return strings.HasPrefix(name, "_") && !isFilterParam(name) && !isResultParam(name) && !isExperimentalParam(name)
 }
 
 // chainChecks adds an unfiltered s check for every link of a chained

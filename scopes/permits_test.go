@@ -446,6 +446,19 @@ func TestPermitsChainedParameters(t *testing.T) {
 			true, "granted by user/Observation.rs"},
 		{"_containedType=contained alone: allow", "user/Observation.rs", "GET", "Observation?_containedType=contained", Checker{},
 			true, "granted by user/Observation.rs"},
+		// "_" parameters are case-sensitive: a variant of a reserved name is
+		// denied rather than ignored.
+		{"_Contained case variant: deny", "system/Observation.rs", "GET", "Observation?_Contained=true", Checker{},
+			false, `unknown parameter "_Contained" (not a FHIR "_" parameter; names are case-sensitive): denied`},
+		{"_INCLUDE case variant: deny", "system/Observation.rs", "GET", "Observation?_INCLUDE=Observation:subject:Patient", Checker{},
+			false, `unknown parameter "_INCLUDE"`},
+		{"_Has case variant: deny", "system/Observation.rs", "GET", "Observation?_Has:Encounter:subject:status=x", Checker{},
+			false, `unknown parameter "_Has:Encounter:subject:status"`},
+		{"unknown _ name: deny", "system/*.rs", "GET", "Observation?_bogus=1", Checker{},
+			false, `unknown parameter "_bogus"`},
+		{"request-side _ parameters: allow", "system/Observation.rs", "GET",
+			"Observation?_count=10&_sort=date&_summary=true&_elements=id&_total=none&_format=json&_pretty=true&_id=1&_lastUpdated=gt2020&_tag=a&_profile=p&_security=s&_source=x&_text=t&_content=c&_since=2020&_at=2020",
+			Checker{}, true, "granted by system/Observation.rs"},
 		// Conditional writes probe the chain's target too.
 		{"conditional delete with chain: deny", "user/Observation.d", "DELETE", "Observation?subject:Patient.name=X", Checker{},
 			false, "no scope grants s on Patient (needed by subject:Patient.name)"},

@@ -86,3 +86,34 @@ func TestMappedScopes(t *testing.T) {
 		})
 	}
 }
+
+// TestAllOfRefusedByConfig: NewValidator refuses an AllOf that would accept
+// every token (no policies) or that holds a nil policy, nested ones included.
+func TestAllOfRefusedByConfig(t *testing.T) {
+	ks := newTestKeySet(issuerAKeys())
+	build := func(p smartauth.AudiencePolicy) error {
+		_, err := smartauth.NewValidator(smartauth.Config{
+			Issuers:   []smartauth.IssuerConfig{{Issuer: testIssuer, KeySet: ks, Audience: p}},
+			Endpoints: []string{testEndpoint},
+			Now:       fixedNow,
+		})
+		return err
+	}
+	for name, tc := range map[string]struct {
+		policy smartauth.AudiencePolicy
+		want   string
+	}{
+		"empty":           {smartauth.AllOf(), "AllOf has no policies"},
+		"nil member":      {smartauth.AllOf(smartauth.EndpointAudience(), nil), "AllOf policy 1 is nil"},
+		"nested empty":    {smartauth.AllOf(smartauth.EndpointAudience(), smartauth.AllOf()), "AllOf has no policies"},
+		"nested nil":      {smartauth.AllOf(smartauth.AllOf(nil), smartauth.Clients{"app"}), "AllOf policy 0 is nil"},
+		"only AllOf(nil)": {smartauth.AllOf(nil), "AllOf policy 0 is nil"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := build(tc.policy)
+			require.ErrorIs(t, err, smartauth.ErrConfig)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	require.NoError(t, build(smartauth.AllOf(smartauth.EndpointAudience(), smartauth.AllOf(smartauth.Clients{"app"}))))
+}

@@ -140,10 +140,32 @@ func bindsEndpoint(p AudiencePolicy) bool {
 
 // AllOf requires every policy to accept (the first error is returned); it
 // binds the endpoint when one of them does. Use it to add a client
-// allow-list to EndpointAudience.
+// allow-list to EndpointAudience. NewValidator refuses an AllOf without
+// policies or with a nil one (nested ones included).
 func AllOf(policies ...AudiencePolicy) AudiencePolicy { return allOf(slices.Clone(policies)) }
 
 type allOf []AudiencePolicy
+
+// allOfProblem names what makes an AllOf in p (nested ones included)
+// unusable: no policies (it would accept every token) or a nil member.
+func allOfProblem(p AudiencePolicy) string {
+	ps, ok := p.(allOf)
+	if !ok {
+		return ""
+	}
+	if len(ps) == 0 {
+		return "AllOf has no policies (it would accept every token)"
+	}
+	for i, m := range ps {
+		if m == nil {
+			return fmt.Sprintf("AllOf policy %d is nil", i)
+		}
+		if msg := allOfProblem(m); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
 
 func (ps allOf) CheckAudience(c *Claims, endpoint string) error {
 	for _, p := range ps {
@@ -309,6 +331,9 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 		check(dup, "issuer %q configured twice", ic.Issuer)
 		check(ic.KeySet == nil, "issuer %q has no KeySet", ic.Issuer)
 		check(ic.Audience == nil, "issuer %q has no audience policy", ic.Issuer)
+		if msg := allOfProblem(ic.Audience); msg != "" {
+			bad("issuer %q: %s", ic.Issuer, msg)
+		}
 		check(ic.Audience != nil && !bindsEndpoint(ic.Audience) && len(c.Endpoints) == 0 && !c.InsecureSkipEndpointCheck,
 			"issuer %q: its audience policy does not tie tokens to a data store (client_id or fixed audiences): set Endpoints to the data store endpoint(s) this Lambda serves", ic.Issuer)
 		st := &issuerState{cfg: ic, algs: ic.Algorithms, tokenKind: ic.TokenKind}

@@ -24,7 +24,10 @@
 //  8. claims: exp, nbf and iat within the bounded clock skew, the token
 //     kind (Cognito token_use, Keycloak payload typ), the audience policy,
 //     the Config.Endpoints pin, SMART scopes (invalid ones dropped), the
-//     custom check, then the remote check.
+//     custom check, then the remote check. The scopes come from the
+//     "scope" claim (a space-separated string); when it is absent, from
+//     "scp" instead (a string, or an array of non-empty, whitespace-free
+//     scopes joined with single spaces), as some IdPs issue it.
 //
 // Every failed check returns an error wrapping exactly one exported
 // sentinel (ErrExpired, ErrAudience, ErrKidNotFound, ...); Reason maps it

@@ -82,9 +82,9 @@ func WithInsecureHTTP() RemoteOption {
 //
 //   - Key finds a kid in an immutable snapshot without I/O or allocation.
 //     Once the snapshot is due (Cache-Control max-age clamped to
-//     [1 min, 24 h], 15 min without one, no-cache/no-store as 0), a hit
-//     also starts one background fetch without waiting; a failing one is
-//     retried once a minute.
+//     [1 min, 24 h], 15 min without one, no-cache/no-store as the 1 min
+//     floor), a hit also starts one background fetch without waiting; a
+//     failing one is retried once a minute.
 //   - A miss (unknown kid, or no set yet) starts one fetch shared by all
 //     concurrent callers, and looks again.
 //   - Back-off: when that fetch leaves the kid unknown, the penalty window

@@ -14,9 +14,10 @@ import (
 // ErrConfig is wrapped by every configuration error of this package.
 var ErrConfig = errors.New("keycloak: invalid configuration")
 
-// ErrClient is returned when the token's client claims (azp, and
-// client_id if present) are not on AllowedClients. It wraps
-// smartauth.ErrClientID (reason "client_id").
+// ErrClient is returned when the token's client claims are not on
+// AllowedClients: it names no client (neither azp nor client_id), or one of
+// those present is not listed. It wraps smartauth.ErrClientID (reason
+// "client_id").
 var ErrClient = fmt.Errorf("keycloak: client not allowed: %w", smartauth.ErrClientID)
 
 // Config describes one Keycloak realm.
@@ -31,8 +32,9 @@ type Config struct {
 	// Audiences are accepted in aud in addition to the data store endpoint
 	// from the HealthLake event.
 	Audiences []string
-	// AllowedClients, when non-empty, requires the token's client (azp, and
-	// client_id if present) to be one of them (smartauth.Clients).
+	// AllowedClients, when non-empty, requires the token to name its client
+	// in azp, client_id or both, and every one present to be listed
+	// (smartauth.Clients; a token with only client_id is accepted).
 	AllowedClients []string
 	// Algorithms is the realm's JWS allow-list (default RS256).
 	Algorithms []string
