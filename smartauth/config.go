@@ -80,6 +80,9 @@ type IssuerConfig struct {
 	// only for tokens that passed every local check, and must honour ctx
 	// (the Lambda has under 1 s). Its error is wrapped with ErrRemoteCheck.
 	RemoteCheck func(ctx context.Context, token string, c *Claims) error
+	// ExtraScopes, Check and RemoteCheck run again on every cache hit
+	// (Config.Cache), concurrently, on the cached entry's claims: they
+	// MUST NOT modify the Claims they are given.
 }
 
 // AudiencePolicy decides whether a verified token is meant for the data
