@@ -10,12 +10,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/healthlake-smart/smartauth-go/bench/internal/runinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +94,7 @@ func main() {
 			results[nodeRaw] = append(results[nodeRaw], sample{nr, 1, nr / base.nsPerOp, -1})
 			results[nodeAWS] = append(results[nodeAWS], sample{aws, aws / nr, aws / base.nsPerOp, -1})
 		}
-		fmt.Fprintf(os.Stderr, "round %d/%d done (load %s)\n", r+1, *rounds, loadavg())
+		fmt.Fprintf(os.Stderr, "round %d/%d done (load %s)\n", r+1, *rounds, runinfo.LoadAvg())
 	}
 	printTable(os.Stdout, order, results, len(f.Good), *rounds, *benchtime)
 }
@@ -181,7 +180,7 @@ func (n *nodeSide) stop() {
 
 func printTable(w *os.File, order []string, results map[string][]sample, tokenLen, rounds int, bt time.Duration) {
 	fmt.Fprintf(w, "One RS256-2048 SMART access token (%d bytes); %d rounds, each contender %v right after %v of the raw verify; medians of the per-round ratios.\n", tokenLen, rounds, bt, bt)
-	fmt.Fprintf(w, "%s %s/%s, %d CPUs, load average at the end: %s.\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loadavg())
+	fmt.Fprintf(w, "%s %s/%s, %d CPUs, load average at the end: %s.\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runinfo.LoadAvg())
 	fmt.Fprintln(w, "| validator | × raw verify, same runtime | × Go raw verify | ns/op | allocs/op |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, name := range order {
@@ -202,19 +201,7 @@ func median(ss []sample, f func(sample) float64) float64 {
 	for i, s := range ss {
 		v[i] = f(s)
 	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
+	return runinfo.Median(v)
 }
 
 func fail(err error) {

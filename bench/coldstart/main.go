@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/healthlake-smart/smartauth-go/bench/internal/runinfo"
 	"io"
 	"math/big"
 	"net"
@@ -34,7 +35,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,11 +105,11 @@ func main() {
 				counts[v.name] = n
 			}
 		}
-		fmt.Printf("x509.SystemCertPool() in a fresh process, median of %d (load %s):\n\n", *poolRuns, loadavg())
+		fmt.Printf("x509.SystemCertPool() in a fresh process, median of %d (load %s):\n\n", *poolRuns, runinfo.LoadAvg())
 		fmt.Println("| roots | certificates | ms |")
 		fmt.Println("|---|---:|---:|")
 		for _, v := range variants {
-			fmt.Printf("| %s | %s | %.1f |\n", v.name, counts[v.name], median(poolTimes[v.name]))
+			fmt.Printf("| %s | %s | %.1f |\n", v.name, counts[v.name], runinfo.Median(poolTimes[v.name]))
 		}
 		fmt.Println()
 
@@ -136,7 +136,7 @@ func main() {
 				}
 			}
 		}
-		fmt.Printf("First HTTPS GET of the JWKS in a fresh process (main to response), median of %d (load %s):\n\n", *poolRuns, loadavg())
+		fmt.Printf("First HTTPS GET of the JWKS in a fresh process (main to response), median of %d (load %s):\n\n", *poolRuns, runinfo.LoadAvg())
 		fmt.Println("| roots | delay before the server's certificate | pool loaded on first use, ms | pool prewarmed in a goroutine, ms |")
 		fmt.Println("|---|---:|---:|---:|")
 		for _, v := range variants[:2] {
@@ -145,7 +145,7 @@ func main() {
 				if d {
 					delay = rtt.String()
 				}
-				fmt.Printf("| %s | %s | %.1f | %.1f |\n", v.name, delay, median(gets[key{v.name, d, false}]), median(gets[key{v.name, d, true}]))
+				fmt.Printf("| %s | %s | %.1f | %.1f |\n", v.name, delay, runinfo.Median(gets[key{v.name, d, false}]), runinfo.Median(gets[key{v.name, d, true}]))
 			}
 		}
 		fmt.Println()
@@ -170,9 +170,9 @@ func main() {
 			}
 			res[v.name] = append(res[v.name], r)
 		}
-		fmt.Fprintf(os.Stderr, "cold-start round %d/%d done (load %s)\n", i+1, *runs, loadavg())
+		fmt.Fprintf(os.Stderr, "cold-start round %d/%d done (load %s)\n", i+1, *runs, runinfo.LoadAvg())
 	}
-	fmt.Printf("Cold start under aws-lambda-rie, median of %d per row (load %s):\n\n", *runs, loadavg())
+	fmt.Printf("Cold start under aws-lambda-rie, median of %d per row (load %s):\n\n", *runs, runinfo.LoadAvg())
 	fmt.Println("| roots | first answer ms | Init Duration ms | JWKS fetched at ms | 2nd invoke ms |")
 	fmt.Println("|---|---:|---:|---:|---:|")
 	for _, v := range variants {
@@ -182,7 +182,7 @@ func main() {
 			for i, r := range rs {
 				xs[i] = g(r)
 			}
-			return median(xs)
+			return runinfo.Median(xs)
 		}
 		fmt.Printf("| %s | %.1f | %.1f | %.1f | %.2f |\n", v.name,
 			col(func(r result) float64 { return r.firstAnswer }),
@@ -545,23 +545,6 @@ func freePort() (int, error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "coldstart:", err)
