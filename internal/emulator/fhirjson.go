@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -26,6 +27,9 @@ var typePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{0,63}$`)
 // member names, nothing after the value; plus nesting at most maxDepth.
 // Numbers are kept as jsontext.Value so they are written back unchanged.
 func decodeStrict(data []byte) (map[string]any, error) {
+	if v := jsontext.Value(bytes.TrimLeft(data, " \t\r\n")); len(v) == 0 || v.Kind() != '{' {
+		return nil, fmt.Errorf("%w: want a JSON object", errBody)
+	}
 	var obj map[string]any
 	err := json.Unmarshal(data, &obj, json.WithUnmarshalers(json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *any) error {
 		if dec.StackDepth() > maxDepth {

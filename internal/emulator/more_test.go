@@ -32,7 +32,7 @@ func TestBadRequests(t *testing.T) {
 		{name: "not JSON", method: "POST", path: "Observation", body: `{"resourceType":`, wantStatus: 400, wantCheck: "body", wantText: "unexpected EOF"},
 		{name: "duplicate member", method: "POST", path: "Observation", body: `{"resourceType":"Observation","status":"final","status":"amended"}`, wantStatus: 400, wantCheck: "body", wantText: "duplicate object member name \"status\""},
 		{name: "trailing data", method: "POST", path: "Observation", body: `{"resourceType":"Observation"} {}`, wantStatus: 400, wantCheck: "body", wantText: "after top-level value"},
-		{name: "array", method: "POST", path: "Observation", body: `[{"resourceType":"Observation"}]`, wantStatus: 400, wantCheck: "body", wantText: "cannot unmarshal JSON array"},
+		{name: "array", method: "POST", path: "Observation", body: `[{"resourceType":"Observation"}]`, wantStatus: 400, wantCheck: "body", wantText: "want a JSON object"},
 		{name: "invalid UTF-8", method: "POST", path: "Observation", body: "{\"resourceType\":\"Observation\",\"note\":\"\xff\"}", wantStatus: 400, wantCheck: "body", wantText: "UTF-8"},
 		{name: "too deep", method: "POST", path: "Observation", body: deep, wantStatus: 400, wantCheck: "body", wantText: "nested deeper"},
 		{name: "empty body", method: "POST", path: "Observation", body: "", wantStatus: 400, wantCheck: "body", wantText: "no body"},
