@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -156,22 +155,9 @@ func cognitoClaims(overrides ...any) map[string]any {
 }
 
 // omit as an override value deletes the claim.
-type omitted struct{}
+var omit = testjwt.Omit
 
-var omit = omitted{}
-
-func override(c map[string]any, kv []any) map[string]any {
-	c = maps.Clone(c)
-	for i := 0; i+1 < len(kv); i += 2 {
-		k := kv[i].(string)
-		if _, del := kv[i+1].(omitted); del {
-			delete(c, k)
-			continue
-		}
-		c[k] = kv[i+1]
-	}
-	return c
-}
+func override(c map[string]any, kv []any) map[string]any { return testjwt.Override(c, kv) }
 
 // mint signs claims with RS256, kid "rs256", typ JWT.
 func mint(tb testing.TB, claims map[string]any) string {

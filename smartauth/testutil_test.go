@@ -284,22 +284,9 @@ func cognitoClaims(overrides ...any) map[string]any {
 }
 
 // omit as an override value deletes the claim.
-type omitted struct{}
+var omit = testjwt.Omit
 
-var omit = omitted{}
-
-func override(c map[string]any, kv []any) map[string]any {
-	c = maps.Clone(c)
-	for i := 0; i+1 < len(kv); i += 2 {
-		k := kv[i].(string)
-		if _, del := kv[i+1].(omitted); del {
-			delete(c, k)
-			continue
-		}
-		c[k] = kv[i+1]
-	}
-	return c
-}
+func override(c map[string]any, kv []any) map[string]any { return testjwt.Override(c, kv) }
 
 func mustJSON(tb testing.TB, v any) string {
 	tb.Helper()

@@ -62,6 +62,29 @@ func With(claims map[string]any, set map[string]any) map[string]any {
 	return out
 }
 
+// Omit as an Override value deletes the claim.
+var Omit = omitted{}
+
+type omitted struct{}
+
+// Override returns a copy of claims with kv (name, value pairs) applied; a
+// value of Omit deletes the claim.
+func Override(claims map[string]any, kv []any) map[string]any {
+	out := make(map[string]any, len(claims)+len(kv)/2)
+	for k, v := range claims {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		k := kv[i].(string)
+		if _, del := kv[i+1].(omitted); del {
+			delete(out, k)
+			continue
+		}
+		out[k] = kv[i+1]
+	}
+	return out
+}
+
 // Sign returns a compact JWS over claims signed with jwx; the protected
 // header holds alg, kid and, when typ is not empty, typ.
 func Sign(t testing.TB, priv crypto.Signer, alg jwa.SignatureAlgorithm, kid, typ string, claims map[string]any) string {
