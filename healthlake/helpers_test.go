@@ -23,18 +23,18 @@ import (
 // Fixed test identities, with the shapes HealthLake, Keycloak and Cognito
 // use.
 const (
-	testIssuer       = "https://keycloak.example.com/realms/fhir"
-	cognitoIssuer    = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+	testIssuer       = testjwt.KeycloakIssuer
+	cognitoIssuer    = testjwt.CognitoIssuer
 	cognitoIssuerNew = "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
-	testEndpoint     = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+	testEndpoint     = testjwt.Endpoint
 	otherEndpoint    = "https://healthlake.us-east-1.amazonaws.com/datastore/fedcba9876543210fedcba9876543210/r4/"
 	testRoleARN      = "arn:aws:iam::123456789012:role/healthlake-smart"
-	testClientID     = "4lkg1s0example0client0id"
-	testScopePrefix  = "https://fhir.example.com"
+	testClientID     = testjwt.ClientID
+	testScopePrefix  = testjwt.ScopePrefix
 )
 
 // testNow is the validators' fake clock.
-var testNow = time.Unix(1_700_000_000, 0).UTC()
+var testNow = testjwt.Now
 
 // at returns testNow+d as a NumericDate.
 func at(d time.Duration) int64 { return testNow.Add(d).Unix() }
@@ -115,44 +115,10 @@ func useCognito(c *testConfig) {
 }
 
 // keycloakClaims is a Keycloak access token payload for testEndpoint.
-func keycloakClaims(overrides ...any) map[string]any {
-	return override(map[string]any{
-		"exp":                at(5 * time.Minute),
-		"iat":                at(-10 * time.Second),
-		"jti":                "onrtac:3e6a3b5e-4f0e-4a47-9d8b-1c0d2e3f4a5b",
-		"iss":                testIssuer,
-		"aud":                testEndpoint,
-		"sub":                "f0e1d2c3-b4a5-4697-8899-aabbccddeeff",
-		"typ":                "Bearer",
-		"azp":                "svc",
-		"scope":              "openid fhirUser launch/patient patient/*.read",
-		"preferred_username": "dr.jones",
-		"realm_access":       map[string]any{"roles": []string{"fhir-user"}},
-		"resource_access":    map[string]any{"svc": map[string]any{"roles": []string{"reader"}}},
-		"fhirUser":           "Practitioner/123",
-		"patient":            "456",
-	}, overrides)
-}
+func keycloakClaims(overrides ...any) map[string]any { return testjwt.KeycloakClaims(overrides...) }
 
 // cognitoClaims is a Cognito access token payload (no aud).
-func cognitoClaims(overrides ...any) map[string]any {
-	return override(map[string]any{
-		"sub":            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-		"cognito:groups": []string{"clinicians"},
-		"iss":            cognitoIssuer,
-		"version":        2,
-		"client_id":      testClientID,
-		"origin_jti":     "11111111-2222-3333-4444-555555555555",
-		"event_id":       "66666666-7777-8888-9999-000000000000",
-		"token_use":      "access",
-		"scope":          "openid " + testScopePrefix + "/patient/*.read launch/patient aws.cognito.signin.user.admin",
-		"auth_time":      at(-time.Minute),
-		"exp":            at(time.Hour),
-		"iat":            at(-time.Minute),
-		"jti":            "abcdefab-cdef-abcd-efab-cdefabcdefab",
-		"username":       "jdoe",
-	}, overrides)
-}
+func cognitoClaims(overrides ...any) map[string]any { return testjwt.CognitoClaims(overrides...) }
 
 // omit as an override value deletes the claim.
 var omit = testjwt.Omit
