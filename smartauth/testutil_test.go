@@ -250,7 +250,6 @@ func cognitoClaims(overrides ...any) map[string]any { return testjwt.CognitoClai
 // omit as an override value deletes the claim.
 var omit = testjwt.Omit
 
-func override(c map[string]any, kv []any) map[string]any { return testjwt.Override(c, kv) }
 
 func mustJSON(tb testing.TB, v any) string {
 	tb.Helper()
