@@ -123,7 +123,6 @@ func cognitoClaims(overrides ...any) map[string]any { return testjwt.CognitoClai
 // omit as an override value deletes the claim.
 var omit = testjwt.Omit
 
-
 // mint signs claims with RS256, kid "rs256", typ JWT.
 func mint(tb testing.TB, claims map[string]any) string {
 	tb.Helper()

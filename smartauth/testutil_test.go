@@ -250,7 +250,6 @@ func cognitoClaims(overrides ...any) map[string]any { return testjwt.CognitoClai
 // omit as an override value deletes the claim.
 var omit = testjwt.Omit
 
-
 func mustJSON(tb testing.TB, v any) string {
 	tb.Helper()
 	b, err := json.Marshal(v)
