@@ -115,59 +115,32 @@ type AuthPayload struct {
 	AuthorizedAsString bool
 }
 
-type wirePayload struct {
-	Iss          string         `json:"iss,omitempty"`
-	Aud          string         `json:"aud,omitempty"`
-	Iat          *int64         `json:"iat,omitempty"`
-	Nbf          *int64         `json:"nbf,omitempty"`
-	Exp          *int64         `json:"exp,omitempty"`
-	IsAuthorized jsontext.Value `json:"isAuthorized"`
-	UID          string         `json:"uid,omitempty"`
-	Scope        string         `json:"scope,omitempty"`
-	FHIRUser     string         `json:"fhirUser,omitempty"`
-	Patient      string         `json:"patient,omitempty"`
-}
-
-// wire maps p to the wire names: an allowed payload always carries nbf and
-// exp (HealthLake requires both), other zero fields are omitted.
-func (p *AuthPayload) wire() *wirePayload {
-	w := &wirePayload{Iss: p.Issuer, Aud: p.Audience,
-		UID: p.UID, Scope: p.Scope, FHIRUser: p.FHIRUser, Patient: p.Patient}
-	if p.IssuedAt != 0 {
-		w.Iat = &p.IssuedAt
-	}
-	if p.IsAuthorized || p.NotBefore != 0 || p.ExpiresAt != 0 {
-		w.Nbf, w.Exp = &p.NotBefore, &p.ExpiresAt
-	}
-	w.IsAuthorized = authorizedValues[p.AuthorizedAsString][p.IsAuthorized]
-	return w
-}
-
-// authorizedValues[asString][authorized] is the isAuthorized JSON.
-var authorizedValues = map[bool]map[bool]jsontext.Value{
-	false: {false: jsontext.Value(`false`), true: jsontext.Value(`true`)},
-	true:  {false: jsontext.Value(`"false"`), true: jsontext.Value(`"true"`)},
-}
-
-// MarshalJSONTo writes the HealthLake field names.
-func (p AuthPayload) MarshalJSONTo(enc *jsontext.Encoder) error {
-	return json.MarshalEncode(enc, p.wire())
-}
-
-// MarshalJSON is MarshalJSONTo for encoding/json.
+// MarshalJSON writes the HealthLake field names (appendPayload): an
+// allowed payload always carries nbf and exp, other zero fields are omitted.
 func (p AuthPayload) MarshalJSON() ([]byte, error) {
-	return json.Marshal(p.wire(), jsontext.AllowInvalidUTF8(true))
+	return appendPayload(make([]byte, 0, 256), &p), nil
 }
 
 // UnmarshalJSON reads a payload; isAuthorized may be a boolean or the
 // string "true"/"false".
 func (p *AuthPayload) UnmarshalJSON(b []byte) error {
-	var w wirePayload
+	var w struct {
+		Iss          string         `json:"iss"`
+		Aud          string         `json:"aud"`
+		Iat          int64          `json:"iat"`
+		Nbf          int64          `json:"nbf"`
+		Exp          int64          `json:"exp"`
+		IsAuthorized jsontext.Value `json:"isAuthorized"`
+		UID          string         `json:"uid"`
+		Scope        string         `json:"scope"`
+		FHIRUser     string         `json:"fhirUser"`
+		Patient      string         `json:"patient"`
+	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*p = AuthPayload{Issuer: w.Iss, Audience: w.Aud, IssuedAt: deref(w.Iat), NotBefore: deref(w.Nbf),
-		ExpiresAt: deref(w.Exp), UID: w.UID, Scope: w.Scope, FHIRUser: w.FHIRUser, Patient: w.Patient}
+	*p = AuthPayload{Issuer: w.Iss, Audience: w.Aud, IssuedAt: w.Iat, NotBefore: w.Nbf,
+		ExpiresAt: w.Exp, UID: w.UID, Scope: w.Scope, FHIRUser: w.FHIRUser, Patient: w.Patient}
 	switch string(w.IsAuthorized) {
 	case "true":
 		p.IsAuthorized = true
@@ -180,11 +153,4 @@ func (p *AuthPayload) UnmarshalJSON(b []byte) error {
 		return errors.New("healthlake: isAuthorized is neither a boolean nor \"true\"/\"false\"")
 	}
 	return nil
-}
-
-func deref(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }

@@ -6,18 +6,24 @@ import (
 )
 
 // AppendResponse appends r's JSON, byte for byte what MarshalResponse
-// (and encoding/json) writes, to dst. It is MarshalResponse without the
-// reflection: the Lambda answers every FHIR request, so the response is
-// written field by field into one buffer.
+// and encoding/json write, to dst: the Lambda answers every FHIR request,
+// so the response is written field by field into one buffer.
 func AppendResponse(dst []byte, r *Response) []byte {
-	p := &r.AuthPayload
-	dst = append(dst, `{"authPayload":{`...)
-	comma := false
+	dst = appendPayload(append(dst, `{"authPayload":`...), &r.AuthPayload)
+	if r.IAMRoleARN != "" {
+		dst = append(dst, `,"iamRoleARN":`...)
+		dst = appendJSONString(dst, r.IAMRoleARN)
+	}
+	return append(dst, '}')
+}
+
+// appendPayload appends p's JSON object (see AuthPayload.MarshalJSON).
+func appendPayload(dst []byte, p *AuthPayload) []byte {
+	dst = append(dst, '{')
 	field := func(name string) {
-		if comma {
+		if dst[len(dst)-1] != '{' {
 			dst = append(dst, ',')
 		}
-		comma = true
 		dst = append(dst, '"')
 		dst = append(dst, name...)
 		dst = append(dst, `":`...)
@@ -25,7 +31,7 @@ func AppendResponse(dst []byte, r *Response) []byte {
 	str := func(name, v string) {
 		if v != "" {
 			field(name)
-			dst = appendJSONString(dst, v, true)
+			dst = appendJSONString(dst, v)
 		}
 	}
 	str("iss", p.Issuer)
@@ -34,7 +40,7 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		field("iat")
 		dst = strconv.AppendInt(dst, p.IssuedAt, 10)
 	}
-	// An allowed payload always carries nbf and exp (see wire).
+	// HealthLake requires nbf and exp in an allowed payload.
 	if p.IsAuthorized || p.NotBefore != 0 || p.ExpiresAt != 0 {
 		field("nbf")
 		dst = strconv.AppendInt(dst, p.NotBefore, 10)
@@ -47,20 +53,13 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		dst = append(dst, `"true"`...)
 	case p.AuthorizedAsString:
 		dst = append(dst, `"false"`...)
-	case p.IsAuthorized:
-		dst = append(dst, `true`...)
 	default:
-		dst = append(dst, `false`...)
+		dst = strconv.AppendBool(dst, p.IsAuthorized)
 	}
 	str("uid", p.UID)
 	str("scope", p.Scope)
 	str("fhirUser", p.FHIRUser)
 	str("patient", p.Patient)
-	dst = append(dst, '}')
-	if r.IAMRoleARN != "" {
-		dst = append(dst, `,"iamRoleARN":`...)
-		dst = appendJSONString(dst, r.IAMRoleARN, false)
-	}
 	return append(dst, '}')
 }
 
@@ -80,9 +79,8 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString quotes s as encoding/json does with HTML escaping:
 // <, > and & as \u003c \u003e \u0026, U+2028 and U+2029 escaped,
 // control characters as \b \f \n \r \t or \u00XX, and each invalid
-// UTF-8 byte as \ufffd, or as U+FFFD itself with rawReplacement (what
-// AuthPayload's json/v2 MarshalJSON writes and encoding/json keeps).
-func appendJSONString(dst []byte, s string, rawReplacement bool) []byte {
+// UTF-8 byte as \ufffd.
+func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -116,11 +114,7 @@ func appendJSONString(dst []byte, s string, rawReplacement bool) []byte {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
-			if rawReplacement {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, `\ufffd`...)
-			}
+			dst = append(dst, `\ufffd`...)
 		case r == '\u2028' || r == '\u2029':
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])

@@ -166,14 +166,28 @@ func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 	if err := jwk.Export(jk, &pub); err != nil {
 		return nil, dropInvalidKey
 	}
-	if r := checkPublicKey(alg, pub); r != "" {
+	if r := checkLoadedKey(alg, pub); r != "" {
 		return nil, r
 	}
 	return &Key{ID: kid, Algorithm: alg, Public: pub}, ""
 }
 
-// checkPublicKey is the crypto part of the load policy: "" when pub may
-// verify alg, else a drop reason.
+// checkLoadedKey is checkPublicKey, and an EC point on its curve (checked
+// once at load; ECDSA verification refuses such keys too).
+func checkLoadedKey(alg string, pub crypto.PublicKey) string {
+	if r := checkPublicKey(alg, pub); r != "" {
+		return r
+	}
+	if k, ok := pub.(*ecdsa.PublicKey); ok {
+		if _, err := k.ECDH(); err != nil { // rejects off-curve and infinity
+			return dropInvalidKey
+		}
+	}
+	return ""
+}
+
+// checkPublicKey is the crypto part of the load policy, also run on every
+// key a token is verified with: "" when pub may verify alg, else a reason.
 func checkPublicKey(alg string, pub crypto.PublicKey) string {
 	kty, ok := ktyForAlg(alg)
 	if !ok {
@@ -198,9 +212,6 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 		}
 		if k.Curve != ellipticCurve(alg) {
 			return dropCurveMismatch
-		}
-		if _, err := k.ECDH(); err != nil { // rejects off-curve and infinity
-			return dropInvalidKey
 		}
 	case "OKP":
 		k, ok := pub.(ed25519.PublicKey)
@@ -228,5 +239,17 @@ func validateKey(k *Key) string {
 	case k.Algorithm == "":
 		return dropNoAlg
 	}
-	return checkPublicKey(k.Algorithm, k.Public)
+	return checkLoadedKey(k.Algorithm, k.Public)
+}
+
+// signatureSize is the length of pub's signatures (ECDSA: raw R||S, twice
+// the byte length of the curve order); pub passed checkPublicKey.
+func signatureSize(pub crypto.PublicKey) int {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return k.Size()
+	case *ecdsa.PublicKey:
+		return 2 * ((k.Curve.Params().BitSize + 7) / 8)
+	}
+	return ed25519.SignatureSize
 }

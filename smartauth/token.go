@@ -37,7 +37,7 @@ var errEndpointNotServed = &checkError{ErrAudience, "the data store endpoint is 
 
 // Pre-built errors of the pre-parse (steps 2-5).
 var (
-	errTooManyParts    = &checkError{ErrMalformed, "more than three parts"}
+	errLineBreak       = &checkError{ErrMalformed, "line break"}
 	errEmptyPart       = &checkError{ErrMalformed, "empty part"}
 	errHeaderTooLarge  = &checkError{ErrHeader, "header larger than 1024 bytes"} // maxHeaderSize
 	errHeaderBase64    = &checkError{ErrMalformed, "header: non-canonical base64url"}
@@ -89,61 +89,22 @@ func stripBearer(s string) string {
 }
 
 // splitToken runs pipeline steps 2-3 with one allocation (decodeParts).
+// Only the strict decoder checks the characters of the parts: it refuses
+// every byte outside base64url except CR and LF, refused here.
 func splitToken(tok string, maxSize int) (parts, error) {
-	if p, ok := splitFast(tok, maxSize); ok {
-		return p, nil
-	}
-	return splitChecked(tok, maxSize)
-}
-
-// splitFast is splitToken for a well-formed token: the strict decoder
-// refuses every byte outside base64url except CR and LF (checked here). On
-// any failure splitChecked, checking byte by byte, finds the precise error.
-func splitFast(tok string, maxSize int) (parts, bool) {
-	if tok == "" || len(tok) > maxSize || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
-		return parts{}, false
-	}
-	first := strings.IndexByte(tok, '.')
-	if first <= 0 {
-		return parts{}, false
-	}
-	second := strings.IndexByte(tok[first+1:], '.') + first + 1
-	if second <= first+1 || second == len(tok)-1 || strings.IndexByte(tok[second+1:], '.') >= 0 {
-		return parts{}, false
-	}
-	p, err := decodeParts(tok, first, second)
-	return p, err == nil
-}
-
-// splitChecked is splitToken checking every byte first, for the error of
-// a token splitFast refused.
-func splitChecked(tok string, maxSize int) (parts, error) {
-	if tok == "" {
+	switch {
+	case tok == "":
 		return parts{}, ErrTokenMissing
-	}
-	if len(tok) > maxSize {
+	case len(tok) > maxSize:
 		return parts{}, fmt.Errorf("%w: %d bytes > %d", ErrTokenTooLarge, len(tok), maxSize)
+	case strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0:
+		return parts{}, errLineBreak
 	}
-	first, second, dots := -1, -1, 0
-	for i := 0; i < len(tok); i++ {
-		switch c := tok[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.':
-			dots++
-			if dots == 1 {
-				first = i
-			} else if dots == 2 {
-				second = i
-			} else {
-				return parts{}, errTooManyParts
-			}
-		default:
-			return parts{}, fmt.Errorf("%w: byte 0x%02x at offset %d is not base64url", ErrMalformed, tok[i], i)
-		}
-	}
-	if dots != 2 {
+	if dots := strings.Count(tok, "."); dots != 2 {
 		return parts{}, fmt.Errorf("%w: %d parts, want 3", ErrMalformed, dots+1)
 	}
+	first := strings.IndexByte(tok, '.')
+	second := first + 1 + strings.IndexByte(tok[first+1:], '.')
 	if first == 0 || second == first+1 || second == len(tok)-1 {
 		return parts{}, errEmptyPart
 	}
@@ -153,7 +114,7 @@ func splitChecked(tok string, maxSize int) (parts, error) {
 // decodeParts decodes the parts of tok (dots at first and second) into one
 // buffer: a copy of tok (the signing input is its prefix), then the decoded
 // header, payload and signature. Unpadded base64url without line breaks
-// (refused by both callers) decodes to exactly DecodedLen bytes or fails.
+// (refused by splitToken) decodes to exactly DecodedLen bytes or fails.
 func decodeParts(tok string, first, second int) (p parts, err error) {
 	hLen := b64.DecodedLen(first)
 	if hLen > maxHeaderSize {

@@ -2,31 +2,40 @@ package smartauth
 
 import (
 	"bytes"
+	"encoding/base64"
+	"strings"
 	"testing"
 )
 
-// FuzzSplitFast: splitFast accepts exactly the tokens splitChecked accepts,
-// with the same parts; what it refuses, splitChecked refuses with the
-// precise error.
-func FuzzSplitFast(f *testing.F) {
+// FuzzSplitToken: splitToken accepts exactly the three non-empty parts that
+// strict unpadded base64url (encoding/base64) decodes, and returns those
+// decodings and the signing input.
+func FuzzSplitToken(f *testing.F) {
 	for _, s := range []string{
 		"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln", "a.b.c", "a..c", ".b.c", "a.b.", "a.b.c.d", "a.b",
-		"eyJh\nbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln", "ey+h.b.c", "eyJ=.b.c", "ab.cd.ef", "YQ.YQ.YQ", "YR.YQ.YQ", "",
+		"eyJh\nbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln", "YQ.YQ\r.YQ", "ey+h.b.c", "eyJ=.b.c", "ab.cd.ef", "YQ.YQ.YQ", "YR.YQ.YQ", "",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		fast, ok := splitFast(tok, DefaultMaxTokenSize)
-		checked, err := splitChecked(tok, DefaultMaxTokenSize)
-		if ok != (err == nil) {
-			t.Fatalf("splitFast ok=%v, splitChecked err=%v", ok, err)
+		got, err := splitToken(tok, DefaultMaxTokenSize)
+		segs := strings.Split(tok, ".")
+		var want [3][]byte
+		ok := len(segs) == 3 && len(tok) <= DefaultMaxTokenSize && !strings.ContainsAny(tok, "\r\n")
+		for i := 0; ok && i < 3; i++ {
+			var derr error
+			want[i], derr = base64.RawURLEncoding.Strict().DecodeString(segs[i])
+			ok = derr == nil && segs[i] != "" && (i > 0 || len(want[0]) <= maxHeaderSize)
+		}
+		if (err == nil) != ok {
+			t.Fatalf("splitToken err=%v, reference ok=%v", err, ok)
 		}
 		if !ok {
 			return
 		}
-		if !bytes.Equal(fast.headerJSON, checked.headerJSON) || !bytes.Equal(fast.payload, checked.payload) ||
-			!bytes.Equal(fast.signature, checked.signature) || !bytes.Equal(fast.signingInput, checked.signingInput) {
-			t.Fatal("parts differ")
+		if !bytes.Equal(got.headerJSON, want[0]) || !bytes.Equal(got.payload, want[1]) ||
+			!bytes.Equal(got.signature, want[2]) || string(got.signingInput) != segs[0]+"."+segs[1] {
+			t.Fatal("parts differ from the reference decoding")
 		}
 	})
 }

@@ -3,9 +3,6 @@ package smartauth
 import (
 	"cmp"
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"slices"
@@ -248,56 +245,22 @@ func (v *Validator) addScope(t *Token, st *issuerState, s string) {
 	}
 }
 
-// Pre-built errors of step 6.
 var (
-	errKeyAlg      = &checkError{ErrKeyMismatch, "key alg differs from header alg"}
-	errKeyRSAAlg   = &checkError{ErrKeyMismatch, "RSA key for a non-RSA alg"}
-	errKeyRSASize  = &checkError{ErrKeyMismatch, "RSA key under 2048 bits"}
-	errSigRSALen   = &checkError{ErrSignature, "RSA signature length"}
-	errKeyECAlg    = &checkError{ErrKeyMismatch, "EC key for a non-ECDSA alg"}
-	errKeyECCurve  = &checkError{ErrKeyMismatch, "EC curve does not match alg"}
-	errSigECDSALen = &checkError{ErrSignature, "ECDSA signature must be raw R||S (64, 96, 132 bytes for ES256, ES384, ES512)"}
-	errKeyEd25519  = &checkError{ErrKeyMismatch, "Ed25519 key for a non-EdDSA alg"}
-	errSigEd25519  = &checkError{ErrSignature, "Ed25519 signature length"}
+	errKeyAlg = &checkError{ErrKeyMismatch, "key alg differs from header alg"}
+	errSigLen = &checkError{ErrSignature, "signature length does not fit the key (ECDSA: raw R||S)"}
 )
 
-// checkKey is step 6 after lookup.
+// checkKey is step 6 after lookup: the key passes the load policy for alg
+// (a custom KeySet may return any key) and fits the signature's length.
 func checkKey(k *Key, alg string, sigLen int) error {
 	if k == nil || k.Algorithm != alg {
 		return errKeyAlg
 	}
-	switch pub := k.Public.(type) {
-	case *rsa.PublicKey:
-		if kty, _ := ktyForAlg(alg); kty != "RSA" {
-			return errKeyRSAAlg
-		}
-		if pub.N == nil || pub.N.BitLen() < minRSABits {
-			return errKeyRSASize
-		}
-		if sigLen != pub.Size() {
-			return errSigRSALen
-		}
-	case *ecdsa.PublicKey:
-		curve := ellipticCurve(alg)
-		if curve == nil {
-			return errKeyECAlg
-		}
-		if pub.Curve != curve {
-			return errKeyECCurve
-		}
-		// Raw R||S: twice the byte length of the curve order.
-		if sigLen != 2*((curve.Params().BitSize+7)/8) {
-			return errSigECDSALen
-		}
-	case ed25519.PublicKey:
-		if alg != "EdDSA" || len(pub) != ed25519.PublicKeySize {
-			return errKeyEd25519
-		}
-		if sigLen != ed25519.SignatureSize {
-			return errSigEd25519
-		}
-	default:
-		return fmt.Errorf("%w: unsupported key type %T", ErrKeyMismatch, k.Public)
+	if reason := checkPublicKey(alg, k.Public); reason != "" {
+		return &checkError{ErrKeyMismatch, reason}
+	}
+	if sigLen != signatureSize(k.Public) {
+		return errSigLen
 	}
 	return nil
 }
