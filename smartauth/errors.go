@@ -1,45 +1,72 @@
 package smartauth
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
-// Sentinel errors, one per failed check. Validate wraps exactly one of them
-// (with context, never token text) so callers can match with errors.Is and
-// map it to a stable reason code with Reason.
+// Sentinel errors, one per failed check, each with a stable reason code
+// (Reason). Validate wraps exactly one of them (with context, never token
+// text) so callers can match with errors.Is.
 var (
 	// Configuration (construction-time) errors.
-	ErrConfig = errors.New("smartauth: invalid configuration")
+	ErrConfig = sentinel("invalid configuration", "config")
 
 	// Token pre-parse (steps 1-5 of the pipeline; no crypto, no network).
-	ErrTokenMissing    = errors.New("smartauth: bearer token missing")
-	ErrTokenTooLarge   = errors.New("smartauth: token exceeds size cap")
-	ErrMalformed       = errors.New("smartauth: token is not a compact JWS")
-	ErrHeader          = errors.New("smartauth: token header rejected")
-	ErrHeaderParameter = errors.New("smartauth: forbidden JOSE header parameter")
-	ErrAlgorithm       = errors.New("smartauth: signature algorithm not allowed")
-	ErrKidMissing      = errors.New("smartauth: kid missing or invalid")
-	ErrType            = errors.New("smartauth: header typ not allowed")
-	ErrPayload         = errors.New("smartauth: token payload rejected")
-	ErrUnknownIssuer   = errors.New("smartauth: issuer not configured")
+	ErrTokenMissing    = sentinel("bearer token missing", "token_missing")
+	ErrTokenTooLarge   = sentinel("token exceeds size cap", "token_size")
+	ErrMalformed       = sentinel("token is not a compact JWS", "malformed")
+	ErrHeader          = sentinel("token header rejected", "header")
+	ErrHeaderParameter = sentinel("forbidden JOSE header parameter", "header_parameter")
+	ErrAlgorithm       = sentinel("signature algorithm not allowed", "alg")
+	ErrKidMissing      = sentinel("kid missing or invalid", "kid_missing")
+	ErrType            = sentinel("header typ not allowed", "typ")
+	ErrPayload         = sentinel("token payload rejected", "payload")
+	ErrUnknownIssuer   = sentinel("issuer not configured", "iss_unknown")
 
 	// Key lookup and signature (steps 6-7).
-	ErrKidNotFound       = errors.New("smartauth: signing key not found")
-	ErrKeyMismatch       = errors.New("smartauth: key does not fit token algorithm")
-	ErrKeySetUnavailable = errors.New("smartauth: key set unavailable")
-	ErrSignature         = errors.New("smartauth: signature invalid")
+	ErrKidNotFound       = sentinel("signing key not found", "kid")
+	ErrKeyMismatch       = sentinel("key does not fit token algorithm", "key_mismatch")
+	ErrKeySetUnavailable = sentinel("key set unavailable", "jwks_unavailable")
+	ErrSignature         = sentinel("signature invalid", "signature")
 
 	// Claims (step 8). ErrClaimType, ErrIssuer, ErrExpMissing and
 	// ErrIatMissing are found already in step 5, before any key lookup.
-	ErrExpired        = errors.New("smartauth: token expired")
-	ErrExpMissing     = errors.New("smartauth: exp claim missing")
-	ErrNotYetValid    = errors.New("smartauth: token not valid yet (nbf)")
-	ErrIssuedInFuture = errors.New("smartauth: iat in the future")
-	ErrIatMissing     = errors.New("smartauth: iat claim missing")
-	ErrClaimType      = errors.New("smartauth: claim has wrong type")
-	ErrIssuer         = errors.New("smartauth: issuer mismatch")
-	ErrAudience       = errors.New("smartauth: audience not accepted")
-	ErrClientID       = errors.New("smartauth: client not allowed")
-	ErrTokenUse       = errors.New("smartauth: wrong token kind")
-	ErrScope          = errors.New("smartauth: no usable SMART resource scope")
-	ErrCustomCheck    = errors.New("smartauth: custom check failed")
-	ErrRemoteCheck    = errors.New("smartauth: remote check failed")
+	ErrExpired        = sentinel("token expired", "exp")
+	ErrExpMissing     = sentinel("exp claim missing", "exp_missing")
+	ErrNotYetValid    = sentinel("token not valid yet (nbf)", "nbf")
+	ErrIssuedInFuture = sentinel("iat in the future", "iat")
+	ErrIatMissing     = sentinel("iat claim missing", "iat_missing")
+	ErrClaimType      = sentinel("claim has wrong type", "claim_type")
+	ErrIssuer         = sentinel("issuer mismatch", "iss")
+	ErrAudience       = sentinel("audience not accepted", "aud")
+	ErrClientID       = sentinel("client not allowed", "client_id")
+	ErrTokenUse       = sentinel("wrong token kind", "token_kind")
+	ErrScope          = sentinel("no usable SMART resource scope", "scope")
+	ErrCustomCheck    = sentinel("custom check failed", "custom")
+	ErrRemoteCheck    = sentinel("remote check failed", "remote_check")
 )
+
+// reasonError is a sentinel error and its reason code.
+type reasonError struct{ msg, code string }
+
+func (e *reasonError) Error() string { return e.msg }
+
+func sentinel(msg, code string) error { return &reasonError{"smartauth: " + msg, code} }
+
+// Reason returns a short, stable code for err, suitable for logs and metric
+// dimensions: "ok" for nil, the code of the first sentinel err wraps (for
+// example "exp", "aud", "kid", "signature"), "timeout" for an exceeded
+// deadline, "internal" otherwise.
+func Reason(err error) string {
+	var re *reasonError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &re):
+		return re.code
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return "timeout"
+	}
+	return "internal"
+}

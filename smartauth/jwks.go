@@ -17,12 +17,12 @@ import (
 // errors of constructors, Hydrate and Refresh.
 var (
 	// ErrJWKSInvalid: not JSON, no "keys" array, or too many entries.
-	ErrJWKSInvalid = errors.New("smartauth: JWKS document invalid")
+	ErrJWKSInvalid = sentinel("JWKS document invalid", "jwks_invalid")
 	// ErrNoUsableKeys: the load policy admitted no key.
-	ErrNoUsableKeys = errors.New("smartauth: JWKS has no usable key")
+	ErrNoUsableKeys = sentinel("JWKS has no usable key", "jwks_no_keys")
 	// ErrJWKSFetch: network error, timeout, non-200 status, redirect, or a
 	// body over the size cap.
-	ErrJWKSFetch = errors.New("smartauth: JWKS fetch failed")
+	ErrJWKSFetch = sentinel("JWKS fetch failed", "jwks_fetch")
 )
 
 const (

@@ -58,6 +58,10 @@ func TestReasonCodes(t *testing.T) {
 		assert.False(t, seen[code], "code %q used twice", code)
 		seen[code] = true
 	}
+	// The outermost sentinel decides: a custom check failing with a
+	// library sentinel is reported as the custom check.
+	assert.Equal(t, "custom", smartauth.Reason(fmt.Errorf("%w: %w", smartauth.ErrCustomCheck, smartauth.ErrAudience)))
+	assert.Equal(t, "jwks_unavailable", smartauth.Reason(fmt.Errorf("%w: %w", smartauth.ErrKeySetUnavailable, smartauth.ErrJWKSFetch)))
 	assert.Equal(t, "ok", smartauth.Reason(nil))
 	assert.Equal(t, "timeout", smartauth.Reason(context.DeadlineExceeded))
 	assert.Equal(t, "timeout", smartauth.Reason(fmt.Errorf("fetch: %w", context.Canceled)))
