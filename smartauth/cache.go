@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,19 +185,6 @@ func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Ke
 		if _, _, ok := c.lru.RemoveOldest(); !ok {
 			break
 		}
-	}
-}
-
-// claimScopes is collectScopes without ExtraScopes.
-func (v *Validator) claimScopes(t *Token, st *issuerState) {
-	for rest := t.Claims.Scope; rest != ""; {
-		s, after, _ := strings.Cut(rest, " ")
-		rest = after
-		if s == "" {
-			t.DroppedScopes++
-			continue
-		}
-		v.addScope(t, st, s)
 	}
 }
 

@@ -40,21 +40,8 @@ type Claims struct {
 // StringClaim returns a top-level string claim by name; ok is false when it
 // is absent or not a string.
 func (c *Claims) StringClaim(name string) (value string, ok bool) {
-	switch name {
-	case "iss":
-		return c.Issuer, c.Issuer != ""
-	case "sub":
-		return c.Subject, c.Subject != ""
-	case "client_id":
-		return c.ClientID, c.ClientID != ""
-	case "azp":
-		return c.AuthorizedParty, c.AuthorizedParty != ""
-	case "fhirUser":
-		return c.FHIRUser, c.FHIRUser != ""
-	case "patient":
-		return c.Patient, c.Patient != ""
-	case "jti":
-		return c.ID, c.ID != ""
+	if name == "sub" && c.Subject != "" { // the common uid, without decoding Raw
+		return c.Subject, true
 	}
 	// A Raw built by hand may repeat a name (the last wins) or hold invalid
 	// UTF-8 (replaced).

@@ -159,21 +159,22 @@ func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
-// stringList is the spans of a string or array-of-strings claim (the first
-// few inline, so decoding allocates nothing).
+// stringList is the spans of a string or array-of-strings claim: the
+// first four in buf, so decoding allocates nothing; all in more beyond.
+// No field points into the struct itself: a copy stays valid.
 type stringList struct {
 	set     bool // a string or an array (not absent, not null)
 	isArray bool
 	n       int
-	first   [4]claimString
-	rest    []claimString
+	buf     [4]claimString
+	more    []claimString
 }
 
-func (l *stringList) at(i int) claimString {
-	if i < len(l.first) {
-		return l.first[i]
+func (l *stringList) elems() []claimString {
+	if l.more != nil {
+		return l.more
 	}
-	return l.rest[i-len(l.first)]
+	return l.buf[:l.n:l.n] // full: an append copies
 }
 
 // strings returns the elements: nil when absent or null, empty for [].
@@ -182,8 +183,8 @@ func (l *stringList) strings(text string) []string {
 		return nil
 	}
 	out := make([]string, l.n)
-	for i := range out {
-		out[i] = unquote(l.at(i), text, nil)
+	for i, s := range l.elems() {
+		out[i] = unquote(s, text, nil)
 	}
 	return out
 }
@@ -197,7 +198,7 @@ func (l *stringList) decode(dec *jsontext.Decoder, orString bool, typeErr error)
 		return err
 	case k == '"' && orString:
 		l.set, l.n = true, 1
-		return l.first[0].UnmarshalJSONFrom(dec)
+		return l.buf[0].UnmarshalJSONFrom(dec)
 	case k != '[':
 		return wrongType(dec, typeErr)
 	}
@@ -210,10 +211,10 @@ func (l *stringList) decode(dec *jsontext.Decoder, orString bool, typeErr error)
 		if err := s.UnmarshalJSONFrom(dec); err != nil {
 			return err
 		}
-		if l.n < len(l.first) {
-			l.first[l.n] = s
+		if l.n < len(l.buf) {
+			l.buf[l.n] = s
 		} else {
-			l.rest = append(l.rest, s)
+			l.more = append(l.elems(), s)
 		}
 		l.n++
 	}
@@ -242,18 +243,18 @@ func (l *stringOrArray) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 }
 
 // clientRoles is resource_access: null or an object of client name to null
-// or roleObject.
+// or roleObject; laid out as stringList (one client is the common case).
 type clientRoles struct {
-	n     int
-	first clientEntry // inline: one client is the common case
-	rest  []clientEntry
+	n    int
+	buf  [1]clientEntry
+	more []clientEntry
 }
 
-func (c *clientRoles) entry(i int) *clientEntry {
-	if i == 0 {
-		return &c.first
+func (c *clientRoles) entries() []clientEntry {
+	if c.more != nil {
+		return c.more
 	}
-	return &c.rest[i-1]
+	return c.buf[:c.n:c.n]
 }
 
 type clientEntry struct {
@@ -269,10 +270,11 @@ func (c *clientRoles) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		return err
 	}
 	for dec.PeekKind() == '"' {
+		e := &c.buf[0]
 		if c.n > 0 {
-			c.rest = append(c.rest, clientEntry{})
+			c.more = append(c.entries(), clientEntry{})
+			e = &c.more[c.n]
 		}
-		e := c.entry(c.n)
 		c.n++
 		if err := e.name.UnmarshalJSONFrom(dec); err != nil {
 			return err
@@ -310,8 +312,8 @@ func decodePayload(payload []byte, w *wireClaims) error {
 	}
 	if !w.Scope.present() && w.Scp.isArray {
 		var scratch [64]byte
-		for i := range w.Scp.n {
-			s := unquote(w.Scp.at(i), payload, scratch[:0])
+		for _, sp := range w.Scp.elems() {
+			s := unquote(sp, payload, scratch[:0])
 			if len(s) == 0 || bytes.ContainsAny(s, " \t\r\n") {
 				return errScopeArrayElem
 			}
@@ -395,10 +397,9 @@ func (w *wireClaims) claims(c *Claims, payload []byte, text string) {
 	if !w.Scope.present() && w.Scp.set {
 		c.Scope = strings.Join(w.Scp.strings(text), " ")
 	}
-	if ra := &w.ResourceAccess; ra.n > 0 {
-		c.ClientRoles = make(map[string][]string, ra.n)
-		for i := range ra.n {
-			e := ra.entry(i)
+	if ra := w.ResourceAccess.entries(); len(ra) > 0 {
+		c.ClientRoles = make(map[string][]string, len(ra))
+		for _, e := range ra {
 			c.ClientRoles[unquote(e.name, text, nil)] = e.roles.Roles.strings(text)
 		}
 	}

@@ -209,7 +209,17 @@ func (v *Validator) collectScopes(t *Token, st *issuerState) {
 	if n := min(strings.Count(claim, " ")+1, maxScopePrealloc); claim != "" && n > cap(t.Scopes) {
 		t.Scopes = make([]scopes.Scope, 0, n)
 	}
-	for rest := claim; rest != ""; {
+	v.claimScopes(t, st)
+	if st.cfg.ExtraScopes != nil {
+		for _, s := range st.cfg.ExtraScopes(t.Claims) {
+			v.addScope(t, st, s)
+		}
+	}
+}
+
+// claimScopes is collectScopes without ExtraScopes.
+func (v *Validator) claimScopes(t *Token, st *issuerState) {
+	for rest := t.Claims.Scope; rest != ""; {
 		s, after, _ := strings.Cut(rest, " ")
 		rest = after
 		if s == "" {
@@ -217,11 +227,6 @@ func (v *Validator) collectScopes(t *Token, st *issuerState) {
 			continue
 		}
 		v.addScope(t, st, s)
-	}
-	if st.cfg.ExtraScopes != nil {
-		for _, s := range st.cfg.ExtraScopes(t.Claims) {
-			v.addScope(t, st, s)
-		}
 	}
 }
 
