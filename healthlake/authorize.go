@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -219,7 +220,7 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 			}
 			text = v1
 			// Two v2 scopes can convert to the same v1 text.
-			if containsField(b.String(), text) {
+			if slices.Contains(strings.Split(b.String(), " "), text) {
 				continue
 			}
 		}
@@ -235,16 +236,4 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 		return "", noPatient
 	}
 	return b.String(), noPatient
-}
-
-// containsField reports whether the space-separated list has field f.
-func containsField(list, f string) bool {
-	for list != "" {
-		var item string
-		item, list, _ = strings.Cut(list, " ")
-		if item == f {
-			return true
-		}
-	}
-	return false
 }

@@ -6,51 +6,31 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
+// algorithm is one entry of the JWS allow-list.
+type algorithm struct {
+	name  string
+	kty   string                        // JWK kty the algorithm needs
+	jwa   func() jwa.SignatureAlgorithm // jwx's value for it
+	curve func() elliptic.Curve         // ECDSA only
+}
+
 // algorithms is the closed JWS allow-list, the one place the accepted
 // algorithms are named: asymmetric only; HS*, none and anything else are
 // never accepted. It is never modified.
-var algorithms = [...]struct {
-	name string
-	kty  string                        // JWK kty the algorithm needs
-	jwa  func() jwa.SignatureAlgorithm // jwx's value for it
-}{
-	{"RS256", "RSA", jwa.RS256}, {"RS384", "RSA", jwa.RS384}, {"RS512", "RSA", jwa.RS512},
-	{"PS256", "RSA", jwa.PS256}, {"PS384", "RSA", jwa.PS384}, {"PS512", "RSA", jwa.PS512},
-	{"ES256", "EC", jwa.ES256}, {"ES384", "EC", jwa.ES384}, {"ES512", "EC", jwa.ES512},
-	{"EdDSA", "OKP", jwa.EdDSA},
+var algorithms = [...]algorithm{
+	{"RS256", "RSA", jwa.RS256, nil}, {"RS384", "RSA", jwa.RS384, nil}, {"RS512", "RSA", jwa.RS512, nil},
+	{"PS256", "RSA", jwa.PS256, nil}, {"PS384", "RSA", jwa.PS384, nil}, {"PS512", "RSA", jwa.PS512, nil},
+	{"ES256", "EC", jwa.ES256, elliptic.P256}, {"ES384", "EC", jwa.ES384, elliptic.P384},
+	{"ES512", "EC", jwa.ES512, elliptic.P521}, {"EdDSA", "OKP", jwa.EdDSA, nil},
 }
 
-// canonicalAlgorithm returns the allow-listed algorithm name equal to alg
-// (a constant, so no token memory is retained), or "".
-func canonicalAlgorithm(alg []byte) string {
-	for _, a := range algorithms {
-		if string(alg) == a.name {
-			return a.name
+// findAlgorithm returns the allow-listed algorithm named alg, or nil. Its
+// name is a constant: a header's alg keeps no token memory.
+func findAlgorithm[T string | []byte](alg T) *algorithm {
+	for i := range algorithms {
+		if string(alg) == algorithms[i].name {
+			return &algorithms[i]
 		}
-	}
-	return ""
-}
-
-// ktyForAlg returns the JWK kty an allowed algorithm needs; ok is false for
-// algorithms outside the allow-list.
-func ktyForAlg(alg string) (kty string, ok bool) {
-	for _, a := range algorithms {
-		if alg == a.name {
-			return a.kty, true
-		}
-	}
-	return "", false
-}
-
-// ellipticCurve returns the curve of an ECDSA algorithm, or nil.
-func ellipticCurve(alg string) elliptic.Curve {
-	switch alg {
-	case "ES256":
-		return elliptic.P256()
-	case "ES384":
-		return elliptic.P384()
-	case "ES512":
-		return elliptic.P521()
 	}
 	return nil
 }

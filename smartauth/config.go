@@ -344,8 +344,7 @@ func (c *Config) validate() (map[string]*issuerState, error) {
 			st.algs = []string{"RS256"}
 		}
 		for _, a := range st.algs {
-			_, ok := ktyForAlg(a)
-			check(!ok, "issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
+			check(findAlgorithm(a) == nil, "issuer %q: algorithm %q is not an allowed asymmetric JWS algorithm", ic.Issuer, a)
 		}
 		if st.tokenKind == nil {
 			st.tokenKind = RejectNonAccessTokens

@@ -141,7 +141,7 @@ func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 	use, hasUse := jk.KeyUsage()
 	ops, hasOps := jk.KeyOps()
 	kty := jk.KeyType().String()
-	wantKty, allowed := ktyForAlg(alg)
+	a := findAlgorithm(alg)
 	switch {
 	case kty == "oct":
 		return nil, dropSymmetric
@@ -157,9 +157,9 @@ func loadJWK(jk jwk.Key, kid string) (*Key, string) {
 		return nil, dropKeyOps
 	case alg == "":
 		return nil, dropNoAlg
-	case !allowed:
+	case a == nil:
 		return nil, dropAlgNotAllowed
-	case kty != wantKty:
+	case kty != a.kty:
 		return nil, dropKtyMismatch
 	}
 	var pub any // not crypto.PublicKey: jwk.Export assigns to *any only
@@ -189,11 +189,11 @@ func checkLoadedKey(alg string, pub crypto.PublicKey) string {
 // checkPublicKey is the crypto part of the load policy, also run on every
 // key a token is verified with: "" when pub may verify alg, else a reason.
 func checkPublicKey(alg string, pub crypto.PublicKey) string {
-	kty, ok := ktyForAlg(alg)
-	if !ok {
+	a := findAlgorithm(alg)
+	if a == nil {
 		return dropAlgNotAllowed
 	}
-	switch kty {
+	switch a.kty {
 	case "RSA":
 		k, ok := pub.(*rsa.PublicKey)
 		if !ok || k == nil || k.N == nil {
@@ -210,7 +210,7 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 		if !ok || k == nil {
 			return dropKtyMismatch
 		}
-		if k.Curve != ellipticCurve(alg) {
+		if k.Curve != a.curve() {
 			return dropCurveMismatch
 		}
 	case "OKP":

@@ -51,7 +51,7 @@ var (
 
 // header is the decoded JOSE header. Only alg, kid and typ are allowed.
 type header struct {
-	Alg string      // a constant of canonicalAlgorithm, never token memory
+	Alg string      // an algorithm's name, never token memory
 	kid claimString // the "kid" literal in the decoded header
 }
 
@@ -156,9 +156,11 @@ func parseHeader(hb []byte, w *wireHeader) (header, error) {
 	// Decoded values fit: the header is at most maxHeaderSize bytes.
 	var scratch [maxHeaderSize]byte
 	alg := unquote(w.Alg, hb, scratch[:0])
-	if h.Alg = canonicalAlgorithm(alg); h.Alg == "" {
+	a := findAlgorithm(alg)
+	if a == nil {
 		return h, fmt.Errorf("%w: %s", ErrAlgorithm, quoteName(string(alg)))
 	}
+	h.Alg = a.name
 	if n := len(unquote(w.Kid, hb, scratch[:0])); n == 0 || n > maxKidLen {
 		return h, ErrKidMissing
 	}

@@ -61,18 +61,13 @@ func NewValidator(cfg Config) (*Validator, error) {
 	return v, nil
 }
 
-// Hydrater is implemented by key sets that can be loaded ahead of use.
-type Hydrater interface {
-	Hydrate(ctx context.Context) error
-}
-
-// Hydrate loads every issuer's key set that supports it (RemoteKeySet) at
-// Lambda init. Failures are joined and returned; the validator stays
+// Hydrate loads every issuer's key set that has a Hydrate(ctx) error
+// method (RemoteKeySet) at Lambda init. Failures are joined and returned; the validator stays
 // usable and key sets retry on demand.
 func (v *Validator) Hydrate(ctx context.Context) error {
 	var errs []error
 	for iss, st := range v.issuers {
-		if h, ok := st.cfg.KeySet.(Hydrater); ok {
+		if h, ok := st.cfg.KeySet.(interface{ Hydrate(context.Context) error }); ok {
 			if err := h.Hydrate(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("smartauth: hydrate %s: %w", iss, err))
 			}
