@@ -60,6 +60,9 @@ func clip(s string) string {
 }
 
 func invalid(scope, format string, args ...any) error {
+	if len(args) == 0 { // a fixed reason: no formatting on a common path (Cognito's aws.cognito.* scopes)
+		return &ParseError{Scope: scope, Reason: format}
+	}
 	return &ParseError{Scope: scope, Reason: fmt.Sprintf(format, args...)}
 }
 
