@@ -40,10 +40,10 @@ func newCognitoValidator(t *testing.T, groupScopes map[string][]string, clientID
 		GroupScopes: groupScopes,
 		// Group scopes go to the first (the real) client only.
 		GroupScopeClients: clientIDs[:1],
-		KeySetOptions: []smartauth.RemoteOption{
-			smartauth.WithInsecureHTTP(), // test-only: cognito-local is http://
-			smartauth.WithHTTPClient(client),
-			smartauth.WithRequestTimeout(jwksTimeout),
+		KeySetOptions: smartauth.RemoteOptions{
+			InsecureHTTP:   true, // test-only: cognito-local is http://
+			HTTPClient:     client,
+			RequestTimeout: jwksTimeout,
 		},
 	})
 	require.NoError(t, err)

@@ -36,9 +36,9 @@ func newIntrospectingValidator(t *testing.T, introspect bool) itValidator {
 	cfg := keycloak.Config{
 		BaseURL: mustEnv(t, envKCBase),
 		Realm:   mustEnv(t, envKCRealm),
-		KeySetOptions: []smartauth.RemoteOption{
-			smartauth.WithInsecureHTTP(), // test-only: the local Keycloak is http://
-			smartauth.WithRequestTimeout(jwksTimeout),
+		KeySetOptions: smartauth.RemoteOptions{
+			InsecureHTTP:   true, // test-only: the local Keycloak is http://
+			RequestTimeout: jwksTimeout,
 		},
 	}
 	if introspect {

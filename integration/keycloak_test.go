@@ -114,18 +114,15 @@ type keycloakValidatorOptions struct {
 func newKeycloakValidator(t *testing.T, o keycloakValidatorOptions) (itValidator, *smartauth.RemoteKeySet, *countingTransport) {
 	t.Helper()
 	client, ct := newCountingClient()
-	ksOpts := []smartauth.RemoteOption{
-		smartauth.WithInsecureHTTP(), // test-only: the local Keycloak is http://
-		smartauth.WithHTTPClient(client),
-		smartauth.WithRequestTimeout(jwksTimeout),
-	}
-	if o.clock != nil {
-		ksOpts = append(ksOpts, smartauth.WithClock(o.clock))
-	}
 	ic, err := keycloak.New(keycloak.Config{
-		BaseURL:       mustEnv(t, envKCBase),
-		Realm:         mustEnv(t, envKCRealm),
-		KeySetOptions: ksOpts,
+		BaseURL: mustEnv(t, envKCBase),
+		Realm:   mustEnv(t, envKCRealm),
+		KeySetOptions: smartauth.RemoteOptions{
+			InsecureHTTP:   true, // test-only: the local Keycloak is http://
+			HTTPClient:     client,
+			RequestTimeout: jwksTimeout,
+			Now:            o.clock, // nil: time.Now
+		},
 	})
 	require.NoError(t, err)
 	require.Equal(t, keycloakIssuer(t), ic.Issuer, "derived issuer")
@@ -433,7 +430,7 @@ func TestKeycloakDiscoverThenValidate(t *testing.T) {
 
 	client, ct := newCountingClient()
 	ic, err := keycloak.New(keycloak.Config{BaseURL: mustEnv(t, envKCBase), Realm: mustEnv(t, envKCRealm), JWKSURL: d.JWKSURI,
-		KeySetOptions: []smartauth.RemoteOption{smartauth.WithInsecureHTTP(), smartauth.WithHTTPClient(client)}})
+		KeySetOptions: smartauth.RemoteOptions{InsecureHTTP: true, HTTPClient: client}})
 	require.NoError(t, err)
 	sv, err := smartauth.NewValidator(smartauth.Config{Issuers: []smartauth.IssuerConfig{ic}, InsecureAllowHTTPIssuers: true})
 	require.NoError(t, err)

@@ -66,10 +66,10 @@ func newSmartRealmValidator(t *testing.T, stackAudience bool) itValidator {
 		BaseURL:        mustEnv(t, envKCBase),
 		Realm:          mustEnv(t, envKCSmartRealm),
 		AllowedClients: []string{mustEnv(t, envKCSmartAppID), mustEnv(t, envKCSmartBackendID), smartPractitionerID},
-		KeySetOptions: []smartauth.RemoteOption{
-			smartauth.WithInsecureHTTP(), // test-only: the local Keycloak is http://
-			smartauth.WithHTTPClient(client),
-			smartauth.WithRequestTimeout(jwksTimeout),
+		KeySetOptions: smartauth.RemoteOptions{
+			InsecureHTTP:   true, // test-only: the local Keycloak is http://
+			HTTPClient:     client,
+			RequestTimeout: jwksTimeout,
 		},
 	})
 	require.NoError(t, err)

@@ -108,11 +108,11 @@ func ExampleNewRemoteKeySet() {
 	}))
 	defer srv.Close()
 
-	ks, err := smartauth.NewRemoteKeySet(srv.URL+"/.well-known/jwks.json",
-		smartauth.WithHTTPClient(srv.Client()),
-		smartauth.WithInsecureHTTP(), // local test server only: MUST NOT be used in production
-		smartauth.WithErrorHook(func(err error) { /* send to your logger */ }),
-	)
+	ks, err := smartauth.NewRemoteKeySet(srv.URL+"/.well-known/jwks.json", smartauth.RemoteOptions{
+		HTTPClient:   srv.Client(),
+		InsecureHTTP: true, // local test server only: MUST NOT be used in production
+		OnError:      func(err error) { /* send to your logger */ },
+	})
 	if err != nil {
 		fmt.Println("error:", err)
 		return
@@ -139,9 +139,9 @@ func ExampleNewRemoteKeySet() {
 	// fetches: 2
 }
 
-// Without WithInsecureHTTP a plain-HTTP JWKS URL is a configuration error.
-func ExampleWithInsecureHTTP() {
-	_, err := smartauth.NewRemoteKeySet("http://idp.example/jwks")
+// Without InsecureHTTP a plain-HTTP JWKS URL is a configuration error.
+func ExampleRemoteOptions_insecureHTTP() {
+	_, err := smartauth.NewRemoteKeySet("http://idp.example/jwks", smartauth.RemoteOptions{})
 	fmt.Println(errors.Is(err, smartauth.ErrConfig))
 	// Output:
 	// true

@@ -10,7 +10,7 @@ import (
 
 // settle waits until the fetch in flight, if any, has published its
 // result. A background refresh is in flight as soon as the Key call that
-// started it returns. The error hook runs after publication: tests that
+// started it returns. OnError runs after publication: tests that
 // expect a call wait for it on a channel.
 func (r *RemoteKeySet) settle() {
 	r.mu.Lock()

@@ -1,6 +1,7 @@
 package smartauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,8 +18,8 @@ import (
 )
 
 const (
-	defaultRequestTimeout = 500 * time.Millisecond // WithRequestTimeout
-	defaultMissPenalty    = 10 * time.Second       // WithMissPenalty
+	defaultRequestTimeout = 500 * time.Millisecond // RemoteOptions.RequestTimeout
+	defaultMissPenalty    = 10 * time.Second       // RemoteOptions.MissPenalty
 	coldStartPenalty      = time.Second            // penalty cap while no set has ever loaded
 	maxJWKSBody           = 64 << 10               // bytes, after any decompression
 	minRefresh            = time.Minute            // refresh interval floor; retry interval of a failing background refresh
@@ -26,55 +27,29 @@ const (
 	defaultRefresh        = 15 * time.Minute       // without a usable Cache-Control max-age
 )
 
-// RemoteOption configures a RemoteKeySet.
-type RemoteOption func(*remoteOptions)
-
-type remoteOptions struct {
-	client       *http.Client
-	nilClient    bool
-	timeout      time.Duration
-	penalty      time.Duration
-	now          func() time.Time
-	onError      func(error)
-	insecureHTTP bool
-}
-
-// WithHTTPClient sets the JWKS client (nil is a configuration error); its
-// redirect policy applies, the request timeout too. The default client
-// follows no redirect (transport: defaultJWKSTransport).
-func WithHTTPClient(c *http.Client) RemoteOption {
-	return func(o *remoteOptions) { o.client, o.nilClient = c, c == nil }
-}
-
-// WithRequestTimeout bounds each fetch (default 500 ms; a caller's earlier
-// context deadline also applies). Must be positive.
-func WithRequestTimeout(d time.Duration) RemoteOption {
-	return func(o *remoteOptions) { o.timeout = d }
-}
-
-// WithMissPenalty sets the back-off window (see RemoteKeySet; default
-// 10 s). Must be positive.
-func WithMissPenalty(d time.Duration) RemoteOption {
-	return func(o *remoteOptions) { o.penalty = d }
-}
-
-// WithClock sets the clock of the refresh schedule and penalty window
-// (default time.Now; nil is an error). Fetch timeouts use real time.
-func WithClock(now func() time.Time) RemoteOption {
-	return func(o *remoteOptions) { o.now = now }
-}
-
-// WithErrorHook receives every failed fetch (the key set never logs). It
-// runs on the fetch's goroutine after waiters are released: it must be
-// quick and safe for concurrent use.
-func WithErrorHook(hook func(error)) RemoteOption {
-	return func(o *remoteOptions) { o.onError = hook }
-}
-
-// WithInsecureHTTP allows an http:// JWKS URL, for tests and local IdPs.
-// It MUST NOT be used in production: anyone on the path could swap keys.
-func WithInsecureHTTP() RemoteOption {
-	return func(o *remoteOptions) { o.insecureHTTP = true }
+// RemoteOptions configures a RemoteKeySet. The zero value of each field
+// selects its default.
+type RemoteOptions struct {
+	// HTTPClient fetches the JWKS; its redirect policy applies, and
+	// RequestTimeout too. Default: a client that follows no redirect
+	// (transport: defaultJWKSTransport).
+	HTTPClient *http.Client
+	// RequestTimeout bounds each fetch (default 500 ms; a caller's earlier
+	// context deadline also applies). Negative is an error.
+	RequestTimeout time.Duration
+	// MissPenalty is the back-off window (see RemoteKeySet; default 10 s).
+	// Negative is an error.
+	MissPenalty time.Duration
+	// Now is the clock of the refresh schedule and penalty window (default
+	// time.Now). Fetch timeouts use real time.
+	Now func() time.Time
+	// OnError receives every failed fetch (the key set never logs). It runs
+	// on the fetch's goroutine after waiters are released: it must be quick
+	// and safe for concurrent use.
+	OnError func(error)
+	// InsecureHTTP allows an http:// JWKS URL, for tests and local IdPs. It
+	// MUST NOT be set in production: anyone on the path could swap keys.
+	InsecureHTTP bool
 }
 
 // RemoteKeySet is a KeySet backed by one issuer's JWKS URL, modelled on
@@ -88,22 +63,22 @@ func WithInsecureHTTP() RemoteOption {
 //   - A miss (unknown kid, or no set yet) starts one fetch shared by all
 //     concurrent callers, and looks again.
 //   - Back-off: when that fetch leaves the kid unknown, the penalty window
-//     opens: WithMissPenalty (10 s), at most 1 s while no set has ever
+//     opens: MissPenalty (10 s), at most 1 s while no set has ever
 //     loaded. Inside it every miss fails at once with ErrKidNotFound, or
 //     ErrKeySetUnavailable and the last fetch error when no set ever
 //     loaded; known kids keep working. A flood of forged kids, or an
 //     outage at cold start, costs one fetch per window.
 //     Hydrate and Refresh ignore the window.
-//   - A failed fetch keeps the last good set and goes to the error hook.
+//   - A failed fetch keeps the last good set and goes to OnError.
 //     The body is capped at 64 KiB after any transport decompression.
 //
 // No goroutine outlives a fetch. RemoteKeySet does NOT follow OIDC
 // discovery, trust jku/x5u headers, or retry within a fetch. It is safe
 // for concurrent use; build one per issuer.
 type RemoteKeySet struct {
-	url, urlText  string // urlText has the password redacted, for messages
-	errPenalty    error  // prebuilt: every miss inside the window returns it
-	remoteOptions        // read-only after construction
+	url, urlText string        // urlText has the password redacted, for messages
+	errPenalty   error         // prebuilt: every miss inside the window returns it
+	opts         RemoteOptions // defaults filled in; read-only after construction
 
 	snap       atomic.Pointer[keySnapshot] // nil until the first good fetch
 	refreshDue atomic.Int64                // UnixNano, injected clock
@@ -136,32 +111,29 @@ type fetchCall struct {
 
 // NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
 // does no I/O (call Hydrate at init); invalid arguments wrap ErrConfig.
-func NewRemoteKeySet(jwksURL string, opts ...RemoteOption) (*RemoteKeySet, error) {
-	o := remoteOptions{timeout: defaultRequestTimeout, penalty: defaultMissPenalty, now: time.Now}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
+func NewRemoteKeySet(jwksURL string, opts RemoteOptions) (*RemoteKeySet, error) {
 	u, err := url.Parse(jwksURL)
 	switch {
 	case err != nil:
-	case u.Host == "" || u.Scheme != "https" && (u.Scheme != "http" || !o.insecureHTTP):
-		err = fmt.Errorf("JWKS URL %q is not absolute https (http needs WithInsecureHTTP)", u.Redacted())
-	case o.nilClient || o.now == nil:
-		err = errors.New("nil HTTP client or clock")
-	case o.timeout <= 0 || o.penalty <= 0:
-		err = errors.New("request timeout and miss penalty must be positive")
+	case u.Host == "" || u.Scheme != "https" && (u.Scheme != "http" || !opts.InsecureHTTP):
+		err = fmt.Errorf("JWKS URL %q is not absolute https (http needs InsecureHTTP)", u.Redacted())
+	case opts.RequestTimeout < 0 || opts.MissPenalty < 0:
+		err = errors.New("negative request timeout or miss penalty")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: remote key set: %w", ErrConfig, err)
 	}
-	if o.client == nil {
+	opts.RequestTimeout = cmp.Or(opts.RequestTimeout, defaultRequestTimeout)
+	opts.MissPenalty = cmp.Or(opts.MissPenalty, defaultMissPenalty)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HTTPClient == nil {
 		rt := defaultJWKSTransport() // roots.go: system roots, loading started now
 		noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		o.client = &http.Client{Transport: rt, Timeout: o.timeout, CheckRedirect: noRedirect}
+		opts.HTTPClient = &http.Client{Transport: rt, Timeout: opts.RequestTimeout, CheckRedirect: noRedirect}
 	}
-	return &RemoteKeySet{url: u.String(), urlText: u.Redacted(), remoteOptions: o,
+	return &RemoteKeySet{url: u.String(), urlText: u.Redacted(), opts: opts,
 		errPenalty: fmt.Errorf("%w: unknown kid inside the miss penalty window of %s", ErrKidNotFound, u.Redacted()),
 	}, nil
 }
@@ -194,7 +166,7 @@ func (r *RemoteKeySet) Key(ctx context.Context, kid string) (*Key, error) {
 	if k, ok := r.snap.Load().key(kid); ok {
 		// Once due, one hit moves the deadline by the floor (so concurrent
 		// hits start one fetch) and starts a background fetch.
-		now, due := r.now().UnixNano(), r.refreshDue.Load()
+		now, due := r.opts.Now().UnixNano(), r.refreshDue.Load()
 		if now >= due && r.refreshDue.CompareAndSwap(due, now+int64(minRefresh)) {
 			r.mu.Lock()
 			r.startLocked(context.Background())
@@ -215,7 +187,7 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 		r.mu.Unlock()
 		return k, nil
 	}
-	if r.now().Before(r.missUntil) {
+	if r.opts.Now().Before(r.missUntil) {
 		r.mu.Unlock()
 		if s != nil {
 			return nil, r.errPenalty
@@ -237,12 +209,12 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 	if k, ok := s.key(kid); ok {
 		return k, nil
 	}
-	penalty := r.penalty
+	penalty := r.opts.MissPenalty
 	if s == nil {
 		penalty = min(penalty, coldStartPenalty)
 	}
 	r.mu.Lock()
-	if until := r.now().Add(penalty); until.After(r.missUntil) {
+	if until := r.opts.Now().Add(penalty); until.After(r.missUntil) {
 		r.missUntil = until
 	}
 	r.mu.Unlock()
@@ -286,7 +258,7 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	}
 	c := &fetchCall{done: make(chan struct{})}
 	r.inflight = c
-	deadline := time.Now().Add(r.timeout)
+	deadline := time.Now().Add(r.opts.RequestTimeout)
 	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -294,7 +266,7 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	go func() {
 		defer cancel()
 		s, interval, err := r.fetch(ctx)
-		now := r.now()
+		now := r.opts.Now()
 		r.mu.Lock()
 		if err == nil {
 			// Deadline first: a hit on the new snapshot must not see the old one.
@@ -304,8 +276,8 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 		r.lastErr, c.err, r.inflight = err, err, nil
 		r.mu.Unlock()
 		close(c.done)
-		if err != nil && r.onError != nil {
-			r.onError(err)
+		if err != nil && r.opts.OnError != nil {
+			r.opts.OnError(err)
 		}
 	}()
 	return c
@@ -318,7 +290,7 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, 
 		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := r.client.Do(req)
+	resp, err := r.opts.HTTPClient.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
 	}

@@ -121,16 +121,13 @@ type ksRemote struct {
 	errs  chan error
 }
 
-func newKSRemote(t *testing.T, s *ksServer, opts ...RemoteOption) *ksRemote {
+// The timeout and penalty come from o; the other fields are set here.
+func newKSRemote(t *testing.T, s *ksServer, o RemoteOptions) *ksRemote {
 	t.Helper()
 	r := &ksRemote{clock: newKSClock(), errs: make(chan error, 100)}
-	base := []RemoteOption{
-		WithInsecureHTTP(),
-		WithHTTPClient(s.Client()),
-		WithClock(r.clock.Now),
-		WithErrorHook(func(err error) { r.errs <- err }),
-	}
-	ks, err := NewRemoteKeySet(s.URL+"/jwks", append(base, opts...)...)
+	o.InsecureHTTP, o.HTTPClient, o.Now = true, s.Client(), r.clock.Now
+	o.OnError = func(err error) { r.errs <- err }
+	ks, err := NewRemoteKeySet(s.URL+"/jwks", o)
 	require.NoError(t, err)
 	r.RemoteKeySet = ks
 	return r
@@ -189,7 +186,7 @@ func ksJWKS(t *testing.T, kids ...string) []byte {
 
 func TestRemoteKeySetHydrate(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a", "ec"))
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	ctx := t.Context()
 
 	require.NoError(t, r.Hydrate(ctx))
@@ -221,7 +218,7 @@ func TestRemoteKeySetConcurrentColdKey(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a", "ec"))
 	gate := make(chan struct{})
 	s.set(func(s *ksServer) { s.gate = gate })
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	const n = 50
 	waiting := make(chan struct{}, n)
 
@@ -254,7 +251,7 @@ func TestRemoteKeySetConcurrentColdKey(t *testing.T) {
 // exactly one refetch and verifies a signature.
 func TestRemoteKeySetRotation(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	ctx := t.Context()
 	require.NoError(t, r.Hydrate(ctx))
 	r.settle()
@@ -280,7 +277,7 @@ func TestRemoteKeySetRotation(t *testing.T) {
 // costs one refetch per penalty window.
 func TestRemoteKeySetMissPenalty(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	ctx := t.Context()
 	require.NoError(t, r.Hydrate(ctx))
 	r.settle()
@@ -339,7 +336,7 @@ func TestRemoteKeySetMissPenalty(t *testing.T) {
 
 func TestRemoteKeySetMissPenaltyOption(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
-	r := newKSRemote(t, s, WithMissPenalty(time.Minute))
+	r := newKSRemote(t, s, RemoteOptions{MissPenalty: time.Minute})
 	ctx := t.Context()
 	require.NoError(t, r.Hydrate(ctx))
 	_, err := r.Key(ctx, "x")
@@ -358,7 +355,7 @@ func TestRemoteKeySetMissPenaltyOption(t *testing.T) {
 
 // TestRemoteKeySetOneBackOffRule: one rule follows a failed fetch at cold
 // start and an unknown kid after a good one; the window is
-// min(WithMissPenalty, 1 s) until a set has loaded.
+// min(MissPenalty, 1 s) until a set has loaded.
 func TestRemoteKeySetOneBackOffRule(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
@@ -371,7 +368,7 @@ func TestRemoteKeySetOneBackOffRule(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newKSServer(t, ksJWKS(t, "rsa-a"))
 			s.set(func(s *ksServer) { s.status = http.StatusBadGateway })
-			r := newKSRemote(t, s, WithMissPenalty(tc.penalty))
+			r := newKSRemote(t, s, RemoteOptions{MissPenalty: tc.penalty})
 			ctx := t.Context()
 			_, err := r.Key(ctx, "rsa-a")
 			require.ErrorIs(t, err, ErrKeySetUnavailable)
@@ -426,7 +423,7 @@ func TestRemoteKeySetFailedRefreshKeepsLastGood(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newKSServer(t, ksJWKS(t, "rsa-a"))
-			r := newKSRemote(t, s, WithRequestTimeout(5*time.Second))
+			r := newKSRemote(t, s, RemoteOptions{RequestTimeout: 5 * time.Second})
 			require.NoError(t, r.Hydrate(t.Context()))
 			r.settle()
 
@@ -470,7 +467,7 @@ func TestRemoteKeySetFailedRefreshKeepsLastGood(t *testing.T) {
 func TestRemoteKeySetGzipBodyCap(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
 	s.set(func(s *ksServer) { s.gzip = true })
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	require.NoError(t, r.Hydrate(t.Context()), "the transport decompresses the JWKS")
 
 	bomb := append(ksJWKS(t, "rsa-b"), bytes.Repeat([]byte(" "), 4*maxJWKSBody)...)
@@ -494,7 +491,7 @@ func TestRemoteKeySetGzipBodyCap(t *testing.T) {
 func TestRemoteKeySetNeverGood(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
 	s.set(func(s *ksServer) { s.status = http.StatusServiceUnavailable })
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	ctx := t.Context()
 
 	err := r.Hydrate(ctx)
@@ -567,7 +564,7 @@ func TestRemoteKeySetCacheControl(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newKSServer(t, ksJWKS(t, "rsa-a"))
 			s.set(func(s *ksServer) { s.cacheControl = tc.cacheControl })
-			r := newKSRemote(t, s)
+			r := newKSRemote(t, s, RemoteOptions{})
 			ctx := t.Context()
 			require.NoError(t, r.Hydrate(ctx))
 			r.settle()
@@ -596,7 +593,7 @@ func TestRemoteKeySetCacheControl(t *testing.T) {
 func TestRemoteKeySetBackgroundRefreshFailure(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
 	s.set(func(s *ksServer) { s.cacheControl = "max-age=60" })
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	ctx := t.Context()
 	require.NoError(t, r.Hydrate(ctx))
 	r.settle()
@@ -635,7 +632,7 @@ func TestRemoteKeySetWaiterCancel(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
 	gate := make(chan struct{})
 	s.set(func(s *ksServer) { s.gate = gate })
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	waiting := make(chan struct{}, 2)
 
 	ctxA, cancelA := context.WithCancel(t.Context())
@@ -682,7 +679,7 @@ func TestRemoteKeySetFetchDeadline(t *testing.T) {
 	t.Run("caller deadline", func(t *testing.T) {
 		s := newKSServer(t, nil)
 		s.set(func(s *ksServer) { s.hang = true })
-		r := newKSRemote(t, s, WithRequestTimeout(time.Hour))
+		r := newKSRemote(t, s, RemoteOptions{RequestTimeout: time.Hour})
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
 		_, err := r.Key(ctx, "rsa-a")
@@ -696,7 +693,7 @@ func TestRemoteKeySetFetchDeadline(t *testing.T) {
 	t.Run("request timeout", func(t *testing.T) {
 		s := newKSServer(t, nil)
 		s.set(func(s *ksServer) { s.hang = true })
-		r := newKSRemote(t, s, WithRequestTimeout(100*time.Millisecond))
+		r := newKSRemote(t, s, RemoteOptions{RequestTimeout: 100 * time.Millisecond})
 		_, err := r.Key(t.Context(), "rsa-a")
 		require.ErrorIs(t, err, ErrKeySetUnavailable)
 		require.ErrorIs(t, err, ErrJWKSFetch)
@@ -705,7 +702,7 @@ func TestRemoteKeySetFetchDeadline(t *testing.T) {
 	})
 	t.Run("caller already done", func(t *testing.T) {
 		s := newKSServer(t, ksJWKS(t, "rsa-a"))
-		r := newKSRemote(t, s)
+		r := newKSRemote(t, s, RemoteOptions{})
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		_, err := r.Key(ctx, "rsa-a")
@@ -719,7 +716,7 @@ func TestRemoteKeySetFetchDeadline(t *testing.T) {
 
 func TestRemoteKeySetInvalidKidNeverFetches(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a"))
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	for _, kid := range []string{"", string(make([]byte, maxKidLen+1))} {
 		_, err := r.Key(t.Context(), kid)
 		require.ErrorIs(t, err, ErrKidNotFound)
@@ -731,7 +728,7 @@ func TestRemoteKeySetInvalidKidNeverFetches(t *testing.T) {
 // use=enc key) is unknown, and the miss error says why.
 func TestRemoteKeySetDroppedKid(t *testing.T) {
 	s := newKSServer(t, ksJWKS(t, "rsa-a", "enc"))
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	require.NoError(t, r.Hydrate(t.Context()))
 	_, err := r.Key(t.Context(), "enc")
 	require.ErrorIs(t, err, ErrKidNotFound)
@@ -752,10 +749,10 @@ func (f *ksFailingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 func TestRemoteKeySetNoRealNetwork(t *testing.T) {
 	ft := &ksFailingTransport{}
 	hookErrs := make(chan error, 10)
-	r, err := NewRemoteKeySet("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example/.well-known/jwks.json",
-		WithHTTPClient(&http.Client{Transport: ft}),
-		WithErrorHook(func(err error) { hookErrs <- err }),
-	)
+	r, err := NewRemoteKeySet("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example/.well-known/jwks.json", RemoteOptions{
+		HTTPClient: &http.Client{Transport: ft},
+		OnError:    func(err error) { hookErrs <- err },
+	})
 	require.NoError(t, err)
 
 	require.ErrorIs(t, r.Hydrate(t.Context()), ErrJWKSFetch)
@@ -772,35 +769,46 @@ func TestNewRemoteKeySetConfig(t *testing.T) {
 	tests := []struct {
 		name string
 		url  string
-		opts []RemoteOption
+		opts RemoteOptions
 	}{
-		{"http without insecure option", "http://127.0.0.1:8080/jwks", nil},
-		{"other scheme", "ftp://idp.example/jwks", []RemoteOption{WithInsecureHTTP()}},
-		{"relative URL", "/jwks", nil},
-		{"no host", "https:///jwks", nil},
-		{"bad URL", "https://idp.example/%zz", nil},
-		{"nil client", "https://idp.example/jwks", []RemoteOption{WithHTTPClient(nil)}},
-		{"zero timeout", "https://idp.example/jwks", []RemoteOption{WithRequestTimeout(0)}},
-		{"zero penalty", "https://idp.example/jwks", []RemoteOption{WithMissPenalty(0)}},
-		{"nil clock", "https://idp.example/jwks", []RemoteOption{WithClock(nil)}},
+		{"http without insecure option", "http://127.0.0.1:8080/jwks", RemoteOptions{}},
+		{"other scheme", "ftp://idp.example/jwks", RemoteOptions{InsecureHTTP: true}},
+		{"relative URL", "/jwks", RemoteOptions{}},
+		{"no host", "https:///jwks", RemoteOptions{}},
+		{"bad URL", "https://idp.example/%zz", RemoteOptions{}},
+		{"negative timeout", "https://idp.example/jwks", RemoteOptions{RequestTimeout: -time.Nanosecond}},
+		{"negative penalty", "https://idp.example/jwks", RemoteOptions{MissPenalty: -time.Nanosecond}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := NewRemoteKeySet(tc.url, append([]RemoteOption{WithHTTPClient(client)}, tc.opts...)...)
+			tc.opts.HTTPClient = client
+			r, err := NewRemoteKeySet(tc.url, tc.opts)
 			require.ErrorIs(t, err, ErrConfig)
 			assert.Nil(t, r)
 		})
 	}
 
-	r, err := NewRemoteKeySet("https://idp.example/jwks", WithHTTPClient(client))
+	r, err := NewRemoteKeySet("https://idp.example/jwks", RemoteOptions{HTTPClient: client})
 	require.NoError(t, err)
-	assert.Same(t, client, r.client)
-	r, err = NewRemoteKeySet("http://127.0.0.1:1/jwks", WithInsecureHTTP(), WithHTTPClient(client))
+	assert.Same(t, client, r.opts.HTTPClient)
+	r, err = NewRemoteKeySet("http://127.0.0.1:1/jwks", RemoteOptions{InsecureHTTP: true, HTTPClient: client})
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:1/jwks", r.url)
+
+	t.Run("zero values select the defaults", func(t *testing.T) {
+		r, err := NewRemoteKeySet("https://idp.example/jwks", RemoteOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, defaultRequestTimeout, r.opts.RequestTimeout)
+		assert.Equal(t, defaultMissPenalty, r.opts.MissPenalty)
+		require.NotNil(t, r.opts.Now, "nil clock is time.Now")
+		assert.WithinDuration(t, time.Now(), r.opts.Now(), time.Minute)
+		require.NotNil(t, r.opts.HTTPClient, "nil client is the default client")
+		assert.NotNil(t, r.opts.HTTPClient.CheckRedirect, "the default client follows no redirect")
+		assert.Nil(t, r.opts.OnError)
+	})
 }
 
-// TestRemoteKeySetDefaultClient: without WithHTTPClient the set builds its
+// TestRemoteKeySetDefaultClient: without HTTPClient the set builds its
 // own client with a timeout, and follows no redirect.
 func TestRemoteKeySetDefaultClient(t *testing.T) {
 	var jwksHits atomic.Int64
@@ -814,17 +822,17 @@ func TestRemoteKeySetDefaultClient(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	r, err := NewRemoteKeySet(srv.URL+"/jwks", WithInsecureHTTP())
+	r, err := NewRemoteKeySet(srv.URL+"/jwks", RemoteOptions{InsecureHTTP: true})
 	require.NoError(t, err)
-	assert.NotSame(t, http.DefaultClient, r.client)
-	assert.NotSame(t, http.DefaultTransport, r.client.Transport)
-	assert.Equal(t, defaultRequestTimeout, r.client.Timeout)
+	assert.NotSame(t, http.DefaultClient, r.opts.HTTPClient)
+	assert.NotSame(t, http.DefaultTransport, r.opts.HTTPClient.Transport)
+	assert.Equal(t, defaultRequestTimeout, r.opts.HTTPClient.Timeout)
 	require.NoError(t, r.Hydrate(t.Context()))
 	assert.EqualValues(t, 1, jwksHits.Load())
 
-	r, err = NewRemoteKeySet(srv.URL+"/moved", WithInsecureHTTP(), WithRequestTimeout(2*time.Second))
+	r, err = NewRemoteKeySet(srv.URL+"/moved", RemoteOptions{InsecureHTTP: true, RequestTimeout: 2 * time.Second})
 	require.NoError(t, err)
-	assert.Equal(t, 2*time.Second, r.client.Timeout)
+	assert.Equal(t, 2*time.Second, r.opts.HTTPClient.Timeout)
 	err = r.Hydrate(t.Context())
 	require.ErrorIs(t, err, ErrJWKSFetch)
 	require.ErrorContains(t, err, "302")
@@ -838,7 +846,7 @@ func TestRemoteKeySetKeyHitAllocFree(t *testing.T) {
 		t.Skip("allocation counts differ under -cover and -race")
 	}
 	s := newKSServer(t, ksJWKS(t, "rsa-a", "ec"))
-	r := newKSRemote(t, s)
+	r := newKSRemote(t, s, RemoteOptions{})
 	ctx := t.Context()
 	require.NoError(t, r.Hydrate(ctx))
 	r.settle()
@@ -870,7 +878,7 @@ func BenchmarkRemoteKeySetKeyHit(b *testing.B) {
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(srv.Close)
-	r, err := NewRemoteKeySet(srv.URL, WithInsecureHTTP(), WithHTTPClient(srv.Client()))
+	r, err := NewRemoteKeySet(srv.URL, RemoteOptions{InsecureHTTP: true, HTTPClient: srv.Client()})
 	require.NoError(b, err)
 	require.NoError(b, r.Hydrate(b.Context()))
 	ctx := context.Background()

@@ -6,7 +6,7 @@ import (
 )
 
 // defaultJWKSTransport is the transport of the default JWKS client
-// (RemoteKeySet without WithHTTPClient): a clone of http.DefaultTransport
+// (RemoteKeySet without RemoteOptions.HTTPClient): a clone of http.DefaultTransport
 // with Go's own trust roots. crypto/x509 loads the system roots once per
 // process, on the first verification; a goroutine started here asks for
 // them now, so that the load overlaps the DNS and TCP set-up of the first

@@ -20,7 +20,7 @@ func TestRemoteKeySetDefaultClientRoots(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	ks, err := NewRemoteKeySet(srv.URL)
+	ks, err := NewRemoteKeySet(srv.URL, RemoteOptions{})
 	require.NoError(t, err)
 	err = ks.Refresh(context.Background())
 	require.ErrorIs(t, err, ErrJWKSFetch)
@@ -28,9 +28,9 @@ func TestRemoteKeySetDefaultClientRoots(t *testing.T) {
 	require.ErrorAs(t, err, &uae, "an unknown CA is refused, never skipped")
 
 	user := srv.Client() // trusts the test CA
-	ks, err = NewRemoteKeySet(srv.URL, WithHTTPClient(user))
+	ks, err = NewRemoteKeySet(srv.URL, RemoteOptions{HTTPClient: user})
 	require.NoError(t, err)
-	assert.Same(t, user, ks.client)
+	assert.Same(t, user, ks.opts.HTTPClient)
 	// The JWKS has no keys: the fetch itself (TLS included) succeeded.
 	require.ErrorIs(t, ks.Refresh(context.Background()), ErrNoUsableKeys)
 }

@@ -159,7 +159,7 @@ func demo(ctx context.Context, out io.Writer) error {
 	defer idp.srv.Close()
 
 	ks, err := smartauth.NewRemoteKeySet(idp.issuer+"/protocol/openid-connect/certs",
-		smartauth.WithHTTPClient(idp.srv.Client()), smartauth.WithRequestTimeout(500*time.Millisecond))
+		smartauth.RemoteOptions{HTTPClient: idp.srv.Client(), RequestTimeout: 500 * time.Millisecond})
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,8 @@ type Settings struct {
 	InsecureHTTP bool
 	// InsecureSkipEndpointCheck is smartauth.Config's (offline tools only).
 	InsecureSkipEndpointCheck bool
-	// JWKSTimeout bounds each JWKS request; zero keeps the key set default.
+	// JWKSTimeout bounds each JWKS request; zero or negative keeps the key
+	// set default.
 	JWKSTimeout time.Duration
 	// Now is the validation clock; nil means time.Now.
 	Now func() time.Time
@@ -105,15 +106,9 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 	if err := s.checkCombination(); err != nil {
 		return cfg, hl, err
 	}
-	var ksOpts []smartauth.RemoteOption
-	if s.JWKSTimeout > 0 {
-		ksOpts = append(ksOpts, smartauth.WithRequestTimeout(s.JWKSTimeout))
-	}
-	if s.InsecureHTTP {
-		ksOpts = append(ksOpts, smartauth.WithInsecureHTTP())
-	}
+	ksOpts := smartauth.RemoteOptions{RequestTimeout: max(s.JWKSTimeout, 0), InsecureHTTP: s.InsecureHTTP}
 	if s.Getenv != nil && s.JWKSFile == "" {
-		ksOpts = append(ksOpts, smartauth.WithHTTPClient(tlsroots.Client(s.Getenv("SSL_CERT_FILE"), s.Getenv("SSL_CERT_DIR"))))
+		ksOpts.HTTPClient = tlsroots.Client(s.Getenv("SSL_CERT_FILE"), s.Getenv("SSL_CERT_DIR"))
 	}
 	// An explicit key source; nil lets the provider derive its JWKS URL.
 	var ks smartauth.KeySet
@@ -127,7 +122,7 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 		}
 		ks = sks
 	case s.JWKSURL != "" && s.Provider != "keycloak":
-		rks, err := smartauth.NewRemoteKeySet(s.JWKSURL, ksOpts...)
+		rks, err := smartauth.NewRemoteKeySet(s.JWKSURL, ksOpts)
 		if err != nil {
 			return cfg, hl, err
 		}

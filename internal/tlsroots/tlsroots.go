@@ -47,11 +47,12 @@ var certFiles = []string{
 	"/etc/ssl/cert.pem",                                 // Alpine Linux
 }
 
-// Client returns a client for JWKS fetches (smartauth.WithHTTPClient):
-// a clone of http.DefaultTransport whose roots are the system CA bundle
-// file when there is one (see the package comment), following no redirect
-// like smartauth's default client. certFile and certDir are the values of
-// SSL_CERT_FILE and SSL_CERT_DIR ("" when unset).
+// Client returns a client for JWKS fetches
+// (smartauth.RemoteOptions.HTTPClient): a clone of http.DefaultTransport
+// whose roots are the system CA bundle file when there is one (see the
+// package comment), following no redirect like smartauth's default client.
+// certFile and certDir are the values of SSL_CERT_FILE and SSL_CERT_DIR
+// ("" when unset).
 func Client(certFile, certDir string) *http.Client {
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &http.Client{Transport: transport(runtime.GOOS, certFile, certDir), CheckRedirect: noRedirect}

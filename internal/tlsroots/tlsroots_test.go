@@ -141,7 +141,7 @@ func TestClientWithRemoteKeySet(t *testing.T) {
 	srv := jwksServer(t)
 	bundle := writePEM(t, srv.Certificate())
 	refresh := func(c *http.Client) error {
-		ks, err := smartauth.NewRemoteKeySet(srv.URL, smartauth.WithHTTPClient(c))
+		ks, err := smartauth.NewRemoteKeySet(srv.URL, smartauth.RemoteOptions{HTTPClient: c})
 		require.NoError(t, err)
 		return ks.Refresh(context.Background())
 	}

@@ -50,8 +50,8 @@ type Config struct {
 	GroupScopeClients []string
 	// KeySet replaces the remote JWKS key set (tests, offline use).
 	KeySet smartauth.KeySet
-	// KeySetOptions configure the remote key set (HTTP client, timeouts).
-	KeySetOptions []smartauth.RemoteOption
+	// KeySetOptions configures the remote key set (HTTP client, timeouts).
+	KeySetOptions smartauth.RemoteOptions
 	// Check is an optional extra check on verified claims.
 	Check func(*smartauth.Claims) error
 }
@@ -132,7 +132,7 @@ func New(cfg Config) ([]smartauth.IssuerConfig, error) {
 	for _, iss := range issuers {
 		ks := cfg.KeySet
 		if ks == nil {
-			rks, err := smartauth.NewRemoteKeySet(JWKSURL(iss), cfg.KeySetOptions...)
+			rks, err := smartauth.NewRemoteKeySet(JWKSURL(iss), cfg.KeySetOptions)
 			if err != nil {
 				return nil, fmt.Errorf("%w: key set: %w", ErrConfig, err)
 			}

@@ -195,9 +195,9 @@ func TestConfigErrors(t *testing.T) {
 			c.Issuer, c.MultiRegionIssuer = "https://cognito.local.test/local_abc", true
 		}},
 		{"remote key set option invalid", func(c *cognito.Config) {
-			c.KeySetOptions = []smartauth.RemoteOption{smartauth.WithHTTPClient(nil)}
+			c.KeySetOptions = smartauth.RemoteOptions{RequestTimeout: -time.Second}
 		}},
-		{"issuer override over plain http without WithInsecureHTTP", func(c *cognito.Config) {
+		{"issuer override over plain http without InsecureHTTP", func(c *cognito.Config) {
 			c.Issuer = "http://127.0.0.1:9229/local_abc"
 		}},
 	}
@@ -734,7 +734,7 @@ func TestRemoteKeySetDefault(t *testing.T) {
 	ics, err := cognito.New(cognito.Config{
 		Issuer:        iss,
 		ClientIDs:     []string{appClient},
-		KeySetOptions: []smartauth.RemoteOption{smartauth.WithHTTPClient(srv.Client())},
+		KeySetOptions: smartauth.RemoteOptions{HTTPClient: srv.Client()},
 	})
 	require.NoError(t, err)
 	require.Len(t, ics, 1)

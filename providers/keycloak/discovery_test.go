@@ -193,7 +193,7 @@ func TestDiscoverThenValidate(t *testing.T) {
 		BaseURL:       base,
 		Realm:         "fhir",
 		JWKSURL:       d.JWKSURI,
-		KeySetOptions: []smartauth.RemoteOption{smartauth.WithHTTPClient(srv.Client())},
+		KeySetOptions: smartauth.RemoteOptions{HTTPClient: srv.Client()},
 	})
 	require.NoError(t, err)
 	require.Equal(t, d.Issuer, ic.Issuer)

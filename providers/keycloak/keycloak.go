@@ -52,8 +52,8 @@ type Config struct {
 	JWKSURL string
 	// KeySet replaces the remote key set (tests, offline use).
 	KeySet smartauth.KeySet
-	// KeySetOptions configure the remote key set (HTTP client, timeouts).
-	KeySetOptions []smartauth.RemoteOption
+	// KeySetOptions configures the remote key set (HTTP client, timeouts).
+	KeySetOptions smartauth.RemoteOptions
 	// Check is an optional extra check on verified claims.
 	Check func(*smartauth.Claims) error
 	// Introspection, when set, asks Keycloak's RFC 7662 endpoint whether each
@@ -119,7 +119,7 @@ func New(cfg Config) (smartauth.IssuerConfig, error) {
 		if jwks == "" {
 			jwks = JWKSURL(iss)
 		}
-		rks, err := smartauth.NewRemoteKeySet(jwks, cfg.KeySetOptions...)
+		rks, err := smartauth.NewRemoteKeySet(jwks, cfg.KeySetOptions)
 		if err != nil {
 			return smartauth.IssuerConfig{}, fmt.Errorf("%w: key set: %w", ErrConfig, err)
 		}

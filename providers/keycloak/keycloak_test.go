@@ -292,11 +292,11 @@ func TestNew(t *testing.T) {
 		name string
 		cfg  keycloak.Config
 	}{
-		{"nil HTTP client", keycloak.Config{BaseURL: baseURL, Realm: realm,
-			KeySetOptions: []smartauth.RemoteOption{smartauth.WithHTTPClient(nil)}}},
+		{"negative JWKS miss penalty", keycloak.Config{BaseURL: baseURL, Realm: realm,
+			KeySetOptions: smartauth.RemoteOptions{MissPenalty: -time.Second}}},
 		{"plain-http JWKS URL override", keycloak.Config{BaseURL: baseURL, Realm: realm,
 			JWKSURL: "http://kc.example.com/realms/fhir/protocol/openid-connect/certs"}},
-		{"plain-http base URL without WithInsecureHTTP", keycloak.Config{BaseURL: "http://127.0.0.1:18080", Realm: realm}},
+		{"plain-http base URL without InsecureHTTP", keycloak.Config{BaseURL: "http://127.0.0.1:18080", Realm: realm}},
 	}
 	for _, tc := range errorCases {
 		t.Run(tc.name, func(t *testing.T) {
