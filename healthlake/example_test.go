@@ -18,7 +18,7 @@ import (
 
 // validatorExampleKey stands in for the IdP's signing key. A real deployment loads
 // the IdP's public keys with a RemoteKeySet (or a JWKS file with
-// NewStaticKeySetFromFile); here the example signs its own token.
+// NewStaticKeySet); here the example signs its own token.
 func validatorExampleKey() (*rsa.PrivateKey, *smartauth.StaticKeySet) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -3,11 +3,7 @@ package smartauth
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 )
-
-const maxStaticJWKSFile = 1 << 20
 
 // StaticKeySet is a fixed set of keys (tests, offline use, keys distributed
 // out of band). It never does I/O and is safe for concurrent use.
@@ -24,24 +20,6 @@ func NewStaticKeySet(jwksJSON []byte) (*StaticKeySet, error) {
 		return nil, fmt.Errorf("%w: static key set: %w", ErrConfig, err)
 	}
 	return &StaticKeySet{keys: keys}, nil
-}
-
-// NewStaticKeySetFromFile reads a JWKS document (at most 1 MiB) from path
-// and calls NewStaticKeySet.
-func NewStaticKeySetFromFile(path string) (*StaticKeySet, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: static key set: %w", ErrConfig, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxStaticJWKSFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: static key set: %w", ErrConfig, err)
-	}
-	if len(data) > maxStaticJWKSFile {
-		return nil, fmt.Errorf("%w: static key set: %s is larger than %d bytes", ErrConfig, path, maxStaticJWKSFile)
-	}
-	return NewStaticKeySet(data)
 }
 
 // NewStaticKeySetFromKeys builds a key set from keys built in code; each

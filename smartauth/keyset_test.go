@@ -12,8 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -158,27 +156,6 @@ func TestNewStaticKeySetErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestNewStaticKeySetFromFile(t *testing.T) {
-	keys := ksTestKeys()
-	dir := t.TempDir()
-	good := filepath.Join(dir, "jwks.json")
-	require.NoError(t, os.WriteFile(good, ksDoc(t,
-		ksJWK(t, &keys.p256.PublicKey, map[string]any{"kid": "ec", "alg": "ES256"})), 0o600))
-	ks, err := NewStaticKeySetFromFile(good)
-	require.NoError(t, err)
-	k, err := ks.Key(t.Context(), "ec")
-	require.NoError(t, err)
-	assert.Equal(t, "ES256", k.Algorithm)
-
-	_, err = NewStaticKeySetFromFile(filepath.Join(dir, "missing.json"))
-	require.ErrorIs(t, err, ErrConfig)
-
-	huge := filepath.Join(dir, "huge.json")
-	require.NoError(t, os.WriteFile(huge, make([]byte, maxStaticJWKSFile+1), 0o600))
-	_, err = NewStaticKeySetFromFile(huge)
-	require.ErrorIs(t, err, ErrConfig)
 }
 
 func TestNewStaticKeySetFromKeys(t *testing.T) {

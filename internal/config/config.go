@@ -7,6 +7,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -116,7 +118,7 @@ func (s *Settings) Build() (smartauth.Config, healthlake.Config, error) {
 	case s.JWKSFile != "" && s.JWKSURL != "":
 		return cfg, hl, fmt.Errorf("give %s or %s, not both", s.name("jwks-file"), s.name("jwks-url"))
 	case s.JWKSFile != "":
-		sks, err := smartauth.NewStaticKeySetFromFile(s.JWKSFile)
+		sks, err := staticKeySet(s.JWKSFile)
 		if err != nil {
 			return cfg, hl, err
 		}
@@ -242,4 +244,25 @@ func List(s string) []string {
 		}
 	}
 	return out
+}
+
+// maxJWKSFile caps a JWKS file (1 MiB): far above any real key set.
+const maxJWKSFile = 1 << 20
+
+// staticKeySet reads a JWKS document from path (at most maxJWKSFile bytes)
+// into a smartauth.StaticKeySet.
+func staticKeySet(path string) (*smartauth.StaticKeySet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: JWKS file: %w", smartauth.ErrConfig, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxJWKSFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: JWKS file: %w", smartauth.ErrConfig, err)
+	}
+	if len(data) > maxJWKSFile {
+		return nil, fmt.Errorf("%w: JWKS file %s is larger than %d bytes", smartauth.ErrConfig, path, maxJWKSFile)
+	}
+	return smartauth.NewStaticKeySet(data)
 }

@@ -1,14 +1,19 @@
 package config_test
 
 import (
+	"crypto/elliptic"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
 	"github.com/healthlake-smart/smartauth-go/internal/config"
+	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
@@ -157,4 +162,36 @@ func TestBuildGenericClients(t *testing.T) {
 func TestList(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, config.List(" a, ,b,"))
 	assert.Nil(t, config.List(""))
+}
+
+// TestBuildJWKSFile: --jwks-file loads a static key set, and a missing,
+// oversized or keyless file is a configuration error.
+func TestBuildJWKSFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o600))
+		return p
+	}
+	good := write("jwks.json", testjwt.JWKS(t, testjwt.PublicJWK{Kid: "ec", Alg: jwa.ES256(), Key: testjwt.NewECKey(elliptic.P256())}))
+	build := func(path string) (smartauth.Config, error) {
+		s := config.Settings{Provider: "generic", Issuer: "https://idp.example.com", JWKSFile: path, Algorithms: []string{"ES256"},
+			RoleARN: role, Name: func(k string) string { return "--" + k }}
+		cfg, _, err := s.Build()
+		return cfg, err
+	}
+	cfg, err := build(good)
+	require.NoError(t, err)
+	k, err := cfg.Issuers[0].KeySet.Key(t.Context(), "ec")
+	require.NoError(t, err)
+	assert.Equal(t, "ES256", k.Algorithm)
+
+	for name, path := range map[string]string{
+		"missing":       filepath.Join(dir, "missing.json"),
+		"oversized":     write("huge.json", make([]byte, 1<<20+1)),
+		"no usable key": write("empty.json", []byte(`{"keys":[]}`)),
+	} {
+		_, err := build(path)
+		assert.ErrorIs(t, err, smartauth.ErrConfig, name)
+	}
 }
