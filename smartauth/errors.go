@@ -59,13 +59,13 @@ func sentinel(msg, code string) error { return &reasonError{"smartauth: " + msg,
 // example "exp", "aud", "kid", "signature"), "timeout" for an exceeded
 // deadline, "internal" otherwise.
 func Reason(err error) string {
-	var re *reasonError
-	switch {
-	case err == nil:
+	if err == nil {
 		return "ok"
-	case errors.As(err, &re):
+	}
+	if re, ok := errors.AsType[*reasonError](err); ok {
 		return re.code
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "timeout"
 	}
 	return "internal"

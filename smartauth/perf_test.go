@@ -24,8 +24,8 @@ import (
 //
 // Update the numbers when an intended change moves them.
 const (
-	maxAllocsValidate         = 21
-	maxAllocsValidateKeycloak = 23
+	maxAllocsValidate         = 18
+	maxAllocsValidateKeycloak = 21
 	maxAllocsUnknownIssuer    = 2
 )
 
