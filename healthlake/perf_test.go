@@ -8,8 +8,8 @@ import (
 )
 
 // maxAllocsAuthorize is the allocation ceiling of Authorize on the Cognito
-// token of benchSetup, a little above today's 22: Validate (19, see
-// smartauth's perf_test.go) plus 3 for the response mapping (formatScopes).
+// token of benchSetup, at today's count: Validate (18, see smartauth's
+// perf_test.go) plus 3 for the response mapping (formatScopes).
 // Update it when an intended change moves it.
 const maxAllocsAuthorize = 21
 
