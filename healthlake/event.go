@@ -115,8 +115,9 @@ type AuthPayload struct {
 	AuthorizedAsString bool
 }
 
-// MarshalJSON writes the HealthLake field names (appendPayload): an
-// allowed payload always carries nbf and exp, other zero fields are omitted.
+// MarshalJSON writes the HealthLake field names, the bytes AppendResponse
+// writes for authPayload: an allowed payload always carries nbf and exp,
+// other zero fields are omitted.
 func (p AuthPayload) MarshalJSON() ([]byte, error) {
 	return appendPayload(make([]byte, 0, 256), &p), nil
 }

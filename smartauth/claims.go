@@ -37,8 +37,10 @@ type Claims struct {
 	Raw stdjson.RawMessage
 }
 
-// StringClaim returns a top-level string claim by name; ok is false when it
-// is absent or not a string.
+// StringClaim returns a top-level string claim by name, read from Raw
+// (decoded on each call; only a non-empty "sub" is served from Subject):
+// Claims built by hand need Raw. ok is false when the claim is absent or
+// not a string.
 func (c *Claims) StringClaim(name string) (value string, ok bool) {
 	if name == "sub" && c.Subject != "" { // the common uid, without decoding Raw
 		return c.Subject, true

@@ -29,9 +29,11 @@
 //     "scp" instead (a string, or an array of non-empty, whitespace-free
 //     scopes joined with single spaces), as some IdPs issue it.
 //
-// Every failed check returns an error wrapping exactly one exported
-// sentinel (ErrExpired, ErrAudience, ErrKidNotFound, ...); Reason maps it
-// to a short code for logs and metrics. Errors never contain the token.
+// Every failed check returns an error wrapping one exported sentinel
+// (ErrExpired, ErrAudience, ErrKidNotFound, ...) first, and possibly its
+// cause (a JWKS fetch error, a custom check's error); Reason maps the
+// sentinel to a short code for logs and metrics. Errors never contain the
+// token.
 //
 // What is NOT checked: whether the FHIR request itself is permitted by the
 // scopes (HealthLake enforces that; see the scopes package for a

@@ -6,8 +6,8 @@ import (
 )
 
 // Sentinel errors, one per failed check, each with a stable reason code
-// (Reason). Validate wraps exactly one of them (with context, never token
-// text) so callers can match with errors.Is.
+// (Reason). A Validate error wraps one of them first (with context, never
+// token text; then possibly its cause), so callers can match with errors.Is.
 var (
 	// Configuration (construction-time) errors.
 	ErrConfig = sentinel("invalid configuration", "config")
@@ -55,9 +55,11 @@ func (e *reasonError) Error() string { return e.msg }
 func sentinel(msg, code string) error { return &reasonError{"smartauth: " + msg, code} }
 
 // Reason returns a short, stable code for err, suitable for logs and metric
-// dimensions: "ok" for nil, the code of the first sentinel err wraps (for
-// example "exp", "aud", "kid", "signature"), "timeout" for an exceeded
-// deadline, "internal" otherwise.
+// dimensions: "ok" for nil; the code of the first sentinel errors.As finds
+// in err's tree (depth first, so the outermost: a Check failing with
+// ErrAudience is "custom"), for example "exp", "aud", "kid", "signature";
+// "timeout" for an exceeded deadline or a cancelled context; "internal"
+// otherwise.
 func Reason(err error) string {
 	if err == nil {
 		return "ok"

@@ -13,8 +13,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// Errors about JWKS documents (not token checks), for error hooks and the
-// errors of constructors, Hydrate and Refresh.
+// Errors about JWKS documents (not token checks), for RemoteOptions.OnError
+// and the errors of constructors, Hydrate and Refresh.
 var (
 	// ErrJWKSInvalid: not JSON, no "keys" array, or too many entries.
 	ErrJWKSInvalid = sentinel("JWKS document invalid", "jwks_invalid")

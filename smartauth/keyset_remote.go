@@ -31,8 +31,8 @@ const (
 // selects its default.
 type RemoteOptions struct {
 	// HTTPClient fetches the JWKS; its redirect policy applies, and
-	// RequestTimeout too. Default: a client that follows no redirect
-	// (transport: defaultJWKSTransport).
+	// RequestTimeout too. Default: a client that follows no redirect and
+	// trusts Go's system roots (loading starts in NewRemoteKeySet).
 	HTTPClient *http.Client
 	// RequestTimeout bounds each fetch (default 500 ms; a caller's earlier
 	// context deadline also applies). Negative is an error.
@@ -69,8 +69,9 @@ type RemoteOptions struct {
 //     loaded; known kids keep working. A flood of forged kids, or an
 //     outage at cold start, costs one fetch per window.
 //     Hydrate and Refresh ignore the window.
-//   - A failed fetch keeps the last good set and goes to OnError.
-//     The body is capped at 64 KiB after any transport decompression.
+//   - A failed fetch keeps the last good set and goes to
+//     RemoteOptions.OnError. The body is capped at 64 KiB after any
+//     transport decompression.
 //
 // No goroutine outlives a fetch. RemoteKeySet does NOT follow OIDC
 // discovery, trust jku/x5u headers, or retry within a fetch. It is safe

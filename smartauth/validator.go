@@ -62,8 +62,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 }
 
 // Hydrate loads every issuer's key set that has a Hydrate(ctx) error
-// method (RemoteKeySet) at Lambda init. Failures are joined and returned; the validator stays
-// usable and key sets retry on demand.
+// method (RemoteKeySet) at Lambda init. Failures are joined and returned;
+// the validator stays usable and key sets retry on demand.
 func (v *Validator) Hydrate(ctx context.Context) error {
 	var errs []error
 	for iss, st := range v.issuers {
@@ -99,8 +99,8 @@ func (t *Token) HasResourceScope() bool {
 //
 // Validate does NOT check that the request is permitted by the scopes
 // (HealthLake does that; see scopes.Permits), nor revocation: a revoked token
-// stays valid until it expires. Errors wrap exactly one sentinel and never
-// contain the token.
+// stays valid until it expires. Errors wrap one sentinel first (see Reason)
+// and never contain the token.
 func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token, error) {
 	tok := stripBearer(raw)
 	var ck cacheKey

@@ -206,7 +206,7 @@ func demo(ctx context.Context, out io.Writer) error {
 			"scope": "openid fhirUser user/*.rs user/Observation.cruds email", "fhirUser": "Practitioner/123"})},
 		{name: "expired token", want: "deny", claims: base(map[string]any{
 			"sub": "svc-bulk-export", "scope": "system/*.rs", "iat": now - 3600, "exp": now - 600})},
-		{name: "forged signature (unknown key)", want: "deny", forged: true, claims: base(map[string]any{
+		{name: "forged signature (wrong key)", want: "deny", forged: true, claims: base(map[string]any{
 			"sub": "attacker", "scope": "system/*.cruds"})},
 		{name: "wrong audience (other data store)", want: "deny", claims: base(map[string]any{
 			"sub": "svc-bulk-export", "scope": "system/*.rs",
