@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -220,7 +219,7 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 			}
 			text = v1
 			// Two v2 scopes can convert to the same v1 text.
-			if slices.Contains(strings.Split(b.String(), " "), text) {
+			if containsField(b.String(), text) {
 				continue
 			}
 		}
@@ -236,4 +235,17 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 		return "", noPatient
 	}
 	return b.String(), noPatient
+}
+
+// containsField reports whether the space-separated list has field f,
+// without allocating (Authorize's cost must not grow with the scopes').
+func containsField(list, f string) bool {
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, " ")
+		if item == f {
+			return true
+		}
+	}
+	return false
 }

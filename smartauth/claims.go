@@ -37,13 +37,32 @@ type Claims struct {
 	Raw stdjson.RawMessage
 }
 
-// StringClaim returns a top-level string claim by name, read from Raw
-// (decoded on each call; only a non-empty "sub" is served from Subject):
-// Claims built by hand need Raw. ok is false when the claim is absent or
-// not a string.
+// StringClaim returns a top-level string claim by name: from its typed
+// field when that is non-empty (iss, sub, client_id, azp, fhirUser,
+// patient, jti), else from Raw, decoded on each call (Claims built by hand
+// need Raw for other names). ok is false when the claim is absent or not a
+// string.
 func (c *Claims) StringClaim(name string) (value string, ok bool) {
-	if name == "sub" && c.Subject != "" { // the common uid, without decoding Raw
-		return c.Subject, true
+	// A typed field, when set, spares decoding Raw (UIDClaim, per request).
+	var typed string
+	switch name {
+	case "iss":
+		typed = c.Issuer
+	case "sub":
+		typed = c.Subject
+	case "client_id":
+		typed = c.ClientID
+	case "azp":
+		typed = c.AuthorizedParty
+	case "fhirUser":
+		typed = c.FHIRUser
+	case "patient":
+		typed = c.Patient
+	case "jti":
+		typed = c.ID
+	}
+	if typed != "" {
+		return typed, true
 	}
 	// A Raw built by hand may repeat a name (the last wins) or hold invalid
 	// UTF-8 (replaced).

@@ -210,6 +210,9 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 		if !ok || k == nil {
 			return dropKtyMismatch
 		}
+		if k.X == nil || k.Y == nil { // a Key built in code; a JWK always has both
+			return dropInvalidKey
+		}
 		if k.Curve != a.curve() {
 			return dropCurveMismatch
 		}

@@ -2,6 +2,9 @@ package smartauth_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -1357,5 +1360,38 @@ func TestEndpointPin(t *testing.T) {
 	for _, aud := range []any{"", "/", []string{""}} {
 		_, err = v.Validate(context.Background(), mint(t, keycloakClaims("aud", aud)), testEndpoint)
 		require.ErrorIs(t, err, smartauth.ErrAudience, "aud %v", aud)
+	}
+}
+
+// TestValidateCustomKeySetBadKeys: a custom KeySet may return any Key; the
+// load policy runs again at verification, so a key that no JWKS load would
+// admit is refused as a key mismatch, never a panic or an accepted token.
+func TestValidateCustomKeySetBadKeys(t *testing.T) {
+	e3 := rsaKey().PublicKey
+	e3.E = 3
+	for name, tc := range map[string]struct {
+		alg    string
+		signer any
+		public any
+	}{
+		"EC key without coordinates": {"ES256", p256Key(), &ecdsa.PublicKey{Curve: elliptic.P256()}},
+		"EC key on another curve":    {"ES256", p256Key(), &p384Key().PublicKey},
+		"RSA exponent 3":             {"RS256", rsaKey(), &e3},
+		"RSA key without modulus":    {"RS256", rsaKey(), &rsa.PublicKey{E: 65537}},
+		"nil RSA key":                {"RS256", rsaKey(), (*rsa.PublicKey)(nil)},
+		"RSA key for an EC alg":      {"ES256", p256Key(), &rsaKey().PublicKey},
+		"short Ed25519 key":          {"EdDSA", edKey(), ed25519.PublicKey(make([]byte, 16))},
+		"unsupported key type":       {"ES256", p256Key(), []byte("not a key")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := mustValidator(t, func(c *smartauth.Config) {
+				c.Issuers[0].Algorithms = []string{tc.alg}
+				c.Issuers[0].KeySet = newTestKeySet(map[string]*smartauth.Key{"k": {ID: "k", Algorithm: tc.alg, Public: tc.public}})
+			})
+			raw := testjwt.SignRaw(t, tc.alg, tc.signer, `{"alg":"`+tc.alg+`","kid":"k"}`, mustJSON(t, keycloakClaims()))
+			_, err := env.Validate(context.Background(), raw, testEndpoint)
+			require.ErrorIs(t, err, smartauth.ErrKeyMismatch)
+			assertNoLeak(t, err, raw)
+		})
 	}
 }
