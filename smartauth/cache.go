@@ -28,41 +28,32 @@ const (
 	cacheEntryOverhead = 2 << 10
 )
 
-// CacheConfig turns on Validate's verified-token cache (Config.Cache). A
-// HealthLake client sends the same access token with every FHIR request;
-// with the cache, a repeat token skips decoding and the signature check.
-// A hit still runs every check that depends on the clock or the request:
-// exp, nbf and iat (with the clock skew), the token kind, the audience
-// policy against this call's endpoint, Config.Endpoints, ExtraScopes (a
-// withdrawn group or role grant takes effect on the next hit), the custom
-// Check and RemoteCheck, in the order a fresh token runs them; and the
-// signing key is looked up again (an entry whose key left its issuer's key
-// set or changed is dropped). Only tokens that passed every check are
-// cached, keyed by the SHA-256 of the whole token; a denial is never
-// cached.
+// CacheConfig turns on Validate's verified-token cache (Config.Cache): a
+// HealthLake client sends one access token with every FHIR request, and a
+// repeat token skips decoding and the signature check. Only tokens that
+// passed every check are cached, keyed by the SHA-256 of the whole token.
+// A hit repeats, in a fresh token's order, every check that depends on the
+// clock or the request: exp, nbf and iat (with the skew), the token kind,
+// the audience policy for this endpoint, Config.Endpoints, ExtraScopes (a
+// withdrawn grant takes effect on the next hit), Check and RemoteCheck; and
+// it looks the signing key up again (an entry whose key left its issuer's
+// set, or changed, is dropped).
 //
-// An entry keeps its own deep copy of the verified claims and scopes; the
-// checks of a hit (the audience policy, ExtraScopes, Check, RemoteCheck)
-// read that copy, which is never handed out: ExtraScopes, Check and
-// RemoteCheck must not modify the Claims they get. Each hit returns its own
-// Token and Claims struct with its own Audience and Scopes (and the Query
-// of each scope), so a caller changing them changes nothing another call
-// sees. Claims.Groups, RealmRoles, ClientRoles and Raw of a hit are a
-// second copy shared by the hits of that token (no check reads it): treat
-// them as read-only.
+// The checks of a hit read the entry's own deep copy of the claims, never
+// handed out (ExtraScopes, Check and RemoteCheck must not modify the Claims
+// they get). Each hit returns its own Token, Claims, Audience and Scopes
+// (with each scope's Query); Claims.Groups, RealmRoles, ClientRoles and Raw
+// are shared by the hits of a token: treat them as read-only.
 //
-// An entry lives at most until the token's exp and at most MaxAge. The
-// cache is a plain hashicorp/golang-lru/v2 LRU: it starts no goroutine, so
-// a Validator with a cache can be built and dropped freely (per test, per
-// configuration reload). Expiry is checked on every hit on the Validator's
-// clock (an expired entry is removed and counts as a miss); an expired
-// entry nobody asks for again stays, within the entry and byte bounds,
-// until the LRU evicts it.
+// An entry lives until the token's exp, at most MaxAge. The cache is a
+// plain hashicorp/golang-lru/v2 LRU and starts no goroutine: expiry is
+// checked on each hit on the Validator's clock (an expired entry counts as
+// a miss); one nobody asks for again waits for LRU eviction.
 type CacheConfig struct {
 	// MaxEntries bounds the number of cached tokens (0: DefaultCacheEntries).
 	MaxEntries int
 	// MaxBytes bounds the estimated memory of the cached tokens (0:
-	// DefaultCacheBytes). An entry is counted as 1 KiB plus three times the
+	// DefaultCacheBytes). An entry is counted as 2 KiB plus three times the
 	// payload (the claim strings, two copies of Claims.Raw), its claim
 	// slices twice, and its parsed scopes with their query parameters; a
 	// token with many scopes costs far more than its length.
@@ -324,43 +315,4 @@ func sameKey(cur, cached *Key) bool {
 	// type: an interface with Equal(any) would match none of them.
 	eq, ok := cur.Public.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && eq.Equal(cached.Public)
-}
-
-// checkRequest runs the checks of Validate's step 8 up to the data store
-// pin: those a cache hit repeats because they depend on the clock or the
-// request (the token kind is cheap and repeated too).
-func (v *Validator) checkRequest(claims *Claims, st *issuerState, endpoint string) error {
-	if err := v.checkTimes(claims); err != nil {
-		return err
-	}
-	// Token kind before audience: an ID or refresh token is reported as the
-	// wrong kind of token, not as a foreign one.
-	if err := st.tokenKind(claims); err != nil {
-		return err
-	}
-	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
-		return err
-	}
-	// The data store pin applies to Validate too, not only to Authorize:
-	// for ClientIDs and fixed audiences it is what ties a token to a store.
-	if !v.ServesEndpoint(endpoint) {
-		return errEndpointNotServed
-	}
-	return nil
-}
-
-// checkLast runs the custom check and the remote check, after the scopes
-// are collected; a cache hit repeats both.
-func (v *Validator) checkLast(ctx context.Context, claims *Claims, st *issuerState, tok string) error {
-	if st.cfg.Check != nil {
-		if err := st.cfg.Check(claims); err != nil {
-			return fmt.Errorf("%w: %w", ErrCustomCheck, err)
-		}
-	}
-	if st.cfg.RemoteCheck != nil {
-		if err := st.cfg.RemoteCheck(ctx, tok, claims); err != nil {
-			return fmt.Errorf("%w: %w", ErrRemoteCheck, err)
-		}
-	}
-	return nil
 }

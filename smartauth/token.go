@@ -32,9 +32,6 @@ type checkError struct {
 func (e *checkError) Error() string { return e.sentinel.Error() + ": " + e.detail }
 func (e *checkError) Unwrap() error { return e.sentinel }
 
-// errEndpointNotServed: the endpoint is not one of Config.Endpoints.
-var errEndpointNotServed = &checkError{ErrAudience, "the data store endpoint is not one this validator serves (Config.Endpoints)"}
-
 // Pre-built errors of the pre-parse (steps 2-5).
 var (
 	errLineBreak       = &checkError{ErrMalformed, "line break"}

@@ -196,6 +196,48 @@ func (v *Validator) checkTimes(c *Claims) error {
 	return nil
 }
 
+// checkRequest runs the checks of Validate's step 8 up to the data store
+// pin: those a cache hit repeats because they depend on the clock or the
+// request (the token kind is cheap and repeated too).
+func (v *Validator) checkRequest(claims *Claims, st *issuerState, endpoint string) error {
+	if err := v.checkTimes(claims); err != nil {
+		return err
+	}
+	// Token kind before audience: an ID or refresh token is reported as the
+	// wrong kind of token, not as a foreign one.
+	if err := st.tokenKind(claims); err != nil {
+		return err
+	}
+	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
+		return err
+	}
+	// The data store pin applies to Validate too, not only to Authorize:
+	// for ClientIDs and fixed audiences it is what ties a token to a store.
+	if !v.ServesEndpoint(endpoint) {
+		return errEndpointNotServed
+	}
+	return nil
+}
+
+// checkLast runs the custom check and the remote check, after the scopes
+// are collected; a cache hit repeats both.
+func (v *Validator) checkLast(ctx context.Context, claims *Claims, st *issuerState, tok string) error {
+	if st.cfg.Check != nil {
+		if err := st.cfg.Check(claims); err != nil {
+			return fmt.Errorf("%w: %w", ErrCustomCheck, err)
+		}
+	}
+	if st.cfg.RemoteCheck != nil {
+		if err := st.cfg.RemoteCheck(ctx, tok, claims); err != nil {
+			return fmt.Errorf("%w: %w", ErrRemoteCheck, err)
+		}
+	}
+	return nil
+}
+
+// errEndpointNotServed: the endpoint is not one of Config.Endpoints.
+var errEndpointNotServed = &checkError{ErrAudience, "the data store endpoint is not one this validator serves (Config.Endpoints)"}
+
 const maxScopePrealloc = 16 // initial capacity bound of Token.Scopes
 
 // collectScopes adds the valid scopes of the claim and of ExtraScopes.
