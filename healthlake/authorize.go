@@ -18,29 +18,33 @@ const (
 	// ScopesAsGiven emits each valid scope as the token carried it (after a
 	// prefix strip), for SMART_ON_FHIR data stores.
 	ScopesAsGiven ScopeFormat = iota
-	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource scopes convert only
-	// where exact (rs→read, cud→write, cruds→*); others are dropped.
+	// ScopesV1 emits v1 forms for SMART_ON_FHIR_V1 data stores: v2 resource
+	// scopes convert only where exact (rs→read, cud→write, cruds→*); others
+	// are dropped.
 	ScopesV1
 )
 
 // Config holds the response settings of an Authorizer; the zero value of
 // every field but RoleARN is the default.
 type Config struct {
-	// RoleARN (required) is the IAM role HealthLake assumes for allowed requests (iamRoleARN).
+	// RoleARN (required) is the IAM role HealthLake assumes for allowed
+	// requests (iamRoleARN).
 	RoleARN     string
 	ScopeFormat ScopeFormat
-	// AuthorizedAsString emits isAuthorized as the string "true"/"false", as in the HealthLake
-	// documentation's example, not a JSON boolean.
+	// AuthorizedAsString emits isAuthorized as the string "true"/"false",
+	// as in the HealthLake documentation's example, not a JSON boolean.
 	AuthorizedAsString bool
 	// UIDClaim names the string claim copied to authPayload.uid ("" = sub).
 	UIDClaim string
-	// InsecureAllowUserScopesWithoutFHIRUser keeps user/ scopes in a token without a fhirUser
-	// claim; by default they grant nothing. It MUST NOT be set unless fine-grained authorization is
-	// off and every user may read everything.
+	// InsecureAllowUserScopesWithoutFHIRUser keeps user/ scopes in a token
+	// without a fhirUser claim; by default they grant nothing. It MUST NOT
+	// be set unless fine-grained authorization is off and every user may
+	// read everything.
 	InsecureAllowUserScopesWithoutFHIRUser bool
 }
 
-// Authorizer answers HealthLake events with a smartauth.Validator; it is safe for concurrent use.
+// Authorizer answers HealthLake events with a smartauth.Validator; it is
+// safe for concurrent use.
 type Authorizer struct {
 	v   *smartauth.Validator
 	cfg Config
@@ -70,14 +74,16 @@ func New(v *smartauth.Validator, cfg Config) (*Authorizer, error) {
 	return &Authorizer{v: v, cfg: cfg}, nil
 }
 
-// Decision is the outcome of Authorize, with what a decision log needs. It never holds the token.
+// Decision is the outcome of Authorize, with what a decision log needs. It
+// never holds the token.
 type Decision struct {
 	Response Response // the Lambda's answer, also on deny
 	Allowed  bool
-	// Err is why the request was denied (wrapping one sentinel), nil when allowed.
+	// Err is why the request was denied (wrapping one sentinel), nil when
+	// allowed.
 	Err error
-	// Internal marks faults that are not the caller's (no key set, configuration): the Lambda
-	// should return a generic function error.
+	// Internal marks faults that are not the caller's (no key set,
+	// configuration): the Lambda should return a generic function error.
 	Internal bool
 	Reason   string // Reason(Err), for logs and metrics
 	// Issuer, ClientID and Subject come from the verified token, if any.
@@ -94,9 +100,10 @@ func Reason(err error) string {
 	return smartauth.Reason(err)
 }
 
-// Authorize validates the event's token for its data store and builds the response; a denial is
-// {"authPayload":{"isAuthorized":false}}. Authorize does NOT check that the FHIR request is
-// permitted by the granted scopes: HealthLake enforces that (see scopes.Permits).
+// Authorize validates the event's token for its data store and builds the
+// response; a denial is {"authPayload":{"isAuthorized":false}}. Authorize
+// does NOT check that the FHIR request is permitted by the granted scopes:
+// HealthLake enforces that (see scopes.Permits).
 func (a *Authorizer) Authorize(ctx context.Context, ev Event) Decision {
 	start := time.Now() // Latency is on the real clock, not the validator's.
 	return a.finish(start, a.authorize(ctx, ev))
@@ -201,7 +208,8 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 			continue
 		case s.IsResource() && s.Context == scopes.ContextUser && t.Claims.FHIRUser == "" &&
 			!a.cfg.InsecureAllowUserScopesWithoutFHIRUser:
-			// user/ scopes are a user's permissions: without fhirUser HealthLake cannot tell whose.
+			// user/ scopes are the user's permissions: without fhirUser
+			// HealthLake cannot tell whose they are.
 			continue
 		}
 		if a.cfg.ScopeFormat == ScopesV1 && s.IsResource() {
@@ -215,7 +223,9 @@ func (a *Authorizer) formatScopes(t *smartauth.Token) (scope string, noPatient b
 				continue
 			}
 		}
-		resource = resource || s.IsResource()
+		if s.IsResource() {
+			resource = true
+		}
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}

@@ -17,9 +17,9 @@ import (
 // bad or unserved datastoreEndpoint); its reason code is "event".
 var ErrEvent = errors.New("healthlake: invalid HealthLake event")
 
-// Event is the request HealthLake sends to the IdP Lambda of a SMART_ON_FHIR or SMART_ON_FHIR_V1
-// data store. fmt and log/slog print it without the token; json.Marshal writes it, token included:
-// never log that.
+// Event is the request HealthLake sends to the IdP Lambda of a SMART_ON_FHIR
+// or SMART_ON_FHIR_V1 data store. fmt and log/slog print it without the
+// token; json.Marshal writes it, token included: never log that.
 type Event struct {
 	DatastoreEndpoint    string `json:"datastoreEndpoint"`
 	BearerToken          string `json:"bearerToken"`
@@ -31,10 +31,11 @@ type Event struct {
 
 const maxEventSize = smartauth.MaxTokenSizeLimit + 16<<10
 
-// DecodeEvent decodes an event with json/v2 defaults (unknown members ignored, exact names,
-// duplicate names and invalid UTF-8 refused). It fails, wrapping ErrEvent and never quoting a
-// value, on malformed JSON, non-string fields or oversized input; a missing endpoint or token is
-// left to Authorize.
+// DecodeEvent decodes an event with json/v2 defaults (unknown members
+// ignored, exact names, duplicate names and invalid UTF-8 refused). It fails,
+// wrapping ErrEvent and never quoting a value, on malformed JSON, non-string
+// fields or oversized input; a missing endpoint or token is left to
+// Authorize.
 func DecodeEvent(data []byte) (Event, error) {
 	var e Event
 	if len(data) > maxEventSize {
@@ -85,7 +86,8 @@ func redacted(tok string) string {
 	return fmt.Sprintf("(redacted, %d bytes)", len(tok))
 }
 
-// Response is the IdP Lambda answer HealthLake expects; IAMRoleARN is set only when allowed.
+// Response is the IdP Lambda answer HealthLake expects; IAMRoleARN is set
+// only when allowed.
 type Response struct {
 	AuthPayload AuthPayload `json:"authPayload"`
 	IAMRoleARN  string      `json:"iamRoleARN,omitempty"`
@@ -113,13 +115,15 @@ type AuthPayload struct {
 	AuthorizedAsString bool
 }
 
-// MarshalJSON writes the HealthLake field names, the bytes AppendResponse writes for authPayload:
-// an allowed payload always carries nbf and exp, other zero fields are omitted.
+// MarshalJSON writes the HealthLake field names, the bytes AppendResponse
+// writes for authPayload: an allowed payload always carries nbf and exp,
+// other zero fields are omitted.
 func (p AuthPayload) MarshalJSON() ([]byte, error) {
 	return appendPayload(make([]byte, 0, 256), &p), nil
 }
 
-// UnmarshalJSON reads a payload; isAuthorized may be a boolean or the string "true"/"false".
+// UnmarshalJSON reads a payload; isAuthorized may be a boolean or the
+// string "true"/"false".
 func (p *AuthPayload) UnmarshalJSON(b []byte) error {
 	var w struct {
 		Iss          string         `json:"iss"`

@@ -5,8 +5,9 @@ import (
 	"unicode/utf8"
 )
 
-// AppendResponse appends r's JSON to dst, byte for byte what MarshalResponse and encoding/json
-// write. It writes field by field into one buffer, as the Lambda answers every FHIR request.
+// AppendResponse appends r's JSON, byte for byte what MarshalResponse
+// and encoding/json write, to dst: the Lambda answers every FHIR request,
+// so the response is written field by field into one buffer.
 func AppendResponse(dst []byte, r *Response) []byte {
 	dst = appendPayload(append(dst, `{"authPayload":`...), &r.AuthPayload)
 	if r.IAMRoleARN != "" {
@@ -62,20 +63,23 @@ func appendPayload(dst []byte, p *AuthPayload) []byte {
 	return append(dst, '}')
 }
 
-// responseSize is the initial buffer size for r: names, quotes, punctuation and three int64s fit
-// in 256 bytes, plus the strings' length. Escaping (\u00XX at most sextuples a byte) is rare, so
-// append grows the buffer of an escaped response instead.
+// responseSize is an upper bound of AppendResponse's output for r (every
+// byte of a string escaped as \u00XX at most sextuples it).
 func responseSize(r *Response) int {
 	p := &r.AuthPayload
 	n := len(p.Issuer) + len(p.Audience) + len(p.UID) + len(p.Scope) + len(p.FHIRUser) + len(p.Patient) + len(r.IAMRoleARN)
+	// Names, quotes, punctuation and three int64s fit in 256 bytes;
+	// strings are rarely escaped, so start with their length and let
+	// append grow the rare escaped response.
 	return n + 256
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s as encoding/json does with HTML escaping: <, > and & as \u003c \u003e
-// \u0026, U+2028 and U+2029 escaped, control characters as \b \f \n \r \t or \u00XX, and each
-// invalid UTF-8 byte as \ufffd.
+// appendJSONString quotes s as encoding/json does with HTML escaping:
+// <, > and & as \u003c \u003e \u0026, U+2028 and U+2029 escaped,
+// control characters as \b \f \n \r \t or \u00XX, and each invalid
+// UTF-8 byte as \ufffd.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0

@@ -14,8 +14,9 @@ type algorithm struct {
 	curve func() elliptic.Curve         // ECDSA only
 }
 
-// algorithms is the closed JWS allow-list, the one place the accepted algorithms are named:
-// asymmetric only; HS*, none and anything else are never accepted. It is never modified.
+// algorithms is the closed JWS allow-list, the one place the accepted
+// algorithms are named: asymmetric only; HS*, none and anything else are
+// never accepted. It is never modified.
 var algorithms = [...]algorithm{
 	{"RS256", "RSA", jwa.RS256, nil}, {"RS384", "RSA", jwa.RS384, nil}, {"RS512", "RSA", jwa.RS512, nil},
 	{"PS256", "RSA", jwa.PS256, nil}, {"PS384", "RSA", jwa.PS384, nil}, {"PS512", "RSA", jwa.PS512, nil},

@@ -22,35 +22,41 @@ const (
 	DefaultCacheEntries = 10_000
 	DefaultCacheBytes   = 16 << 20
 	DefaultCacheMaxAge  = 5 * time.Minute
-	// cacheEntryOverhead is what an entry costs besides the parts entrySize counts from its
-	// contents: the key, the entry struct with its two Claims, the LRU's list element and map slot.
+	// cacheEntryOverhead is what an entry costs besides the parts
+	// entrySize counts from its contents: the key, the entry struct with
+	// its two Claims, the LRU's list element and map slot.
 	cacheEntryOverhead = 2 << 10
 )
 
-// CacheConfig turns on Validate's verified-token cache (Config.Cache): a HealthLake client sends
-// one access token with every FHIR request, and a repeat token skips decoding and the signature
-// check. Only tokens that passed every check are cached, keyed by the SHA-256 of the whole token. A
-// hit repeats, in a fresh token's order, every check that depends on the clock or the request: exp,
-// nbf and iat (with the skew), the token kind, the audience policy for this endpoint,
-// Config.Endpoints, ExtraScopes (a withdrawn grant takes effect on the next hit), Check and
-// RemoteCheck; and it looks the signing key up again (an entry whose key left its issuer's set, or
-// changed, is dropped).
+// CacheConfig turns on Validate's verified-token cache (Config.Cache): a
+// HealthLake client sends one access token with every FHIR request, and a
+// repeat token skips decoding and the signature check. Only tokens that
+// passed every check are cached, keyed by the SHA-256 of the whole token.
+// A hit repeats, in a fresh token's order, every check that depends on the
+// clock or the request: exp, nbf and iat (with the skew), the token kind,
+// the audience policy for this endpoint, Config.Endpoints, ExtraScopes (a
+// withdrawn grant takes effect on the next hit), Check and RemoteCheck; and
+// it looks the signing key up again (an entry whose key left its issuer's
+// set, or changed, is dropped).
 //
-// The checks of a hit read the entry's own deep copy of the claims, never handed out (ExtraScopes,
-// Check and RemoteCheck must not modify the Claims they get). Each hit returns its own Token,
-// Claims, Audience and Scopes (with each scope's Query); Claims.Groups, RealmRoles, ClientRoles and
-// Raw are shared by the hits of a token: treat them as read-only.
+// The checks of a hit read the entry's own deep copy of the claims, never
+// handed out (ExtraScopes, Check and RemoteCheck must not modify the Claims
+// they get). Each hit returns its own Token, Claims, Audience and Scopes
+// (with each scope's Query); Claims.Groups, RealmRoles, ClientRoles and Raw
+// are shared by the hits of a token: treat them as read-only.
 //
-// An entry lives until the token's exp, at most MaxAge. The cache, a plain hashicorp/golang-lru/v2
-// LRU, starts no goroutine: expiry is checked on each hit on the Validator's clock (an expired
-// entry counts as a miss); one nobody asks for again waits for LRU eviction.
+// An entry lives until the token's exp, at most MaxAge. The cache is a
+// plain hashicorp/golang-lru/v2 LRU and starts no goroutine: expiry is
+// checked on each hit on the Validator's clock (an expired entry counts as
+// a miss); one nobody asks for again waits for LRU eviction.
 type CacheConfig struct {
 	// MaxEntries bounds the number of cached tokens (0: DefaultCacheEntries).
 	MaxEntries int
-	// MaxBytes bounds the estimated memory of the cached tokens (0: DefaultCacheBytes). An entry is
-	// counted as 2 KiB plus three times the payload (the claim strings, two copies of Claims.Raw),
-	// its claim slices twice, and its parsed scopes with their query parameters; a token with many
-	// scopes costs far more than its length.
+	// MaxBytes bounds the estimated memory of the cached tokens (0:
+	// DefaultCacheBytes). An entry is counted as 2 KiB plus three times the
+	// payload (the claim strings, two copies of Claims.Raw), its claim
+	// slices twice, and its parsed scopes with their query parameters; a
+	// token with many scopes costs far more than its length.
 	MaxBytes int64
 	// MaxAge bounds how long a token stays cached (0: DefaultCacheMaxAge).
 	MaxAge time.Duration
@@ -61,15 +67,18 @@ type cacheKey [sha256.Size]byte
 
 // cacheEntry is one verified token. Immutable once stored.
 type cacheEntry struct {
-	st   *issuerState
-	kid  string // the token's kid, as the key set was asked
-	key  *Key   // the key that verified the signature
-	alg  string
-	priv Claims // own deep copy of the claims: the checks of a hit read it, never handed out
-	// pub is what a hit's Claims starts from: Groups, RealmRoles, ClientRoles and Raw are a second
-	// deep copy shared by the hits.
+	st  *issuerState
+	kid string // the token's kid, as the key set was asked
+	key *Key   // the key that verified the signature
+	alg string
+	// priv is the entry's own deep copy of the claims: the checks of a hit
+	// read it, it is never handed out.
+	priv Claims
+	// pub is what a hit's Claims starts from: Groups, RealmRoles,
+	// ClientRoles and Raw are a second deep copy shared by the hits.
 	pub Claims
-	// scopes are the valid scopes of the scope claim alone; a hit copies them and adds ExtraScopes.
+	// scopes are the valid scopes of the scope claim alone, dropped the
+	// invalid ones; a hit copies them and adds ExtraScopes.
 	scopes   []scopes.Scope
 	dropped  int
 	notAfter time.Time // min(exp, stored + MaxAge), Validator clock
@@ -102,7 +111,8 @@ func newTokenCache(c *CacheConfig) (*tokenCache, error) {
 	if tc.maxBytes == 0 {
 		tc.maxBytes = DefaultCacheBytes
 	}
-	// The eviction callback sees every entry leave (eviction, Remove): it keeps the byte count.
+	// The eviction callback runs for every entry that leaves (LRU
+	// eviction, Remove): it keeps the byte count.
 	l, err := lru.NewWithEvict(entries, func(_ cacheKey, e *cacheEntry) { tc.bytes.Add(-e.size) })
 	if err != nil {
 		return nil, fmt.Errorf("%w: CacheConfig: %w", ErrConfig, err)
@@ -111,9 +121,10 @@ func newTokenCache(c *CacheConfig) (*tokenCache, error) {
 	return tc, nil
 }
 
-// cacheKeyOf hashes tok through a stack buffer: sha256.Sum256([]byte(tok)) would copy a 1 KiB
-// token to the heap.
+// cacheKeyOf hashes tok without copying it to the heap.
 func cacheKeyOf(tok string) cacheKey {
+	// sha256.Sum256([]byte(tok)) would copy a 1 KiB token to the heap;
+	// a stack buffer feeds the digest in chunks instead.
 	h := sha256.New()
 	var buf [512]byte
 	for len(tok) > 0 {
@@ -126,7 +137,8 @@ func cacheKeyOf(tok string) cacheKey {
 	return k
 }
 
-// storeCached caches t, verified with key for issuer st, at the end of a full validation.
+// storeCached caches t, verified with key for issuer st, at the end of a
+// full validation.
 func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Key, t *Token) {
 	c := v.cache
 	now := v.now()
@@ -137,8 +149,9 @@ func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Ke
 	if !now.Before(notAfter) {
 		return
 	}
-	// The first caller holds t and its Claims: the entry deep-copies everything a caller could
-	// write, so that caller's changes cannot reach later hits.
+	// The first caller holds t and its Claims: the entry deep-copies
+	// everything a caller could write, so that caller's changes cannot
+	// reach later hits.
 	e := &cacheEntry{st: st, kid: kid, key: key, alg: t.Algorithm,
 		priv: deepCopyClaims(t.Claims), pub: deepCopyClaims(t.Claims), notAfter: notAfter}
 	// The scope claim alone is parsed again: ExtraScopes runs on each hit.
@@ -166,7 +179,8 @@ func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Ke
 	}
 }
 
-// deepCopyClaims copies c and every slice and map in it; the (immutable) strings are shared.
+// deepCopyClaims copies c and every slice and map in it. The strings are
+// shared: they are immutable.
 func deepCopyClaims(c *Claims) Claims {
 	d := *c
 	d.Audience = slices.Clone(c.Audience)
@@ -199,7 +213,8 @@ func cloneScopes(sc []scopes.Scope) []scopes.Scope {
 // entrySize estimates the heap an entry holds.
 func entrySize(e *cacheEntry) int64 {
 	const str = int64(unsafe.Sizeof(""))
-	// Claim strings share one payload-text copy (as long as Raw); priv and pub hold a Raw each.
+	// The claim strings share one copy of the payload text (as long as
+	// Raw); priv and pub hold one copy of Raw each.
 	n := int64(cacheEntryOverhead) + 3*int64(len(e.priv.Raw))
 	slicesLen := len(e.priv.Audience) + len(e.priv.Groups) + len(e.priv.RealmRoles)
 	for _, roles := range e.priv.ClientRoles {
@@ -216,10 +231,12 @@ func entrySize(e *cacheEntry) int64 {
 	return n
 }
 
-// hitScopes is the inline scope capacity of a hit's Token: more scopes are allocated apart.
+// hitScopes is the inline scope capacity of a hit's Token: more scopes
+// are allocated apart.
 const hitScopes = 4
 
-// cachedToken is what a hit allocates: its Token, own Claims, and room for Audience and Scopes.
+// cachedToken is what a hit allocates: the caller's Token, its own Claims
+// struct, and room for its own Audience and Scopes.
 type cachedToken struct {
 	token  Token
 	claims Claims
@@ -227,8 +244,9 @@ type cachedToken struct {
 	scopes [hitScopes]scopes.Scope
 }
 
-// validateCached answers tok from the cache; ok is false on a miss (the caller validates in full).
-// A hit decides exactly what a full validation would for a token that verified before.
+// validateCached answers tok from the cache. ok is false on a miss (the
+// caller validates in full); otherwise the result is exactly what a full
+// validation would decide for a token that verified before.
 func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoint string) (t *Token, err error, ok bool) {
 	e, ok := v.cache.lru.Get(k)
 	if !ok {
@@ -238,11 +256,13 @@ func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoin
 		v.cache.lru.Remove(k)
 		return nil, nil, false
 	}
-	// A removed or replaced signing key drops the entry; the full path reports why.
+	// The signing key must still be in the issuer's set: a removed or
+	// replaced key drops the entry, and the full path reports why.
 	if key, kerr := e.st.cfg.KeySet.Key(ctx, e.kid); kerr != nil || !sameKey(key, e.key) {
 		v.cache.lru.Remove(k)
 		return nil, nil, false
 	}
+	// The checks read the entry's private claims, never handed out.
 	if err := v.checkRequest(&e.priv, e.st, endpoint); err != nil {
 		return nil, err, true
 	}
@@ -269,7 +289,8 @@ func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoin
 	return &ct.token, nil, true
 }
 
-// copyInto copies src into buf's array when it fits, else into a new slice; nil stays nil.
+// copyInto copies src into buf's array when it fits, else into a new
+// slice; nil stays nil.
 func copyInto[T any](buf, src []T) []T {
 	if src == nil {
 		return nil
@@ -280,8 +301,9 @@ func copyInto[T any](buf, src []T) []T {
 	return append(buf[:0], src...)
 }
 
-// sameKey reports whether a key set's current key for a kid is the one that verified a cached
-// token. A refreshed JWKS yields new *Key values for the same keys: the material decides.
+// sameKey reports whether a key set's current key for a kid is the one
+// that verified a cached token. A refreshed JWKS yields new *Key values
+// for the same keys: the material decides.
 func sameKey(cur, cached *Key) bool {
 	if cur == cached {
 		return true

@@ -37,9 +37,11 @@ type Claims struct {
 	Raw stdjson.RawMessage
 }
 
-// StringClaim returns a top-level string claim by name: from its typed field when that is non-empty
-// (iss, sub, client_id, azp, fhirUser, patient, jti), else from Raw, decoded on each call (Claims
-// built by hand need Raw for other names). ok is false when the claim is absent or not a string.
+// StringClaim returns a top-level string claim by name: from its typed
+// field when that is non-empty (iss, sub, client_id, azp, fhirUser,
+// patient, jti), else from Raw, decoded on each call (Claims built by hand
+// need Raw for other names). ok is false when the claim is absent or not a
+// string.
 func (c *Claims) StringClaim(name string) (value string, ok bool) {
 	// A typed field, when set, spares decoding Raw (UIDClaim, per request).
 	var typed string
@@ -62,7 +64,8 @@ func (c *Claims) StringClaim(name string) (value string, ok bool) {
 	if typed != "" {
 		return typed, true
 	}
-	// A Raw built by hand may repeat a name (the last wins) or hold invalid UTF-8 (replaced).
+	// A Raw built by hand may repeat a name (the last wins) or hold invalid
+	// UTF-8 (replaced).
 	var m map[string]jsontext.Value
 	if json.Unmarshal(c.Raw, &m, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil {
 		return "", false

@@ -13,11 +13,13 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// wireClaims is the payload, decoded in one pass (step 5) with json/v2 semantics: invalid UTF-8,
-// invalid JSON and duplicate names (at any depth) are refused, and each field's type refuses a
-// known claim of the wrong JSON type. A name differing from a known claim's (or from "roles" in a
-// role object) only in case, folded as by strings.EqualFold ("EXP", "ſub"), is refused: another
-// parser might read it as the claim. Unknown members are ignored whatever they hold.
+// wireClaims is the payload, decoded in one pass (step 5) with json/v2
+// semantics: invalid UTF-8, invalid JSON and duplicate names (at any depth)
+// are refused, and each field's type refuses a known claim of the wrong JSON
+// type. A name differing from a known claim's (or from "roles" in a role
+// object) only in case, folded as by strings.EqualFold ("EXP", "ſub"), is
+// refused: another parser might read it as the claim. Unknown members are
+// ignored whatever they hold.
 type wireClaims struct {
 	Iss               claimString   `json:"iss"`
 	Sub               claimString   `json:"sub"`
@@ -328,7 +330,8 @@ func decodePayload(payload []byte, w *wireClaims) error {
 	return nil
 }
 
-// claimsError makes a json.Unmarshal error a checkError naming the member at fault (never a value).
+// claimsError makes a json.Unmarshal error a checkError naming the member
+// at fault (never a value).
 func claimsError(payload []byte, err error) error {
 	var se *json.SemanticError
 	if errors.As(err, &se) {

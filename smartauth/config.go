@@ -1,7 +1,6 @@
 package smartauth
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 	"time"
 )
 
-// Clock-skew bounds for exp, nbf and iat. NoClockSkew, as Config.ClockSkew, applies none (expect
-// occasional denials at second boundaries when the IdP's clock runs ahead).
+// Clock-skew bounds for exp, nbf and iat. NoClockSkew, as Config.ClockSkew,
+// applies none (expect occasional denials at second boundaries when the
+// IdP's clock runs ahead).
 const (
 	DefaultClockSkew               = 30 * time.Second
 	MaxClockSkew                   = 5 * time.Minute
@@ -22,62 +22,71 @@ const (
 // Config is the token policy of a Validator. NewValidator refuses a Config
 // without an issuer, or an issuer without a key set or audience policy.
 type Config struct {
-	// Issuers are the trusted issuers; the token's unverified iss selects one by exact match.
+	// Issuers are the trusted issuers. The token's unverified iss selects
+	// one by exact match before any network I/O.
 	Issuers []IssuerConfig
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
-	// ClockSkew: zero selects DefaultClockSkew, NoClockSkew none; above MaxClockSkew or other
-	// negative values are refused.
+	// ClockSkew: zero selects DefaultClockSkew, NoClockSkew none; above
+	// MaxClockSkew or other negative values are refused.
 	ClockSkew time.Duration
-	// MaxTokenSize caps the raw token length in bytes (zero: DefaultMaxTokenSize; at most
-	// MaxTokenSizeLimit).
+	// MaxTokenSize caps the raw token length in bytes (zero:
+	// DefaultMaxTokenSize; at most MaxTokenSizeLimit).
 	MaxTokenSize int
-	// AnyResourceType accepts any well-formed resource type name in scopes, not only FHIR R4 types.
+	// AnyResourceType accepts any well-formed resource type name in scopes,
+	// not only FHIR R4 types.
 	AnyResourceType bool
-	// Endpoints, when set, are the only data store endpoints served (one trailing "/" ignored).
-	// Required when an audience policy does not tie tokens to the event's endpoint (ClientIDs,
-	// ExactAudience, extra audiences, custom policies): else every data store trusting the issuer
-	// would accept the token.
+	// Endpoints, when set, are the only data store endpoints served (one
+	// trailing "/" ignored). Required when an audience policy does not tie
+	// tokens to the event's endpoint (ClientIDs, ExactAudience, extra
+	// audiences, custom policies): else every data store trusting the
+	// issuer would accept the token.
 	Endpoints []string
-	// InsecureSkipEndpointCheck waives that requirement, for offline tools and tests only.
-	// It MUST NOT be set in front of a data store.
+	// InsecureSkipEndpointCheck waives that requirement, for offline tools
+	// and tests only. It MUST NOT be set in front of a data store.
 	InsecureSkipEndpointCheck bool
-	// InsecureAllowHTTPIssuers accepts http:// issuers (local test IdPs). It MUST NOT be set in
-	// production.
+	// InsecureAllowHTTPIssuers accepts http:// issuers (local test IdPs).
+	// It MUST NOT be set in production.
 	InsecureAllowHTTPIssuers bool
-	// Cache, when set, turns on the verified-token cache; nil verifies every token in full.
+	// Cache, when set, turns on the verified-token cache (see CacheConfig).
+	// Nil (the default) verifies every token in full.
 	Cache *CacheConfig
 }
 
-// IssuerConfig describes one trusted issuer. ExtraScopes, Check and RemoteCheck run again on every
-// cache hit (Config.Cache), concurrently, on the cached entry's claims: they MUST NOT modify the
-// Claims they are given.
+// IssuerConfig describes one trusted issuer.
 type IssuerConfig struct {
 	Issuer string // compared byte for byte with the token's iss
 	KeySet KeySet // required
-	// Algorithms is the JWS allow-list, a subset of RS256, RS384, RS512, PS256, PS384, PS512,
-	// ES256, ES384, ES512 and EdDSA; empty means RS256.
+	// Algorithms is the JWS allow-list, a subset of RS256, RS384, RS512,
+	// PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA; empty means RS256.
 	Algorithms []string
-	// Audience is required: EndpointAudience, ExactAudience, ClientIDs or your own.
+	// Audience is required: EndpointAudience, ExactAudience, ClientIDs or
+	// your own.
 	Audience AudiencePolicy
-	// TokenKind decides whether the token is an access token (nil: RejectNonAccessTokens).
+	// TokenKind decides whether the token is an access token (nil:
+	// RejectNonAccessTokens).
 	TokenKind TokenKindRule
-	// ScopePrefixes are stripped (exact match plus "/") from each scope before parsing (a Cognito
-	// resource server); if set, an absolute-URI scope left (another resource server's) is dropped.
+	// ScopePrefixes are stripped (exact match plus "/") from each scope
+	// before parsing (a Cognito resource server); when set, an absolute-URI
+	// scope left after stripping (another resource server's) is dropped.
 	ScopePrefixes []string
-	// ExtraScopes derives more scopes from verified claims (groups, roles); they are parsed like
-	// the token's, invalid ones dropped.
+	// ExtraScopes derives more scopes from verified claims (groups, roles);
+	// they are parsed like the token's, invalid ones dropped.
 	ExtraScopes func(*Claims) []string
-	// Check runs after every built-in check; an error denies, wrapped with ErrCustomCheck.
-	// lambdaadapter logs its text: no claim values in it.
+	// Check runs after every built-in check; an error denies, wrapped with
+	// ErrCustomCheck. lambdaadapter logs its text: no claim values in it.
 	Check func(*Claims) error
-	// RemoteCheck may do network I/O (RFC 7662 introspection); it runs last, only for tokens that
-	// passed every local check, and must honour ctx (the Lambda has under 1 s). Its error is
-	// wrapped with ErrRemoteCheck.
+	// RemoteCheck may do network I/O (RFC 7662 introspection); it runs last,
+	// only for tokens that passed every local check, and must honour ctx
+	// (the Lambda has under 1 s). Its error is wrapped with ErrRemoteCheck.
 	RemoteCheck func(ctx context.Context, token string, c *Claims) error
+	// ExtraScopes, Check and RemoteCheck run again on every cache hit
+	// (Config.Cache), concurrently, on the cached entry's claims: they
+	// MUST NOT modify the Claims they are given.
 }
 
-// AudiencePolicy decides whether a verified token is meant for the data store at endpoint.
+// AudiencePolicy decides whether a verified token is meant for the data
+// store at endpoint.
 type AudiencePolicy interface {
 	CheckAudience(c *Claims, endpoint string) error
 }
@@ -88,13 +97,15 @@ type AudienceFunc func(c *Claims, endpoint string) error
 // CheckAudience calls f.
 func (f AudienceFunc) CheckAudience(c *Claims, endpoint string) error { return f(c, endpoint) }
 
-// EndpointAudience is the default policy: aud must contain the data store endpoint or one of extra
-// (exact, one trailing "/" ignored). With extra, Config.Endpoints becomes required.
+// EndpointAudience is the default policy: aud must contain the data store
+// endpoint or one of extra (exact, one trailing "/" ignored). With extra,
+// Config.Endpoints becomes required.
 func EndpointAudience(extra ...string) AudiencePolicy {
 	return endpointAudience{allowed: normaliseAll(extra)}
 }
 
-// ExactAudience requires aud to contain one of auds; the endpoint is not consulted.
+// ExactAudience requires aud to contain one of auds; the endpoint is not
+// consulted.
 func ExactAudience(auds ...string) AudiencePolicy {
 	return endpointAudience{allowed: normaliseAll(auds), exact: true}
 }
@@ -118,7 +129,8 @@ func (p endpointAudience) CheckAudience(c *Claims, endpoint string) error {
 	return fmt.Errorf("%w: aud does not name this data store", ErrAudience)
 }
 
-// bindsEndpoint reports whether p accepts only tokens naming the event's data store.
+// bindsEndpoint reports whether p accepts only tokens naming the event's
+// data store.
 func bindsEndpoint(p AudiencePolicy) bool {
 	switch p := p.(type) {
 	case endpointAudience:
@@ -129,14 +141,16 @@ func bindsEndpoint(p AudiencePolicy) bool {
 	return false
 }
 
-// AllOf requires every policy to accept (the first error is returned); it binds the endpoint when
-// one of them does. Use it to add a client allow-list to EndpointAudience. NewValidator refuses an
-// AllOf without policies or with a nil one (nested ones included).
+// AllOf requires every policy to accept (the first error is returned); it
+// binds the endpoint when one of them does. Use it to add a client
+// allow-list to EndpointAudience. NewValidator refuses an AllOf without
+// policies or with a nil one (nested ones included).
 func AllOf(policies ...AudiencePolicy) AudiencePolicy { return allOf(slices.Clone(policies)) }
 
 type allOf []AudiencePolicy
 
-// allOfProblem names what makes an AllOf in p (nested ones included) unusable, or returns "".
+// allOfProblem names what makes an AllOf in p (nested ones included)
+// unusable: no policies (it would accept every token) or a nil member.
 func allOfProblem(p AudiencePolicy) string {
 	ps, ok := p.(allOf)
 	if !ok {
@@ -168,9 +182,10 @@ func (ps allOf) CheckAudience(c *Claims, endpoint string) error {
 	return nil
 }
 
-// ClientIDs is the audience policy of access tokens without aud (Cognito): client_id (RFC 9068
-// §2.2) is required and must be listed, and azp, when present, must be listed too. A token naming
-// its client only in azp (an OpenID Connect ID token) is refused.
+// ClientIDs is the audience policy of access tokens without aud (Cognito):
+// client_id (RFC 9068 §2.2) is required and must be listed, and azp, when
+// present, must be listed too. A token naming its client only in azp (an
+// OpenID Connect ID token) is refused.
 func ClientIDs(ids ...string) AudiencePolicy {
 	l := Clients(slices.Clone(ids))
 	return AudienceFunc(func(c *Claims, _ string) error {
@@ -183,10 +198,16 @@ func ClientIDs(ids ...string) AudiencePolicy {
 
 // ClientOf returns the app client a token was issued to: client_id
 // (Cognito, RFC 9068), else azp (Keycloak, OpenID Connect).
-func ClientOf(c *Claims) string { return cmp.Or(c.ClientID, c.AuthorizedParty) }
+func ClientOf(c *Claims) string {
+	if c.ClientID != "" {
+		return c.ClientID
+	}
+	return c.AuthorizedParty
+}
 
-// Clients is an app-client allow-list (exact match) for tokens naming their client in client_id or
-// azp (Keycloak, generic provider): a token needs one or both, each listed. Use it with AllOf.
+// Clients is an app-client allow-list (exact match) for tokens naming their
+// client in client_id or azp (Keycloak, the generic provider): a token needs
+// at least one of the two, each it has listed. Use it with AllOf.
 type Clients []string
 
 // Allows reports whether c's client claims are on the list.
@@ -206,9 +227,10 @@ func (l Clients) CheckAudience(c *Claims, _ string) error {
 	return nil
 }
 
-// MappedScopes returns an ExtraScopes function adding table[name] for each of names(c) (groups,
-// roles), only for tokens whose client(c) (client_id for Cognito, azp for Keycloak) is listed: a
-// user of a third-party app must not get the scopes their groups grant in your own apps. table and
+// MappedScopes returns an ExtraScopes function adding table[name] for each
+// of names(c) (groups, roles), only for tokens whose client(c) (client_id
+// for Cognito, azp for Keycloak) is listed: a user of a third-party app
+// must not get the scopes their groups grant in your own apps. table and
 // clients are copied.
 func MappedScopes(clients []string, client func(*Claims) string, table map[string][]string, names func(*Claims) []string) func(*Claims) []string {
 	clients = slices.Clone(clients)
@@ -241,8 +263,9 @@ func RequirePayloadType(typ string) TokenKindRule {
 	return func(c *Claims) error { return tokenKind("payload typ", c.Type, typ, false) }
 }
 
-// RejectNonAccessTokens rejects a token declaring another kind (token_use not "access", payload typ
-// not "Bearer"). Tokens declaring neither pass: the audience policy then keeps ID tokens out.
+// RejectNonAccessTokens rejects a token declaring another kind (token_use
+// not "access", payload typ not "Bearer"). Tokens declaring neither pass:
+// the audience policy then keeps ID tokens out.
 func RejectNonAccessTokens(c *Claims) error {
 	if err := tokenKind("token_use", c.TokenUse, "access", true); err != nil {
 		return err

@@ -20,7 +20,8 @@ var (
 	ErrJWKSInvalid = sentinel("JWKS document invalid", "jwks_invalid")
 	// ErrNoUsableKeys: the load policy admitted no key.
 	ErrNoUsableKeys = sentinel("JWKS has no usable key", "jwks_no_keys")
-	// ErrJWKSFetch: network error, timeout, non-200 status, redirect, or a body over the size cap.
+	// ErrJWKSFetch: network error, timeout, non-200 status, redirect, or a
+	// body over the size cap.
 	ErrJWKSFetch = sentinel("JWKS fetch failed", "jwks_fetch")
 )
 
@@ -59,23 +60,26 @@ type DroppedKey struct {
 	Reason string
 }
 
-// ParseJWKS parses a JWKS document (RFC 7517 §5) once with jwx and applies the key load policy: it
-// returns the admitted keys by kid and the entries it dropped. An entry is dropped when:
-//   - jwx cannot parse it (wrong member types, unknown kty or alg, RSA modulus under 2048 bits, EC
-//     point off its curve, bad base64url);
-//   - it is a symmetric ("oct") key, or carries private members ("d", "p", "q", "dp", "dq", "qi",
-//     "oth": such a key is compromised);
+// ParseJWKS parses a JWKS document (RFC 7517 §5) once with jwx and applies
+// the key load policy: it returns the admitted keys by kid and the entries
+// it dropped. An entry is dropped when:
+//   - jwx cannot parse it (wrong member types, unknown kty or alg, RSA
+//     modulus under 2048 bits, EC point off its curve, bad base64url);
+//   - it is a symmetric ("oct") key, or carries private members ("d", "p",
+//     "q", "dp", "dq", "qi", "oth": such a key is compromised);
 //   - "kid" is missing, empty or longer than 256 bytes;
 //   - "use" is present and not "sig", or "key_ops" lacks "verify";
-//   - "alg" is missing (never inferred) or not RS256, RS384, RS512, PS256, PS384, PS512, ES256,
-//     ES384, ES512 or EdDSA;
-//   - "kty" or the curve does not fit "alg" (RSA for RS*/PS*; P-256, P-384, P-521 for
-//     ES256/384/512; Ed25519 for EdDSA), or the RSA exponent is not 65537;
+//   - "alg" is missing (never inferred) or not RS256, RS384, RS512, PS256,
+//     PS384, PS512, ES256, ES384, ES512 or EdDSA;
+//   - "kty" or the curve does not fit "alg" (RSA for RS*/PS*; P-256, P-384,
+//     P-521 for ES256/384/512; Ed25519 for EdDSA), or the RSA exponent is
+//     not 65537;
 //   - its kid is on more than one entry: all of them are dropped.
 //
-// It fails with ErrJWKSInvalid when data is not a JSON object, has no "keys" array or over 1000
-// entries, and with ErrNoUsableKeys when no key is admitted (dropped is still returned).
-// It does NOT check x5c/x5t, certificate expiry, or members not listed; unknown members are ignored.
+// It fails with ErrJWKSInvalid when data is not a JSON object, has no
+// "keys" array or over 1000 entries, and with ErrNoUsableKeys when no key is
+// admitted (dropped is still returned). It does NOT check x5c/x5t,
+// certificate expiry, or members not listed; unknown members are ignored.
 func ParseJWKS(data []byte) (keys map[string]*Key, dropped []DroppedKey, err error) {
 	// jwx would read a document without "keys" as one bare JWK.
 	var doc map[string]json.RawMessage

@@ -27,45 +27,55 @@ const (
 	defaultRefresh        = 15 * time.Minute       // without a usable Cache-Control max-age
 )
 
-// RemoteOptions configures a RemoteKeySet. The zero value of each field selects its default.
+// RemoteOptions configures a RemoteKeySet. The zero value of each field
+// selects its default.
 type RemoteOptions struct {
-	// HTTPClient fetches the JWKS (its redirect policy and RequestTimeout apply). Default: a client
-	// following no redirect, trusting Go's system roots (loading starts in NewRemoteKeySet).
+	// HTTPClient fetches the JWKS; its redirect policy applies, and
+	// RequestTimeout too. Default: a client that follows no redirect and
+	// trusts Go's system roots (loading starts in NewRemoteKeySet).
 	HTTPClient *http.Client
-	// RequestTimeout bounds each fetch (default 500 ms; a caller's earlier context deadline also
-	// applies). Negative is an error.
+	// RequestTimeout bounds each fetch (default 500 ms; a caller's earlier
+	// context deadline also applies). Negative is an error.
 	RequestTimeout time.Duration
-	// MissPenalty is the back-off window (see RemoteKeySet; default 10 s). Negative is an error.
+	// MissPenalty is the back-off window (see RemoteKeySet; default 10 s).
+	// Negative is an error.
 	MissPenalty time.Duration
-	// Now is the clock of the refresh schedule and penalty window (default time.Now). Fetch
-	// timeouts use real time.
+	// Now is the clock of the refresh schedule and penalty window (default
+	// time.Now). Fetch timeouts use real time.
 	Now func() time.Time
-	// OnError receives every failed fetch (the key set never logs). It runs on the fetch's
-	// goroutine after waiters are released: it must be quick and safe for concurrent use.
+	// OnError receives every failed fetch (the key set never logs). It runs
+	// on the fetch's goroutine after waiters are released: it must be quick
+	// and safe for concurrent use.
 	OnError func(error)
-	// InsecureHTTP allows an http:// JWKS URL, for tests and local IdPs. It MUST NOT be set in
-	// production: anyone on the path could swap keys.
+	// InsecureHTTP allows an http:// JWKS URL, for tests and local IdPs. It
+	// MUST NOT be set in production: anyone on the path could swap keys.
 	InsecureHTTP bool
 }
 
-// RemoteKeySet is a KeySet backed by one issuer's JWKS URL, modelled on aws-jwt-verify's cache:
+// RemoteKeySet is a KeySet backed by one issuer's JWKS URL, modelled on
+// aws-jwt-verify's cache:
 //
-//   - Key finds a kid in an immutable snapshot without I/O or allocation. Once the snapshot is due
-//     (Cache-Control max-age clamped to [1 min, 24 h], 15 min without one, no-cache/no-store as
-//     the 1 min floor), a hit also starts one background fetch without waiting; a failing one is
-//     retried once a minute.
-//   - A miss (unknown kid, or no set yet) starts one fetch shared by all concurrent callers, and
-//     looks again.
-//   - Back-off: when that fetch leaves the kid unknown, the penalty window opens: MissPenalty
-//     (10 s), at most 1 s while no set has ever loaded. Inside it every miss fails at once with
-//     ErrKidNotFound, or ErrKeySetUnavailable and the last fetch error when no set ever loaded;
-//     known kids keep working. A flood of forged kids, or an outage at cold start, costs one fetch
-//     per window. Hydrate and Refresh ignore the window.
-//   - A failed fetch keeps the last good set and goes to RemoteOptions.OnError. The body is capped
-//     at 64 KiB after any transport decompression.
+//   - Key finds a kid in an immutable snapshot without I/O or allocation.
+//     Once the snapshot is due (Cache-Control max-age clamped to
+//     [1 min, 24 h], 15 min without one, no-cache/no-store as the 1 min
+//     floor), a hit also starts one background fetch without waiting; a
+//     failing one is retried once a minute.
+//   - A miss (unknown kid, or no set yet) starts one fetch shared by all
+//     concurrent callers, and looks again.
+//   - Back-off: when that fetch leaves the kid unknown, the penalty window
+//     opens: MissPenalty (10 s), at most 1 s while no set has ever
+//     loaded. Inside it every miss fails at once with ErrKidNotFound, or
+//     ErrKeySetUnavailable and the last fetch error when no set ever
+//     loaded; known kids keep working. A flood of forged kids, or an
+//     outage at cold start, costs one fetch per window.
+//     Hydrate and Refresh ignore the window.
+//   - A failed fetch keeps the last good set and goes to
+//     RemoteOptions.OnError. The body is capped at 64 KiB after any
+//     transport decompression.
 //
-// No goroutine outlives a fetch. RemoteKeySet does NOT follow OIDC discovery, trust jku/x5u
-// headers, or retry within a fetch. It is safe for concurrent use; build one per issuer.
+// No goroutine outlives a fetch. RemoteKeySet does NOT follow OIDC
+// discovery, trust jku/x5u headers, or retry within a fetch. It is safe
+// for concurrent use; build one per issuer.
 type RemoteKeySet struct {
 	url, urlText string        // urlText has the password redacted, for messages
 	errPenalty   error         // prebuilt: every miss inside the window returns it
@@ -138,9 +148,9 @@ func (r *RemoteKeySet) Hydrate(ctx context.Context) error {
 	return r.Refresh(ctx)
 }
 
-// Refresh fetches the JWKS now (sharing a fetch in flight) and waits for it or ctx. On failure the
-// last good set is kept and the error (wrapping ErrJWKSFetch, ErrJWKSInvalid, ErrNoUsableKeys, or
-// ctx.Err()) returned.
+// Refresh fetches the JWKS now (sharing a fetch in flight) and waits for
+// it or ctx. On failure the last good set is kept and the error (wrapping
+// ErrJWKSFetch, ErrJWKSInvalid, ErrNoUsableKeys, or ctx.Err()) returned.
 func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	r.mu.Lock()
 	c, err := r.awaitLocked(ctx)
@@ -150,9 +160,9 @@ func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	return c.err
 }
 
-// Key returns the key for kid (see RemoteKeySet). Errors wrap ErrKidNotFound or, when no fetch ever
-// succeeded, ErrKeySetUnavailable. Key does NOT compare the header alg with Key.Algorithm; the
-// caller must.
+// Key returns the key for kid (see RemoteKeySet). Errors wrap
+// ErrKidNotFound or, when no fetch ever succeeded, ErrKeySetUnavailable.
+// Key does NOT compare the header alg with Key.Algorithm; the caller must.
 func (r *RemoteKeySet) Key(ctx context.Context, kid string) (*Key, error) {
 	if k, ok := r.snap.Load().key(kid); ok {
 		// Once due, one hit moves the deadline by the floor (so concurrent
@@ -220,8 +230,8 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 	return nil, fmt.Errorf("%w: not in JWKS after refresh", ErrKidNotFound)
 }
 
-// awaitLocked starts or joins a fetch unless ctx is done, releases r.mu, and waits for the fetch or
-// ctx, preferring a finished fetch.
+// awaitLocked starts or joins a fetch unless ctx is done, releases r.mu,
+// and waits for the fetch or ctx, preferring a finished fetch.
 func (r *RemoteKeySet) awaitLocked(ctx context.Context) (*fetchCall, error) {
 	if err := ctx.Err(); err != nil {
 		r.mu.Unlock()
@@ -286,6 +296,7 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, 
 		return nil, 0, fmt.Errorf("%w: %s: %w", ErrJWKSFetch, r.urlText, err)
 	}
 	defer resp.Body.Close()
+	// The transport has undone any gzip: the cap bounds the document.
 	var body []byte
 	if resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("HTTP status %d", resp.StatusCode)
@@ -306,7 +317,8 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySnapshot, time.Duration, 
 	return s, refreshInterval(resp.Header), nil
 }
 
-// refreshInterval reads Cache-Control (RFC 9111 §5.2.2) as RemoteKeySet describes.
+// refreshInterval reads Cache-Control (RFC 9111 §5.2.2) as RemoteKeySet
+// describes.
 func refreshInterval(h http.Header) time.Duration {
 	d := defaultRefresh
 	directives, err := httpcc.ParseResponseDirectives(strings.Join(h.Values("Cache-Control"), ","))

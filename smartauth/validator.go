@@ -27,9 +27,10 @@ type Validator struct {
 	cache        *tokenCache              // nil unless Config.Cache
 }
 
-// NewValidator checks cfg and builds a Validator. Every configuration problem is reported (joined),
-// each wrapping ErrConfig. jwx's verifiers are looked up once here: one registered later with
-// jws.RegisterVerifier is not used.
+// NewValidator checks cfg and builds a Validator. Every configuration
+// problem is reported (joined), each wrapping ErrConfig. jwx's verifiers
+// are looked up once here: one registered later with jws.RegisterVerifier
+// is not used.
 func NewValidator(cfg Config) (*Validator, error) {
 	issuers, err := cfg.validate()
 	if err != nil {
@@ -60,8 +61,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	return v, nil
 }
 
-// Hydrate loads every issuer's key set with a Hydrate(ctx) error method (RemoteKeySet), at Lambda
-// init. Failures are joined and returned; the validator stays usable, key sets retry on demand.
+// Hydrate loads every issuer's key set that has a Hydrate(ctx) error
+// method (RemoteKeySet) at Lambda init. Failures are joined and returned;
+// the validator stays usable and key sets retry on demand.
 func (v *Validator) Hydrate(ctx context.Context) error {
 	var errs []error
 	for iss, st := range v.issuers {
@@ -80,8 +82,8 @@ type Token struct {
 	Issuer    string
 	KeyID     string
 	Algorithm string
-	// Scopes are the valid SMART scopes, in token order, without duplicates, after prefix
-	// stripping; DroppedScopes counts the others.
+	// Scopes are the valid SMART scopes, in token order, without
+	// duplicates, after prefix stripping; DroppedScopes counts the others.
 	Scopes        []scopes.Scope
 	DroppedScopes int
 }
@@ -91,12 +93,14 @@ func (t *Token) HasResourceScope() bool {
 	return slices.ContainsFunc(t.Scopes, scopes.Scope.IsResource)
 }
 
-// Validate verifies raw (an optional "Bearer " prefix is stripped) for the data store at endpoint
-// and returns the verified token, running the pipeline of the package documentation.
+// Validate verifies raw (an optional "Bearer " prefix is stripped) for the
+// data store at endpoint and returns the verified token, running the
+// pipeline of the package documentation, cheapest checks first.
 //
-// Validate does NOT check that the request is permitted by the scopes (HealthLake does that; see
-// scopes.Permits), nor revocation: a revoked token stays valid until it expires. Errors wrap one
-// sentinel first (see Reason) and never contain the token.
+// Validate does NOT check that the request is permitted by the scopes
+// (HealthLake does that; see scopes.Permits), nor revocation: a revoked token
+// stays valid until it expires. Errors wrap one sentinel first (see Reason)
+// and never contain the token.
 func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token, error) {
 	tok := stripBearer(raw)
 	var ck cacheKey
@@ -134,7 +138,8 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	if err := checkKey(key, p.header.Alg, len(p.signature)); err != nil {
 		return nil, err
 	}
-	// Step 7. What jws.Verify options would add is done earlier, more strictly (steps 3, 4, 6).
+	// Step 7. What jws.Verify options would add is done earlier and more
+	// strictly (steps 3, 4 and 6).
 	if vf, ok := v.verifiers[p.header.Alg]; !ok || vf.Verify(key.Public, p.signingInput, p.signature) != nil {
 		return nil, ErrSignature
 	}
@@ -165,7 +170,8 @@ func (v *Validator) ServesEndpoint(endpoint string) bool {
 	return len(v.endpoints) == 0 || slices.Contains(v.endpoints, trimSlash(endpoint))
 }
 
-// verifiedToken is a Token, its Claims, a few scopes and the decoding state in one allocation.
+// verifiedToken is a Token, its Claims, a few scopes and the decoding state
+// in one allocation.
 type verifiedToken struct {
 	token  Token
 	claims Claims
@@ -190,27 +196,31 @@ func (v *Validator) checkTimes(c *Claims) error {
 	return nil
 }
 
-// checkRequest runs the checks of step 8 up to the data store pin: those a cache hit repeats as
-// they depend on the clock or the request (and the token kind, which is cheap).
+// checkRequest runs the checks of Validate's step 8 up to the data store
+// pin: those a cache hit repeats because they depend on the clock or the
+// request (the token kind is cheap and repeated too).
 func (v *Validator) checkRequest(claims *Claims, st *issuerState, endpoint string) error {
 	if err := v.checkTimes(claims); err != nil {
 		return err
 	}
-	// Kind before audience: an ID or refresh token is reported as the wrong kind, not foreign.
+	// Token kind before audience: an ID or refresh token is reported as the
+	// wrong kind of token, not as a foreign one.
 	if err := st.tokenKind(claims); err != nil {
 		return err
 	}
 	if err := st.cfg.Audience.CheckAudience(claims, endpoint); err != nil {
 		return err
 	}
-	// The data store pin (Config.Endpoints) applies to Validate too, not only to Authorize.
+	// The data store pin applies to Validate too, not only to Authorize:
+	// for ClientIDs and fixed audiences it is what ties a token to a store.
 	if !v.ServesEndpoint(endpoint) {
 		return errEndpointNotServed
 	}
 	return nil
 }
 
-// checkLast runs Check, then RemoteCheck, once the scopes are collected; a cache hit repeats both.
+// checkLast runs the custom check and the remote check, after the scopes
+// are collected; a cache hit repeats both.
 func (v *Validator) checkLast(ctx context.Context, claims *Claims, st *issuerState, tok string) error {
 	if st.cfg.Check != nil {
 		if err := st.cfg.Check(claims); err != nil {
@@ -225,6 +235,7 @@ func (v *Validator) checkLast(ctx context.Context, claims *Claims, st *issuerSta
 	return nil
 }
 
+// errEndpointNotServed: the endpoint is not one of Config.Endpoints.
 var errEndpointNotServed = &checkError{ErrAudience, "the data store endpoint is not one this validator serves (Config.Endpoints)"}
 
 const maxScopePrealloc = 16 // initial capacity bound of Token.Scopes
