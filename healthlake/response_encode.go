@@ -63,14 +63,12 @@ func appendPayload(dst []byte, p *AuthPayload) []byte {
 	return append(dst, '}')
 }
 
-// responseSize is an upper bound of AppendResponse's output for r (every
-// byte of a string escaped as \u00XX at most sextuples it).
+// responseSize is the initial buffer size for r: the strings' length plus
+// 256 bytes for names, punctuation and three int64s. Escaping is rare:
+// append grows the buffer of an escaped response.
 func responseSize(r *Response) int {
 	p := &r.AuthPayload
 	n := len(p.Issuer) + len(p.Audience) + len(p.UID) + len(p.Scope) + len(p.FHIRUser) + len(p.Patient) + len(r.IAMRoleARN)
-	// Names, quotes, punctuation and three int64s fit in 256 bytes;
-	// strings are rarely escaped, so start with their length and let
-	// append grow the rare escaped response.
 	return n + 256
 }
 

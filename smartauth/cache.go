@@ -121,10 +121,9 @@ func newTokenCache(c *CacheConfig) (*tokenCache, error) {
 	return tc, nil
 }
 
-// cacheKeyOf hashes tok without copying it to the heap.
+// cacheKeyOf hashes tok through a stack buffer: sha256.Sum256([]byte(tok))
+// would copy a 1 KiB token to the heap.
 func cacheKeyOf(tok string) cacheKey {
-	// sha256.Sum256([]byte(tok)) would copy a 1 KiB token to the heap;
-	// a stack buffer feeds the digest in chunks instead.
 	h := sha256.New()
 	var buf [512]byte
 	for len(tok) > 0 {

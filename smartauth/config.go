@@ -1,6 +1,7 @@
 package smartauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,9 @@ type Config struct {
 	Cache *CacheConfig
 }
 
-// IssuerConfig describes one trusted issuer.
+// IssuerConfig describes one trusted issuer. ExtraScopes, Check and
+// RemoteCheck run again on every cache hit (Config.Cache), concurrently, on
+// the cached entry's claims: they MUST NOT modify the Claims they are given.
 type IssuerConfig struct {
 	Issuer string // compared byte for byte with the token's iss
 	KeySet KeySet // required
@@ -80,9 +83,6 @@ type IssuerConfig struct {
 	// only for tokens that passed every local check, and must honour ctx
 	// (the Lambda has under 1 s). Its error is wrapped with ErrRemoteCheck.
 	RemoteCheck func(ctx context.Context, token string, c *Claims) error
-	// ExtraScopes, Check and RemoteCheck run again on every cache hit
-	// (Config.Cache), concurrently, on the cached entry's claims: they
-	// MUST NOT modify the Claims they are given.
 }
 
 // AudiencePolicy decides whether a verified token is meant for the data
@@ -198,12 +198,7 @@ func ClientIDs(ids ...string) AudiencePolicy {
 
 // ClientOf returns the app client a token was issued to: client_id
 // (Cognito, RFC 9068), else azp (Keycloak, OpenID Connect).
-func ClientOf(c *Claims) string {
-	if c.ClientID != "" {
-		return c.ClientID
-	}
-	return c.AuthorizedParty
-}
+func ClientOf(c *Claims) string { return cmp.Or(c.ClientID, c.AuthorizedParty) }
 
 // Clients is an app-client allow-list (exact match) for tokens naming their
 // client in client_id or azp (Keycloak, the generic provider): a token needs
