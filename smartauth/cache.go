@@ -41,9 +41,11 @@ const (
 //
 // The checks of a hit read the entry's own deep copy of the claims, never
 // handed out (ExtraScopes, Check and RemoteCheck must not modify the Claims
-// they get). Each hit returns its own Token, Claims, Audience and Scopes
-// (with each scope's Query); Claims.Groups, RealmRoles, ClientRoles and Raw
-// are shared by the hits of a token: treat them as read-only.
+// they get). Each hit returns its own Token, Claims, Audience, Scopes (with
+// each scope's Query) and Raw, so what a caller changes in them reaches no
+// other call; Claims.Groups, RealmRoles and ClientRoles are shared by the
+// hits of a token (no check or response reads them): treat them as
+// read-only.
 //
 // An entry lives until the token's exp, at most MaxAge. The cache is a
 // plain hashicorp/golang-lru/v2 LRU and starts no goroutine: expiry is
@@ -53,10 +55,10 @@ type CacheConfig struct {
 	// MaxEntries bounds the number of cached tokens (0: DefaultCacheEntries).
 	MaxEntries int
 	// MaxBytes bounds the estimated memory of the cached tokens (0:
-	// DefaultCacheBytes). An entry is counted as 2 KiB plus three times the
-	// payload (the claim strings, two copies of Claims.Raw), its claim
-	// slices twice, and its parsed scopes with their query parameters; a
-	// token with many scopes costs far more than its length.
+	// DefaultCacheBytes). An entry is counted as 2 KiB plus twice the
+	// payload (the claim strings and Claims.Raw), its claim slices twice,
+	// and its parsed scopes with their query parameters; a token with many
+	// scopes costs far more than its length.
 	MaxBytes int64
 	// MaxAge bounds how long a token stays cached (0: DefaultCacheMaxAge).
 	MaxAge time.Duration
@@ -74,8 +76,9 @@ type cacheEntry struct {
 	// priv is the entry's own deep copy of the claims: the checks of a hit
 	// read it, it is never handed out.
 	priv Claims
-	// pub is what a hit's Claims starts from: Groups, RealmRoles,
-	// ClientRoles and Raw are a second deep copy shared by the hits.
+	// pub is what a hit's Claims starts from: Groups, RealmRoles and
+	// ClientRoles are a second deep copy shared by the hits; no Raw (each
+	// hit copies priv's).
 	pub Claims
 	// scopes are the valid scopes of the scope claim alone, dropped the
 	// invalid ones; a hit copies them and adds ExtraScopes.
@@ -153,6 +156,7 @@ func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Ke
 	// reach later hits.
 	e := &cacheEntry{st: st, kid: kid, key: key, alg: t.Algorithm,
 		priv: deepCopyClaims(t.Claims), pub: deepCopyClaims(t.Claims), notAfter: notAfter}
+	e.pub.Raw = nil
 	// The scope claim alone is parsed again: ExtraScopes runs on each hit.
 	ct := Token{Claims: &e.priv}
 	v.claimScopes(&ct, st)
@@ -213,8 +217,8 @@ func cloneScopes(sc []scopes.Scope) []scopes.Scope {
 func entrySize(e *cacheEntry) int64 {
 	const str = int64(unsafe.Sizeof(""))
 	// The claim strings share one copy of the payload text (as long as
-	// Raw); priv and pub hold one copy of Raw each.
-	n := int64(cacheEntryOverhead) + 3*int64(len(e.priv.Raw))
+	// Raw); priv holds the entry's one copy of Raw.
+	n := int64(cacheEntryOverhead) + 2*int64(len(e.priv.Raw))
 	slicesLen := len(e.priv.Audience) + len(e.priv.Groups) + len(e.priv.RealmRoles)
 	for _, roles := range e.priv.ClientRoles {
 		slicesLen += 1 + len(roles)
@@ -234,8 +238,9 @@ func entrySize(e *cacheEntry) int64 {
 // are allocated apart.
 const hitScopes = 4
 
-// cachedToken is what a hit allocates: the caller's Token, its own Claims
-// struct, and room for its own Audience and Scopes.
+// cachedToken is what a hit allocates besides the copy of Raw: the
+// caller's Token, its own Claims struct, and room for its own Audience and
+// Scopes.
 type cachedToken struct {
 	token  Token
 	claims Claims
@@ -267,6 +272,7 @@ func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoin
 	}
 	ct := &cachedToken{claims: e.pub}
 	ct.claims.Audience = copyInto(ct.aud[:0], e.priv.Audience)
+	ct.claims.Raw = bytes.Clone(e.priv.Raw) // StringClaim reads it: the caller's own
 	ct.token = Token{Claims: &ct.claims, Issuer: e.priv.Issuer, KeyID: e.key.ID, Algorithm: e.alg,
 		Scopes: copyInto(ct.scopes[:0], e.scopes), DroppedScopes: e.dropped}
 	for i := range ct.token.Scopes {

@@ -534,3 +534,33 @@ func TestCacheBytesTrackHeap(t *testing.T) {
 	runtime.KeepAlive(toks)
 	runtime.KeepAlive(env.v)
 }
+
+// TestCacheRawIsolated: Claims.Raw, which StringClaim reads (HealthLake's
+// uid claim), is each caller's own: overwriting it in the first result or
+// in a hit changes nothing another hit reads.
+func TestCacheRawIsolated(t *testing.T) {
+	for _, who := range []string{"first caller", "hit caller"} {
+		t.Run(who, func(t *testing.T) {
+			ctx := context.Background()
+			env := newCacheEnv(t, smartauth.CacheConfig{}, nil)
+			tok := k1Token(t, "username", "alice")
+			victim, err := env.v.Validate(ctx, tok, testEndpoint)
+			require.NoError(t, err)
+			if who == "hit caller" {
+				victim, err = env.v.Validate(ctx, tok, testEndpoint)
+				require.NoError(t, err)
+			}
+			want := string(victim.Claims.Raw)
+			i := strings.Index(want, `"alice"`)
+			require.Positive(t, i)
+			copy(victim.Claims.Raw[i:], `"mallo"`)
+			hit, err := env.v.Validate(ctx, tok, testEndpoint)
+			require.NoError(t, err)
+			assert.Equal(t, want, string(hit.Claims.Raw))
+			got, ok := hit.Claims.StringClaim("username")
+			assert.True(t, ok)
+			assert.Equal(t, "alice", got)
+			assert.Equal(t, 1, env.v.CacheLen(), "answered from the cache")
+		})
+	}
+}

@@ -199,6 +199,9 @@ func checkPublicKey(alg string, pub crypto.PublicKey) string {
 		if !ok || k == nil || k.N == nil {
 			return dropKtyMismatch
 		}
+		if k.N.Sign() <= 0 { // a Key built in code; crypto/rsa would use |N|
+			return dropInvalidKey
+		}
 		if k.N.BitLen() < minRSABits {
 			return dropRSAModulus
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,11 +32,13 @@ const (
 // selects its default.
 type RemoteOptions struct {
 	// HTTPClient fetches the JWKS; its redirect policy applies, and
-	// RequestTimeout too. Default: a client that follows no redirect and
-	// trusts Go's system roots (loading starts in NewRemoteKeySet).
+	// RequestTimeout too. Default: a client that follows no redirect, uses
+	// no proxy and trusts Go's system roots (loading starts in
+	// NewRemoteKeySet).
 	HTTPClient *http.Client
-	// RequestTimeout bounds each fetch (default 500 ms; a caller's earlier
-	// context deadline also applies). Negative is an error.
+	// RequestTimeout bounds each fetch (default 500 ms). A caller stops
+	// waiting at its own context deadline; the fetch it shares with others
+	// does not. Negative is an error.
 	RequestTimeout time.Duration
 	// MissPenalty is the back-off window (see RemoteKeySet; default 10 s).
 	// Negative is an error.
@@ -73,7 +76,9 @@ type RemoteOptions struct {
 //     RemoteOptions.OnError. The body is capped at 64 KiB after any
 //     transport decompression.
 //
-// No goroutine outlives a fetch. RemoteKeySet does NOT follow OIDC
+// No goroutine of its own outlives a fetch (the default client's transport
+// keeps idle connections; the system trust roots load once per process, in
+// the background from NewRemoteKeySet). RemoteKeySet does NOT follow OIDC
 // discovery, trust jku/x5u headers, or retry within a fetch. It is safe
 // for concurrent use; build one per issuer.
 type RemoteKeySet struct {
@@ -108,6 +113,7 @@ func (s *keySnapshot) key(kid string) (*Key, bool) {
 type fetchCall struct {
 	done chan struct{}
 	err  error
+	kids []string // of the misses waiting for it (r.mu)
 }
 
 // NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
@@ -153,7 +159,7 @@ func (r *RemoteKeySet) Hydrate(ctx context.Context) error {
 // ErrJWKSFetch, ErrJWKSInvalid, ErrNoUsableKeys, or ctx.Err()) returned.
 func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	r.mu.Lock()
-	c, err := r.awaitLocked(ctx)
+	c, err := r.awaitLocked(ctx, "")
 	if err != nil {
 		return fmt.Errorf("smartauth: JWKS refresh: %w", err)
 	}
@@ -195,7 +201,7 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 		}
 		return nil, fmt.Errorf("%w: inside the miss penalty window after a failed fetch: %w", ErrKeySetUnavailable, last)
 	}
-	c, err := r.awaitLocked(ctx)
+	c, err := r.awaitLocked(ctx, kid)
 	if err != nil { // the caller gave up; a fetch goes on for the others
 		switch {
 		case r.snap.Load() != nil:
@@ -206,19 +212,10 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 		return nil, fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
 	}
 
-	s = r.snap.Load()
+	s = r.snap.Load() // the fetch has opened the penalty window if kid is still unknown
 	if k, ok := s.key(kid); ok {
 		return k, nil
 	}
-	penalty := r.opts.MissPenalty
-	if s == nil {
-		penalty = min(penalty, coldStartPenalty)
-	}
-	r.mu.Lock()
-	if until := r.opts.Now().Add(penalty); until.After(r.missUntil) {
-		r.missUntil = until
-	}
-	r.mu.Unlock()
 	switch {
 	case s == nil:
 		return nil, fmt.Errorf("%w: %w", ErrKeySetUnavailable, c.err)
@@ -230,14 +227,18 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 	return nil, fmt.Errorf("%w: not in JWKS after refresh", ErrKidNotFound)
 }
 
-// awaitLocked starts or joins a fetch unless ctx is done, releases r.mu,
-// and waits for the fetch or ctx, preferring a finished fetch.
-func (r *RemoteKeySet) awaitLocked(ctx context.Context) (*fetchCall, error) {
+// awaitLocked starts or joins a fetch unless ctx is done (a miss names its
+// kid), releases r.mu, and waits for the fetch or ctx, preferring a
+// finished fetch.
+func (r *RemoteKeySet) awaitLocked(ctx context.Context, kid string) (*fetchCall, error) {
 	if err := ctx.Err(); err != nil {
 		r.mu.Unlock()
 		return nil, err
 	}
 	c := r.startLocked(ctx)
+	if kid != "" {
+		c.kids = append(c.kids, kid)
+	}
 	r.mu.Unlock()
 	select {
 	case <-c.done:
@@ -252,18 +253,18 @@ func (r *RemoteKeySet) awaitLocked(ctx context.Context) (*fetchCall, error) {
 }
 
 // startLocked returns the fetch in flight, starting one if none; r.mu is
-// held. parent lends its deadline and values, not its cancellation.
+// held. parent lends its values, not its cancellation or deadline: a caller
+// with little time left must not fail the fetch others share (each caller
+// stops waiting at its own deadline). When the fetch ends, a kid a miss
+// waits for that is still unknown opens the penalty window, in the same
+// critical section that ends the fetch, so no miss slips in between.
 func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	if r.inflight != nil {
 		return r.inflight
 	}
 	c := &fetchCall{done: make(chan struct{})}
 	r.inflight = c
-	deadline := time.Now().Add(r.opts.RequestTimeout)
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(parent), deadline)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.opts.RequestTimeout)
 	go func() {
 		defer cancel()
 		s, interval, err := r.fetch(ctx)
@@ -273,6 +274,16 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 			// Deadline first: a hit on the new snapshot must not see the old one.
 			r.refreshDue.Store(now.Add(interval).UnixNano())
 			r.snap.Store(s)
+		}
+		cur := r.snap.Load()
+		if slices.ContainsFunc(c.kids, func(kid string) bool { _, ok := cur.key(kid); return !ok }) {
+			penalty := r.opts.MissPenalty
+			if cur == nil {
+				penalty = min(penalty, coldStartPenalty)
+			}
+			if until := now.Add(penalty); until.After(r.missUntil) {
+				r.missUntil = until
+			}
 		}
 		r.lastErr, c.err, r.inflight = err, err, nil
 		r.mu.Unlock()

@@ -677,17 +677,45 @@ func TestRemoteKeySetWaiterCancel(t *testing.T) {
 // the request timeout, whichever comes first.
 func TestRemoteKeySetFetchDeadline(t *testing.T) {
 	t.Run("caller deadline", func(t *testing.T) {
+		// The caller stops waiting at its own deadline; the fetch it started
+		// runs on to the request timeout for the others.
 		s := newKSServer(t, nil)
 		s.set(func(s *ksServer) { s.hang = true })
-		r := newKSRemote(t, s, RemoteOptions{RequestTimeout: time.Hour})
-		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		r := newKSRemote(t, s, RemoteOptions{RequestTimeout: 300 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
 		defer cancel()
+		start := time.Now()
 		_, err := r.Key(ctx, "rsa-a")
 		require.ErrorIs(t, err, ErrKeySetUnavailable)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		// The hook only fires when the fetch itself ends: proof that it
-		// did not run for the hour-long request timeout.
+		assert.Less(t, time.Since(start), 250*time.Millisecond, "the caller waited past its deadline")
+		// The hook fires when the fetch itself ends: at the request timeout.
 		require.ErrorIs(t, r.nextErr(t), context.DeadlineExceeded)
+		assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "the fetch ended with the caller's deadline")
+		r.settle()
+	})
+	t.Run("short deadline does not fail the shared fetch", func(t *testing.T) {
+		// A caller with 30 ms left starts the fetch; a patient caller joins;
+		// the server answers after 100 ms with a rotated set. The patient
+		// caller gets the new key, and no penalty window opens.
+		s := newKSServer(t, ksJWKS(t, "rsa-a"))
+		r := newKSRemote(t, s, RemoteOptions{RequestTimeout: 2 * time.Second})
+		require.NoError(t, r.Hydrate(t.Context()))
+		gate := make(chan struct{})
+		s.set(func(s *ksServer) { s.body, s.gate = ksJWKS(t, "rsa-a", "rsa-b"), gate })
+		time.AfterFunc(100*time.Millisecond, func() { close(gate) })
+		short, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
+		defer cancel()
+		shortErr, waiting := make(chan error, 1), make(chan struct{}, 1)
+		go func() { _, err := r.Key(newWaitingCtx(short, waiting), "rsa-b"); shortErr <- err }()
+		awaitWaiting(t, waiting, 1)
+		k, err := r.Key(t.Context(), "rsa-b")
+		require.NoError(t, err, "the patient caller shares the fetch")
+		assert.Equal(t, "rsa-b", k.ID)
+		require.ErrorIs(t, <-shortErr, context.DeadlineExceeded)
+		_, err = r.Key(t.Context(), "rsa-b")
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, s.hits.Load(), "Hydrate and one shared fetch")
 		r.settle()
 	})
 	t.Run("request timeout", func(t *testing.T) {
@@ -827,6 +855,9 @@ func TestRemoteKeySetDefaultClient(t *testing.T) {
 	assert.NotSame(t, http.DefaultClient, r.opts.HTTPClient)
 	assert.NotSame(t, http.DefaultTransport, r.opts.HTTPClient.Transport)
 	assert.Equal(t, defaultRequestTimeout, r.opts.HTTPClient.Timeout)
+	tr, ok := r.opts.HTTPClient.Transport.(*http.Transport)
+	require.True(t, ok)
+	assert.Nil(t, tr.Proxy, "no proxy: the library reads no HTTPS_PROXY")
 	require.NoError(t, r.Hydrate(t.Context()))
 	assert.EqualValues(t, 1, jwksHits.Load())
 
@@ -888,5 +919,29 @@ func BenchmarkRemoteKeySetKeyHit(b *testing.B) {
 		if _, err := r.Key(ctx, "rsa-a"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRemoteKeySetOneFetchPerMissBurst: a flood of forged kids from many
+// goroutines costs one fetch per penalty window. The window opens in the
+// critical section that ends the fetch, so no miss starts a second fetch
+// between the end of the first and its waiters' wake-up.
+func TestRemoteKeySetOneFetchPerMissBurst(t *testing.T) {
+	for range 5 {
+		s := newKSServer(t, ksJWKS(t, "rsa-a"))
+		r := newKSRemote(t, s, RemoteOptions{MissPenalty: time.Hour})
+		require.NoError(t, r.Hydrate(t.Context()))
+		var wg sync.WaitGroup
+		stop := time.Now().Add(100 * time.Millisecond)
+		for g := range 64 {
+			wg.Go(func() {
+				for i := 0; time.Now().Before(stop); i++ {
+					_, _ = r.Key(t.Context(), fmt.Sprintf("forged-%d-%d", g, i))
+				}
+			})
+		}
+		wg.Wait()
+		r.settle()
+		require.EqualValues(t, 2, s.hits.Load(), "Hydrate and one miss-triggered fetch")
 	}
 }

@@ -11,13 +11,16 @@ import (
 // process, on the first verification; a goroutine started here asks for
 // them now, so that the load overlaps the DNS and TCP set-up of the first
 // fetch. It ends when they are loaded (at once after the first time).
-// The programs of this module pass a client whose roots load faster
-// (internal/tlsroots), deciding from SSL_CERT_FILE and SSL_CERT_DIR; the
-// library reads no environment.
+// It uses no proxy: the clone would read HTTPS_PROXY, and the library reads
+// no environment (pass a client for a proxy). The programs of this module
+// pass a client whose roots load faster (internal/tlsroots), deciding from
+// SSL_CERT_FILE and SSL_CERT_DIR.
 func defaultJWKSTransport() http.RoundTripper {
 	go func() { _, _ = x509.SystemCertPool() }()
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		return t.Clone()
+		t = t.Clone()
+		t.Proxy = nil
+		return t
 	}
 	return http.DefaultTransport
 }

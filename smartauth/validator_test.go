@@ -1374,14 +1374,15 @@ func TestValidateCustomKeySetBadKeys(t *testing.T) {
 		signer any
 		public any
 	}{
-		"EC key without coordinates": {"ES256", p256Key(), &ecdsa.PublicKey{Curve: elliptic.P256()}},
-		"EC key on another curve":    {"ES256", p256Key(), &p384Key().PublicKey},
-		"RSA exponent 3":             {"RS256", rsaKey(), &e3},
-		"RSA key without modulus":    {"RS256", rsaKey(), &rsa.PublicKey{E: 65537}},
-		"nil RSA key":                {"RS256", rsaKey(), (*rsa.PublicKey)(nil)},
-		"RSA key for an EC alg":      {"ES256", p256Key(), &rsaKey().PublicKey},
-		"short Ed25519 key":          {"EdDSA", edKey(), ed25519.PublicKey(make([]byte, 16))},
-		"unsupported key type":       {"ES256", p256Key(), []byte("not a key")},
+		"EC key without coordinates":    {"ES256", p256Key(), &ecdsa.PublicKey{Curve: elliptic.P256()}},
+		"EC key on another curve":       {"ES256", p256Key(), &p384Key().PublicKey},
+		"RSA exponent 3":                {"RS256", rsaKey(), &e3},
+		"RSA key without modulus":       {"RS256", rsaKey(), &rsa.PublicKey{E: 65537}},
+		"RSA key with negative modulus": {"RS256", rsaKey(), &rsa.PublicKey{N: new(big.Int).Neg(rsaKey().N), E: 65537}},
+		"nil RSA key":                   {"RS256", rsaKey(), (*rsa.PublicKey)(nil)},
+		"RSA key for an EC alg":         {"ES256", p256Key(), &rsaKey().PublicKey},
+		"short Ed25519 key":             {"EdDSA", edKey(), ed25519.PublicKey(make([]byte, 16))},
+		"unsupported key type":          {"ES256", p256Key(), []byte("not a key")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := mustValidator(t, func(c *smartauth.Config) {
