@@ -155,8 +155,10 @@ func (v *Validator) storeCached(k cacheKey, st *issuerState, kid string, key *Ke
 	// everything a caller could write, so that caller's changes cannot
 	// reach later hits.
 	e := &cacheEntry{st: st, kid: kid, key: key, alg: t.Algorithm,
-		priv: deepCopyClaims(t.Claims), pub: deepCopyClaims(t.Claims), notAfter: notAfter}
-	e.pub.Raw = nil
+		priv: deepCopyClaims(t.Claims), notAfter: notAfter}
+	pub := *t.Claims
+	pub.Raw = nil // each hit copies priv's
+	e.pub = deepCopyClaims(&pub)
 	// The scope claim alone is parsed again: ExtraScopes runs on each hit.
 	ct := Token{Claims: &e.priv}
 	v.claimScopes(&ct, st)

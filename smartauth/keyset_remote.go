@@ -65,8 +65,9 @@ type RemoteOptions struct {
 //     failing one is retried once a minute.
 //   - A miss (unknown kid, or no set yet) starts one fetch shared by all
 //     concurrent callers, and looks again.
-//   - Back-off: when that fetch leaves the kid unknown, the penalty window
-//     opens: MissPenalty (10 s), at most 1 s while no set has ever
+//   - Back-off: when a fetch a miss started leaves any kid a miss asked it
+//     for unknown (also one whose caller stopped waiting), the penalty
+//     window opens: MissPenalty (10 s), at most 1 s while no set has ever
 //     loaded. Inside it every miss fails at once with ErrKidNotFound, or
 //     ErrKeySetUnavailable and the last fetch error when no set ever
 //     loaded; known kids keep working. A flood of forged kids, or an
@@ -111,10 +112,18 @@ func (s *keySnapshot) key(kid string) (*Key, bool) {
 
 // fetchCall is one fetch; err is valid once done is closed.
 type fetchCall struct {
-	done chan struct{}
-	err  error
-	kids []string // of the misses waiting for it (r.mu)
+	done    chan struct{}
+	err     error
+	started time.Time // injected clock
+	// kids are the distinct kids of the misses that joined a fetch a miss
+	// started (r.mu), at most maxMissKids; overflow: more came.
+	kids     []string
+	overflow bool
 }
+
+// maxMissKids bounds fetchCall.kids: more distinct unknown kids in one
+// fetch are a flood.
+const maxMissKids = 16
 
 // NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
 // does no I/O (call Hydrate at init); invalid arguments wrap ErrConfig.
@@ -235,9 +244,16 @@ func (r *RemoteKeySet) awaitLocked(ctx context.Context, kid string) (*fetchCall,
 		r.mu.Unlock()
 		return nil, err
 	}
+	fresh := r.inflight == nil
 	c := r.startLocked(ctx)
-	if kid != "" {
+	// A miss joining a fetch a hit or Refresh started (maybe before a key
+	// rotation) leaves the window alone: the next miss fetches again.
+	switch {
+	case kid == "" || (!fresh && c.kids == nil) || slices.Contains(c.kids, kid):
+	case len(c.kids) < maxMissKids:
 		c.kids = append(c.kids, kid)
+	default:
+		c.overflow = true
 	}
 	r.mu.Unlock()
 	select {
@@ -255,14 +271,16 @@ func (r *RemoteKeySet) awaitLocked(ctx context.Context, kid string) (*fetchCall,
 // startLocked returns the fetch in flight, starting one if none; r.mu is
 // held. parent lends its values, not its cancellation or deadline: a caller
 // with little time left must not fail the fetch others share (each caller
-// stops waiting at its own deadline). When the fetch ends, a kid a miss
-// waits for that is still unknown opens the penalty window, in the same
-// critical section that ends the fetch, so no miss slips in between.
+// stops waiting at its own deadline). When the fetch ends, a kid its
+// misses asked for that is still unknown opens the penalty window, in the
+// same critical section that ends the fetch, so no miss slips in between.
+// The window ends at most MissPenalty after the fetch's own deadline: a
+// fetch frozen with its Lambda environment cannot open a fresh one on thaw.
 func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 	if r.inflight != nil {
 		return r.inflight
 	}
-	c := &fetchCall{done: make(chan struct{})}
+	c := &fetchCall{done: make(chan struct{}), started: r.opts.Now()}
 	r.inflight = c
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.opts.RequestTimeout)
 	go func() {
@@ -276,12 +294,16 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 			r.snap.Store(s)
 		}
 		cur := r.snap.Load()
-		if slices.ContainsFunc(c.kids, func(kid string) bool { _, ok := cur.key(kid); return !ok }) {
+		if c.overflow || slices.ContainsFunc(c.kids, func(kid string) bool { _, ok := cur.key(kid); return !ok }) {
 			penalty := r.opts.MissPenalty
 			if cur == nil {
 				penalty = min(penalty, coldStartPenalty)
 			}
-			if until := now.Add(penalty); until.After(r.missUntil) {
+			until := now.Add(penalty)
+			if last := c.started.Add(r.opts.RequestTimeout + penalty); last.Before(until) {
+				until = last
+			}
+			if until.After(r.missUntil) {
 				r.missUntil = until
 			}
 		}

@@ -673,8 +673,8 @@ func TestRemoteKeySetWaiterCancel(t *testing.T) {
 	r.settle()
 }
 
-// TestRemoteKeySetFetchDeadline: the fetch ends at the caller's deadline or
-// the request timeout, whichever comes first.
+// TestRemoteKeySetFetchDeadline: a caller stops waiting at its own
+// deadline; the fetch ends at the request timeout.
 func TestRemoteKeySetFetchDeadline(t *testing.T) {
 	t.Run("caller deadline", func(t *testing.T) {
 		// The caller stops waiting at its own deadline; the fetch it started
@@ -944,4 +944,75 @@ func TestRemoteKeySetOneFetchPerMissBurst(t *testing.T) {
 		r.settle()
 		require.EqualValues(t, 2, s.hits.Load(), "Hydrate and one miss-triggered fetch")
 	}
+}
+
+// TestRemoteKeySetMissKidsBounded: a fetch remembers each distinct kid of
+// its misses once, at most maxMissKids of them; more mark it a flood,
+// which opens the window too.
+func TestRemoteKeySetMissKidsBounded(t *testing.T) {
+	for _, distinct := range []int{4, maxMissKids + 8} {
+		s := newKSServer(t, ksJWKS(t, "rsa-a"))
+		r := newKSRemote(t, s, RemoteOptions{RequestTimeout: 2 * time.Second, MissPenalty: time.Hour})
+		require.NoError(t, r.Hydrate(t.Context()))
+		s.set(func(s *ksServer) { s.hang = true })
+		for n := range 10 * distinct {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+			_, _ = r.Key(ctx, fmt.Sprintf("forged-%d", n%distinct))
+			cancel()
+		}
+		r.mu.Lock()
+		kids, overflow := len(r.inflight.kids), r.inflight.overflow
+		r.mu.Unlock()
+		assert.Equal(t, min(distinct, maxMissKids), kids, "%d distinct kids", distinct)
+		assert.Equal(t, distinct > maxMissKids, overflow, "%d distinct kids", distinct)
+		r.settle()
+		_, err := r.Key(t.Context(), "forged-0")
+		require.ErrorIs(t, err, ErrKidNotFound)
+		assert.EqualValues(t, 2, s.hits.Load(), "inside the window: no new fetch")
+	}
+}
+
+// TestRemoteKeySetMissJoiningRefresh: a miss for a just-rotated kid that
+// joins a background refresh begun before the rotation fails, but opens no
+// window: the next miss fetches again and finds the key.
+func TestRemoteKeySetMissJoiningRefresh(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s, RemoteOptions{MissPenalty: time.Hour})
+	require.NoError(t, r.Hydrate(t.Context()))
+	gate := make(chan struct{})
+	s.set(func(s *ksServer) { s.gate = gate })
+	r.clock.Advance(defaultRefresh)
+	_, err := r.Key(t.Context(), "rsa-a") // a due hit starts a background refresh
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.hits.Load() == 2 }, ksSafety, time.Millisecond)
+	s.set(func(s *ksServer) { s.body, s.gate = ksJWKS(t, "rsa-a", "rsa-b"), nil }) // rotation
+	done, waiting := make(chan error, 1), make(chan struct{}, 1)
+	go func() { _, err := r.Key(newWaitingCtx(t.Context(), waiting), "rsa-b"); done <- err }()
+	awaitWaiting(t, waiting, 1)
+	close(gate) // the refresh answers with the old set
+	require.ErrorIs(t, <-done, ErrKidNotFound)
+	k, err := r.Key(t.Context(), "rsa-b")
+	require.NoError(t, err, "no window from a fetch the miss did not start")
+	assert.Equal(t, "rsa-b", k.ID)
+	assert.EqualValues(t, 3, s.hits.Load())
+}
+
+// TestRemoteKeySetFrozenFetchOpensNoFreshWindow: a fetch that outlives its
+// Lambda invocation and ends after a freeze opens no window reaching past
+// MissPenalty after its own deadline.
+func TestRemoteKeySetFrozenFetchOpensNoFreshWindow(t *testing.T) {
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s, RemoteOptions{RequestTimeout: 200 * time.Millisecond, MissPenalty: time.Hour})
+	require.NoError(t, r.Hydrate(t.Context()))
+	s.set(func(s *ksServer) { s.hang = true })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err := r.Key(ctx, "rsa-b")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	r.clock.Advance(2 * time.Hour) // the environment was frozen
+	s.set(func(s *ksServer) { s.hang, s.body = false, ksJWKS(t, "rsa-a", "rsa-b") })
+	r.settle() // the leftover fetch fails at its request timeout
+	k, err := r.Key(t.Context(), "rsa-b")
+	require.NoError(t, err, "no window from a fetch begun two hours ago")
+	assert.Equal(t, "rsa-b", k.ID)
 }
