@@ -92,7 +92,8 @@ type RemoteKeySet struct {
 
 	mu        sync.Mutex
 	inflight  *fetchCall // the fetch all callers currently share
-	missUntil time.Time  // end of the penalty window, injected clock
+	missFrom  time.Time  // start of the penalty window, injected clock
+	missUntil time.Time  // its end; a clock stepped back before missFrom is outside it
 	lastErr   error      // cause of the last fetch if it failed
 }
 
@@ -203,7 +204,7 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 		r.mu.Unlock()
 		return k, nil
 	}
-	if r.opts.Now().Before(r.missUntil) {
+	if now := r.opts.Now(); !now.Before(r.missFrom) && now.Before(r.missUntil) {
 		r.mu.Unlock()
 		if s != nil {
 			return nil, r.errPenalty
@@ -300,11 +301,12 @@ func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {
 				penalty = min(penalty, coldStartPenalty)
 			}
 			until := now.Add(penalty)
-			if last := c.started.Add(r.opts.RequestTimeout + penalty); last.Before(until) {
+			// Two Adds: the sum of two huge durations would overflow.
+			if last := c.started.Add(r.opts.RequestTimeout).Add(penalty); last.Before(until) {
 				until = last
 			}
 			if until.After(r.missUntil) {
-				r.missUntil = until
+				r.missFrom, r.missUntil = now, until
 			}
 		}
 		r.lastErr, c.err, r.inflight = err, err, nil

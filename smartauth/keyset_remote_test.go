@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -1014,5 +1015,35 @@ func TestRemoteKeySetFrozenFetchOpensNoFreshWindow(t *testing.T) {
 	r.settle() // the leftover fetch fails at its request timeout
 	k, err := r.Key(t.Context(), "rsa-b")
 	require.NoError(t, err, "no window from a fetch begun two hours ago")
+	assert.Equal(t, "rsa-b", k.ID)
+}
+
+// TestRemoteKeySetWindowExtremes: huge options (a common spelling of "no
+// limit") keep the window working, and an injected clock stepped back
+// does not stretch it past MissPenalty.
+func TestRemoteKeySetWindowExtremes(t *testing.T) {
+	for _, o := range []RemoteOptions{{RequestTimeout: math.MaxInt64}, {MissPenalty: math.MaxInt64}, {RequestTimeout: time.Second}} {
+		s := newKSServer(t, ksJWKS(t, "rsa-a"))
+		r := newKSRemote(t, s, o)
+		require.NoError(t, r.Hydrate(t.Context()))
+		for i := range 5 {
+			_, err := r.Key(t.Context(), fmt.Sprintf("forged-%d", i))
+			require.ErrorIs(t, err, ErrKidNotFound)
+			r.settle()
+		}
+		assert.EqualValues(t, 2, s.hits.Load(), "RequestTimeout %v, MissPenalty %v: one fetch for 5 forged kids", o.RequestTimeout, o.MissPenalty)
+	}
+
+	s := newKSServer(t, ksJWKS(t, "rsa-a"))
+	r := newKSRemote(t, s, RemoteOptions{})
+	require.NoError(t, r.Hydrate(t.Context()))
+	_, err := r.Key(t.Context(), "forged")
+	require.ErrorIs(t, err, ErrKidNotFound)
+	r.settle()
+	r.clock.Advance(-time.Hour)
+	s.set(func(s *ksServer) { s.body = ksJWKS(t, "rsa-a", "rsa-b") })
+	r.clock.Advance(11 * time.Second)
+	k, err := r.Key(t.Context(), "rsa-b")
+	require.NoError(t, err, "rotated kid 11 s after the window opened, clock stepped back 1 h")
 	assert.Equal(t, "rsa-b", k.ID)
 }
