@@ -574,3 +574,19 @@ func BenchmarkDecodeClaims(b *testing.B) {
 		}
 	}
 }
+
+// TestStringClaimTypedFields: the typed string claims are served from their
+// fields when set (no Raw needed), else from Raw.
+func TestStringClaimTypedFields(t *testing.T) {
+	c := &Claims{Issuer: "i", Subject: "s", ClientID: "c", AuthorizedParty: "a", FHIRUser: "f", Patient: "p", ID: "j"}
+	for name, want := range map[string]string{"iss": "i", "sub": "s", "client_id": "c", "azp": "a", "fhirUser": "f", "patient": "p", "jti": "j"} {
+		got, ok := c.StringClaim(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, want, got, name)
+	}
+	_, ok := c.StringClaim("username")
+	assert.False(t, ok, "no Raw: other names are absent")
+	got, ok := (&Claims{Raw: json.RawMessage(`{"patient":"from-raw"}`)}).StringClaim("patient")
+	assert.True(t, ok)
+	assert.Equal(t, "from-raw", got)
+}
