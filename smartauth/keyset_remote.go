@@ -65,10 +65,12 @@ type RemoteOptions struct {
 //     failing one is retried once a minute.
 //   - A miss (unknown kid, or no set yet) starts one fetch shared by all
 //     concurrent callers, and looks again.
-//   - Back-off: when a fetch a miss started leaves any kid a miss asked it
-//     for unknown (also one whose caller stopped waiting), the penalty
-//     window opens: MissPenalty (10 s), at most 1 s while no set has ever
-//     loaded. Inside it every miss fails at once with ErrKidNotFound, or
+//   - Back-off: when a fetch a miss started leaves any kid its misses asked
+//     for unknown (also one whose caller stopped waiting; more than 16
+//     distinct kids count as a flood), the penalty window opens for
+//     MissPenalty (10 s), at most 1 s while no set has ever loaded, and
+//     ends at most MissPenalty after the fetch's own deadline. A miss that
+//     joins a background or Refresh fetch opens none. Inside it every miss fails at once with ErrKidNotFound, or
 //     ErrKeySetUnavailable and the last fetch error when no set ever
 //     loaded; known kids keep working. A flood of forged kids, or an
 //     outage at cold start, costs one fetch per window.
@@ -127,7 +129,9 @@ type fetchCall struct {
 const maxMissKids = 16
 
 // NewRemoteKeySet returns a key set for the https JWKS URL jwksURL. It
-// does no I/O (call Hydrate at init); invalid arguments wrap ErrConfig.
+// does no network I/O (call Hydrate at init; the default client starts
+// loading the system trust roots in the background); invalid arguments
+// wrap ErrConfig.
 func NewRemoteKeySet(jwksURL string, opts RemoteOptions) (*RemoteKeySet, error) {
 	u, err := url.Parse(jwksURL)
 	switch {
@@ -177,7 +181,8 @@ func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 }
 
 // Key returns the key for kid (see RemoteKeySet). Errors wrap
-// ErrKidNotFound or, when no fetch ever succeeded, ErrKeySetUnavailable.
+// ErrKidNotFound or, when no fetch ever succeeded, ErrKeySetUnavailable
+// (an empty or over-long kid is always ErrKidNotFound).
 // Key does NOT compare the header alg with Key.Algorithm; the caller must.
 func (r *RemoteKeySet) Key(ctx context.Context, kid string) (*Key, error) {
 	if k, ok := r.snap.Load().key(kid); ok {
@@ -212,7 +217,7 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 		return nil, fmt.Errorf("%w: inside the miss penalty window after a failed fetch: %w", ErrKeySetUnavailable, last)
 	}
 	c, err := r.awaitLocked(ctx, kid)
-	if err != nil { // the caller gave up; a fetch goes on for the others
+	if err != nil { // the caller gave up; a fetch in flight goes on for the others
 		switch {
 		case r.snap.Load() != nil:
 			return nil, fmt.Errorf("%w: refresh not awaited: %w", ErrKidNotFound, err)
@@ -222,7 +227,7 @@ func (r *RemoteKeySet) miss(ctx context.Context, kid string) (*Key, error) {
 		return nil, fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
 	}
 
-	s = r.snap.Load() // the fetch has opened the penalty window if kid is still unknown
+	s = r.snap.Load() // if a miss started the fetch and kid is still unknown, it opened the window
 	if k, ok := s.key(kid); ok {
 		return k, nil
 	}
@@ -272,9 +277,10 @@ func (r *RemoteKeySet) awaitLocked(ctx context.Context, kid string) (*fetchCall,
 // startLocked returns the fetch in flight, starting one if none; r.mu is
 // held. parent lends its values, not its cancellation or deadline: a caller
 // with little time left must not fail the fetch others share (each caller
-// stops waiting at its own deadline). When the fetch ends, a kid its
-// misses asked for that is still unknown opens the penalty window, in the
-// same critical section that ends the fetch, so no miss slips in between.
+// stops waiting at its own deadline). When a fetch a miss started ends, a
+// kid its misses asked for that is still unknown (or more than maxMissKids
+// of them) opens the penalty window, in the same critical section that
+// ends the fetch, so no miss slips in between.
 // The window ends at most MissPenalty after the fetch's own deadline: a
 // fetch frozen with its Lambda environment cannot open a fresh one on thaw.
 func (r *RemoteKeySet) startLocked(parent context.Context) *fetchCall {

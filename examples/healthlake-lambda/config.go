@@ -36,7 +36,7 @@ import (
 //	UID_CLAIM                 claim copied to authPayload.uid (default sub)
 //	DATASTORE_ENDPOINTS       comma-separated data store endpoint(s) this Lambda serves; required for
 //	                          cognito and with extra audiences (their tokens do not name the data store)
-//	JWKS_TIMEOUT              request-path JWKS timeout (default 500ms)
+//	JWKS_TIMEOUT              timeout of each JWKS fetch: at init, on a miss, in background refreshes (default 500ms)
 //	TOKEN_CACHE               "off" verifies every token in full; default on: a repeat token is
 //	                          answered from the verified-token cache (smartauth.CacheConfig), which
 //	                          still checks exp, nbf, the audience and data store, and the key
