@@ -206,13 +206,18 @@ func cloneScopes(sc []scopes.Scope) []scopes.Scope {
 	if len(sc) == 0 {
 		return nil
 	}
-	d := slices.Clone(sc)
-	for i := range d {
-		if d[i].Query != nil {
-			d[i].Query = slices.Clone(d[i].Query)
+	d := slices.Clip(slices.Clone(sc))
+	cloneQueries(d)
+	return d
+}
+
+// cloneQueries gives each scope of sc its own copy of its Query.
+func cloneQueries(sc []scopes.Scope) {
+	for i := range sc {
+		if sc[i].Query != nil {
+			sc[i].Query = slices.Clone(sc[i].Query)
 		}
 	}
-	return slices.Clip(d)
 }
 
 // entrySize estimates the heap an entry holds.
@@ -277,19 +282,8 @@ func (v *Validator) validateCached(ctx context.Context, k cacheKey, tok, endpoin
 	ct.claims.Raw = bytes.Clone(e.priv.Raw) // StringClaim reads it: the caller's own
 	ct.token = Token{Claims: &ct.claims, Issuer: e.priv.Issuer, KeyID: e.key.ID, Algorithm: e.alg,
 		Scopes: copyInto(ct.scopes[:0], e.scopes), DroppedScopes: e.dropped}
-	for i := range ct.token.Scopes {
-		if q := ct.token.Scopes[i].Query; q != nil {
-			ct.token.Scopes[i].Query = slices.Clone(q)
-		}
-	}
-	if x := e.st.cfg.ExtraScopes; x != nil {
-		for _, s := range x(&e.priv) {
-			v.addScope(&ct.token, e.st, s)
-		}
-	}
-	if len(ct.token.Scopes) == 0 {
-		ct.token.Scopes = nil // as a fresh token: no scopes, nil slice
-	}
+	cloneQueries(ct.token.Scopes)
+	v.extraScopes(&ct.token, e.st, &e.priv)
 	if err := v.checkLast(ctx, &e.priv, e.st, tok); err != nil {
 		return nil, err, true
 	}

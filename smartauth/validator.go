@@ -152,9 +152,6 @@ func (v *Validator) Validate(ctx context.Context, raw, endpoint string) (*Token,
 	t := &vt.token
 	*t = Token{Claims: claims, Issuer: claims.Issuer, KeyID: key.ID, Algorithm: p.header.Alg, Scopes: vt.scopes[:0]}
 	v.collectScopes(t, st)
-	if len(t.Scopes) == 0 {
-		t.Scopes = nil // as before: no scopes, nil slice
-	}
 	if err := v.checkLast(ctx, claims, st, tok); err != nil {
 		return nil, err
 	}
@@ -247,10 +244,20 @@ func (v *Validator) collectScopes(t *Token, st *issuerState) {
 		t.Scopes = make([]scopes.Scope, 0, n)
 	}
 	v.claimScopes(t, st)
-	if st.cfg.ExtraScopes != nil {
-		for _, s := range st.cfg.ExtraScopes(t.Claims) {
+	v.extraScopes(t, st, t.Claims)
+}
+
+// extraScopes adds the valid scopes ExtraScopes derives from c (the claims
+// the checks read: a cache hit passes its entry's) and leaves a Token
+// without scopes with a nil slice. It ends collectScopes and a cache hit.
+func (v *Validator) extraScopes(t *Token, st *issuerState, c *Claims) {
+	if x := st.cfg.ExtraScopes; x != nil {
+		for _, s := range x(c) {
 			v.addScope(t, st, s)
 		}
+	}
+	if len(t.Scopes) == 0 {
+		t.Scopes = nil
 	}
 }
 
