@@ -3,6 +3,8 @@ package smartauth_test
 import (
 	"context"
 	"crypto/rsa"
+	"fmt"
+	"math"
 	"runtime"
 	"testing"
 
@@ -47,21 +49,28 @@ func TestCacheHitAfterRefreshWithSameKeyAllocations(t *testing.T) {
 		t.Skip("allocation counts differ under -cover and -race")
 	}
 	env := newCacheEnv(t, smartauth.CacheConfig{}, nil)
-	tok := k1Token(t)
 	ctx := context.Background()
-	validate := func() {
-		if _, err := env.v.Validate(ctx, tok, testEndpoint); err != nil {
-			t.Fatal(err)
+	// Mallocs counts every goroutine's allocations: a stray one elsewhere
+	// in the process can add a few to one sample, so the test takes the
+	// least of several (a dropped entry costs ~20 in every sample).
+	least := uint64(math.MaxUint64)
+	for i := range 5 {
+		tok := k1Token(t, "jti", fmt.Sprint("refresh-", i))
+		validate := func() {
+			if _, err := env.v.Validate(ctx, tok, testEndpoint); err != nil {
+				t.Fatal(err)
+			}
 		}
+		validate()
+		pub := rsaKey().PublicKey
+		env.ks.set(rsKey("k1", &rsa.PublicKey{N: pub.N, E: pub.E})) // a fresh *Key, equal material
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		validate()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.Mallocs-before.Mallocs)
 	}
-	validate()
-	pub := rsaKey().PublicKey
-	env.ks.set(rsKey("k1", &rsa.PublicKey{N: pub.N, E: pub.E})) // a fresh *Key, equal material
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	validate()
-	runtime.ReadMemStats(&after)
-	if got := after.Mallocs - before.Mallocs; got > 8 {
+	if got := least; got > 8 {
 		t.Errorf("the first validation after a refresh with the same key allocates %d times: the entry was dropped and the token re-verified", got)
 	}
 }
