@@ -39,8 +39,11 @@
 //   - otherwise the request runs against an in-memory FHIR store seeded from a
 //     Bundle: read, search (by _id, patient, subject, category, code), create
 //     (the server assigns the id before the checks), update and delete.
-//     Searches are filtered by the compartment and the granular filters,
-//     never widened; a granular filter on a parameter the emulator cannot
+//     Every search parameter is checked before the store is read (400 for
+//     one the emulator does not evaluate, a modifier, chaining, _include,
+//     _sort, ...), so a refused search reads the same whether or not
+//     resources the caller may not see exist. Searches are filtered by the
+//     compartment and the granular filters, never widened; a granular filter on a parameter the emulator cannot
 //     evaluate matches nothing, and a search says so in an outcome entry
 //     (an OperationOutcome with search.mode "outcome").
 //
