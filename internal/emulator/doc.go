@@ -8,6 +8,12 @@
 // to an Invoker as bytes, decodes the answer as bytes and applies it the way
 // HealthLake does:
 //
+//   - the Authorization header comes first, as on HealthLake: a FHIR request
+//     without a well-formed "Bearer <token>" gets 401 before any path,
+//     method, Content-Type or body check (only .well-known/smart-configuration
+//     is public). The path is then parsed (400; the event names the
+//     operation), the IdP Lambda called, and the body read (400, 413, 415)
+//     only after a valid allow;
 //   - 401 when there is no bearer token, the invocation fails or times out
 //     (HealthLake allows 1 s; the limit holds even when the Invoker ignores
 //     its context), or the answer is not a valid allow: authPayload
