@@ -251,6 +251,8 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("GET", "Patient%2F789", "", "")
 	f.Add("POST", "Patient", `{"resourceType":"Patient","id":"456"}`, "application/fhir+json")
 	f.Add("GET", "Patient/789/$everything", "", "")
+	f.Add("GET", "Observation?_id=obs-789-glucose&_include=Observation:subject", "", "")
+	f.Add("GET", "/Patient", "", "")
 	markers := []string{"Testpatient-Beta", "Testpatient-Gamma", "obs-789", "obs-900", "cond-789", "Patient/789", "Patient/900"}
 	f.Fuzz(func(t *testing.T, method, path, body, contentType string) {
 		// v2 scopes count only with permission-v2 in the Metadata.
