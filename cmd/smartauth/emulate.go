@@ -48,9 +48,8 @@ Emulator flags:
   --addr, --datastore-id, --datastore-endpoint, --metadata, --cognito-domain,
   --seed, --lambda-url, --lambda-timeout, --log-json
 Validator flags (in process; ignored with --lambda-url except for the default
-Metadata; --role-arn defaults to ` + emulateRoleARN + `; --endpoint defaults
-to the datastoreEndpoint, so that tokens are checked for this data store as
-the deployed Lambda checks them):
+Metadata; --endpoint defaults to the datastoreEndpoint, so that tokens are
+checked for this data store as the deployed Lambda checks them):
 
 Flags:
 `
@@ -88,7 +87,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var e emulateFlags
 	e.register(fs)
 	var f validateFlags
-	f.register(fs)
+	f.register(fs, emulateRoleARN)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, emulateUsage)
 		fs.PrintDefaults()
@@ -99,9 +98,6 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return 2
-	}
-	if f.RoleARN == "" {
-		f.RoleARN = emulateRoleARN
 	}
 	var logger *slog.Logger
 	if e.logJSON {

@@ -239,7 +239,7 @@ func TestEmulateInProcessPinsEndpoint(t *testing.T) {
 	const cogIss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	var f validateFlags
-	f.register(fs)
+	f.register(fs, "")
 	require.NoError(t, fs.Parse([]string{"--provider", "cognito", "--issuer", cogIss, "--client-id", "app1", "--jwks-file", writeJWKS(t),
 		"--role-arn", testRole, "--now", "1700000100"}))
 	require.NoError(t, f.setClock())
@@ -261,4 +261,28 @@ func TestEmulateInProcessPinsEndpoint(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.allowed, bytes.Contains(out, []byte(`"isAuthorized":true`)), "%s: %s", tc.endpoint, out)
 	}
+}
+
+// One validator flag set, each command's own --role-arn help: validate
+// requires it, emulate defaults it.
+func TestRoleARNHelp(t *testing.T) {
+	roleHelp := func(stderr string) string {
+		_, after, ok := strings.Cut(stderr, "-role-arn string\n")
+		require.True(t, ok, stderr)
+		line, _, _ := strings.Cut(after, "\n")
+		return strings.TrimSpace(line)
+	}
+	code, _, stderr := runCLI(t, "", "validate", "-h")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "IAM role ARN returned as iamRoleARN (required)", roleHelp(stderr))
+	code, _, stderr = runCLI(t, "", "emulate", "-h")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, `IAM role ARN returned as iamRoleARN (default "`+emulateRoleARN+`")`, roleHelp(stderr))
+	assert.NotContains(t, stderr, "iamRoleARN (required)")
+	// The default is the one emulate uses.
+	var f validateFlags
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	f.register(fs, emulateRoleARN)
+	require.NoError(t, fs.Parse(nil))
+	assert.Equal(t, emulateRoleARN, f.RoleARN)
 }

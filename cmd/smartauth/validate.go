@@ -36,8 +36,11 @@ type validateFlags struct {
 	now string
 }
 
-// register defines the validator flags on fs.
-func (f *validateFlags) register(fs *flag.FlagSet) {
+// register defines the validator flags on fs. roleARN is the command's
+// default for --role-arn: "" makes it required (validate); a command that
+// supplies one (emulate) gets it as the flag's default, so that -h tells
+// each command's truth from the one flag set.
+func (f *validateFlags) register(fs *flag.FlagSet, roleARN string) {
 	s := &f.Settings
 	fs.StringVar(&s.Provider, "provider", "generic", "token rules: generic, cognito or keycloak")
 	fs.StringVar(&s.Issuer, "issuer", "", "trusted issuer URL (generic: required; cognito, keycloak: instead of --region/--user-pool-id or --keycloak-url/--realm)")
@@ -48,7 +51,11 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.Var(stringList{&s.Endpoints}, "endpoint", "data store endpoint this validator answers for (repeatable; recommended with cognito or --audience)")
 	fs.Var(stringList{&s.ClientIDs}, "client-id", "allowed app client (repeatable). cognito (required): client_id must be listed, and azp too if present; keycloak/generic: at least one of client_id, azp, and each present must be listed")
 	fs.Var(stringList{&s.ScopePrefixes}, "scope-prefix", "resource-server prefix stripped from scopes, e.g. https://fhir.example.com (repeatable)")
-	fs.StringVar(&s.RoleARN, "role-arn", "", "IAM role ARN returned as iamRoleARN (required)")
+	roleUsage := "IAM role ARN returned as iamRoleARN"
+	if roleARN == "" {
+		roleUsage += " (required)"
+	}
+	fs.StringVar(&s.RoleARN, "role-arn", roleARN, roleUsage)
 	fs.StringVar(&f.now, "now", "", "validate as of this time (RFC 3339 or Unix seconds)")
 	fs.StringVar(&s.Region, "region", "", "cognito: AWS region of the user pool")
 	fs.StringVar(&s.UserPoolID, "user-pool-id", "", "cognito: user pool ID")
@@ -119,7 +126,7 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f validateFlags
-	f.register(fs)
+	f.register(fs, "")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, validateUsage)
 		fs.PrintDefaults()

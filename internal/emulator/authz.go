@@ -186,7 +186,7 @@ func (a access) unevaluable(rt string) []string {
 					out = append(out, fmt.Sprintf("%s: value of %s is not percent-decodable: the filter matches nothing (fails closed)", f.Scope, prm.Name))
 					continue
 				}
-				if _, err := matchParam(map[string]any{}, prm.Name, v, a.refs); err != nil {
+				if _, err := compileParam(prm.Name, v); err != nil {
 					out = append(out, fmt.Sprintf("%s: %v: the filter matches nothing (fails closed)", f.Scope, err))
 				}
 			}
@@ -202,11 +202,11 @@ func filterMatches(f scopes.Filter, res map[string]any, l localRefs) (bool, stri
 		if err != nil {
 			return false, fmt.Sprintf("%s: value of %s is not percent-decodable", f.Scope, p.Name)
 		}
-		ok, err := matchParam(res, p.Name, v, l)
+		m, err := compileParam(p.Name, v)
 		if err != nil {
 			return false, fmt.Sprintf("%s: %v (fails closed)", f.Scope, err)
 		}
-		if !ok {
+		if !m(res, l) {
 			return false, fmt.Sprintf("%s: the resource does not match %s=%s", f.Scope, p.Name, v)
 		}
 	}

@@ -8,6 +8,12 @@
 // to an Invoker as bytes, decodes the answer as bytes and applies it the way
 // HealthLake does:
 //
+//   - the Authorization header comes first, as on HealthLake: a FHIR request
+//     without a well-formed "Bearer <token>" gets 401 before any path,
+//     method, Content-Type or body check (only .well-known/smart-configuration
+//     is public). The path is then parsed (400; the event names the
+//     operation), the IdP Lambda called, and the body read (400, 413, 415)
+//     only after a valid allow;
 //   - 401 when there is no bearer token, the invocation fails or times out
 //     (HealthLake allows 1 s; the limit holds even when the Invoker ignores
 //     its context), or the answer is not a valid allow: authPayload
@@ -39,8 +45,11 @@
 //   - otherwise the request runs against an in-memory FHIR store seeded from a
 //     Bundle: read, search (by _id, patient, subject, category, code), create
 //     (the server assigns the id before the checks), update and delete.
-//     Searches are filtered by the compartment and the granular filters,
-//     never widened; a granular filter on a parameter the emulator cannot
+//     Every search parameter is checked before the store is read (400 for
+//     one the emulator does not evaluate, a modifier, chaining, _include,
+//     _sort, ...), so a refused search reads the same whether or not
+//     resources the caller may not see exist. Searches are filtered by the
+//     compartment and the granular filters, never widened; a granular filter on a parameter the emulator cannot
 //     evaluate matches nothing, and a search says so in an outcome entry
 //     (an OperationOutcome with search.mode "outcome").
 //

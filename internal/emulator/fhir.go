@@ -180,8 +180,11 @@ const maxCount = 1000
 func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *refusal {
 	rt := req.ResourceType
 	count := maxCount
-	type cond struct{ name, value string }
-	var conds []cond
+	// Every parameter is checked before the store is read: an error must
+	// not depend on which resources exist (a patient/ client would learn
+	// that another patient's resource exists from a 400 that only a
+	// stored match reaches).
+	var conds []matcher
 	for _, name := range slices.Sorted(maps.Keys(req.Query)) {
 		for _, v := range req.Query[name] {
 			switch name {
@@ -196,28 +199,18 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 					return badRequest("search", "only JSON is served")
 				}
 			default:
-				if strings.Contains(name, ":") || strings.Contains(name, ".") {
-					return badRequest("search", fmt.Sprintf("search parameter %q: modifiers and chaining are not supported by the emulator", shorten(name, 64)))
+				m, err := compileParam(name, v)
+				if err != nil {
+					return badRequest("search", err.Error())
 				}
-				conds = append(conds, cond{name, v})
+				conds = append(conds, m)
 			}
 		}
 	}
 	var entries []any
 	total := 0
 	for _, res := range s.store.all(rt) {
-		match := true
-		for _, c := range conds {
-			ok, err := matchParam(res, c.name, c.value, acc.refs)
-			if err != nil {
-				return badRequest("search", err.Error())
-			}
-			if !ok {
-				match = false
-				break
-			}
-		}
-		if !match {
+		if slices.ContainsFunc(conds, func(m matcher) bool { return !m(res, acc.refs) }) {
 			continue
 		}
 		if ok, _, _ := acc.permitted(rt, res); !ok {

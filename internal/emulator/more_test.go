@@ -251,24 +251,30 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("GET", "Patient%2F789", "", "")
 	f.Add("POST", "Patient", `{"resourceType":"Patient","id":"456"}`, "application/fhir+json")
 	f.Add("GET", "Patient/789/$everything", "", "")
+	f.Add("GET", "Observation?_id=obs-789-glucose&_include=Observation:subject", "", "")
+	f.Add("GET", "/Patient", "", "")
 	markers := []string{"Testpatient-Beta", "Testpatient-Gamma", "obs-789", "obs-900", "cond-789", "Patient/789", "Patient/900"}
 	f.Fuzz(func(t *testing.T, method, path, body, contentType string) {
 		// v2 scopes count only with permission-v2 in the Metadata.
 		s, err := New(Config{Invoker: &fakeLambda{scope: "patient/*.cruds patient/Observation.rs?category=laboratory", patient: "456"},
 			DatastoreEndpoint: testEndpoint, Metadata: []byte(`{"capabilities":["permission-v2","permission-v2.2"]}`), Now: func() time.Time { return testNow }})
 		require.NoError(t, err)
-		// The other patients' resources before the request: those, not
-		// every id that happens to hold "789" (a server-assigned id may).
-		others := map[string][]string{}
-		for _, rt := range []string{"Observation", "Condition"} {
+		// Everything outside patient 456's compartment before the request
+		// (other patients, their data, practitioners), serialised: those,
+		// not every id that happens to hold "789" (a server-assigned id
+		// may).
+		others := map[string][]byte{}
+		for _, rt := range s.store.types() {
 			for _, res := range s.store.all(rt) {
 				if ok, _ := inCompartment(rt, res, "456", localRefs{testEndpoint}); !ok {
 					id, _ := res["id"].(string)
-					others[rt] = append(others[rt], id)
+					b, err := json.Marshal(res)
+					require.NoError(t, err)
+					others[rt+"/"+id] = b
 				}
 			}
 		}
-		require.NotEmpty(t, others["Observation"])
+		require.Contains(t, others, "Observation/obs-789-glucose")
 		req, err := http.NewRequest(method, "http://127.0.0.1"+testBase+path, strings.NewReader(body))
 		if err != nil {
 			return
@@ -286,15 +292,15 @@ func FuzzServeHTTP(f *testing.F) {
 				t.Fatalf("response leaks %q: %s %s -> %d %s", m, method, path, rec.Code, out)
 			}
 		}
-		// Data of patient 456's compartment only: every resource in the
-		// store after the request still belongs where it was.
-		for rt, ids := range others {
-			for _, id := range ids {
-				res, ok := s.store.get(rt, id)
-				require.True(t, ok, "%s/%s of another patient was deleted", rt, id)
-				in, _ := inCompartment(rt, res, "456", localRefs{testEndpoint})
-				require.False(t, in, "%s/%s moved into the compartment", rt, id)
-			}
+		// Data of patient 456's compartment only: nothing outside it was
+		// deleted or changed, not even in place.
+		for key, before := range others {
+			rt, id, _ := strings.Cut(key, "/")
+			res, ok := s.store.get(rt, id)
+			require.True(t, ok, "%s outside the compartment was deleted", key)
+			after, err := json.Marshal(res)
+			require.NoError(t, err)
+			require.Equal(t, string(before), string(after), "%s outside the compartment was changed", key)
 		}
 	})
 }

@@ -278,6 +278,19 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 		return &refusal{status: http.StatusNotFound, code: "not-found", check: "path",
 			msg: fmt.Sprintf("not a FHIR path of this data store: the base is %s", s.base)}
 	}
+	if rel == ".well-known/smart-configuration" {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return &refusal{status: http.StatusMethodNotAllowed, code: "not-supported", check: "method", msg: "use GET"}
+		}
+		writeJSON(w, http.StatusOK, "application/json", s.metadata)
+		return nil
+	}
+	// HealthLake authenticates first: a FHIR request without a well-formed
+	// bearer token gets 401 whatever its path, method or body.
+	token, ref := bearer(r)
+	if ref != nil {
+		return ref
+	}
 	if low := strings.ToLower(rel); strings.Contains(low, "%2f") || strings.Contains(low, "%3f") {
 		return badRequest("path", "the path holds an encoded / or ?: FHIR paths are Type[/id[/...]]")
 	}
@@ -285,12 +298,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 	if err != nil {
 		return badRequest("path", "the path is not validly percent-encoded")
 	}
-	if rel == ".well-known/smart-configuration" {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return &refusal{status: http.StatusMethodNotAllowed, code: "not-supported", check: "method", msg: "use GET"}
-		}
-		writeJSON(w, http.StatusOK, "application/json", s.metadata)
-		return nil
+	if strings.HasPrefix(rel, "/") {
+		// scopes.ParseRequest would drop the leading "/": base//Patient
+		// must not be served as base/Patient.
+		return badRequest("path", "the path has an empty segment after the base: FHIR paths are Type[/id[/...]]")
 	}
 	path := rel
 	if r.URL.RawQuery != "" {
@@ -301,10 +312,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 		return badRequest("request", "not a FHIR REST request the scope rules recognise: "+strings.TrimPrefix(err.Error(), "scopes: "))
 	}
 	ll.operation = operationName(req)
-	token, ref := bearer(r)
+	// The token is checked before the body: the event needs only the
+	// operation, so a body is read (size, Content-Type, form) only for an
+	// authenticated request.
+	g, ref := s.authenticate(r.Context(), token, ll)
 	if ref != nil {
+		ll.decision = "deny"
 		return ref
 	}
+	ll.patient = g.patient
 	// The body of POST _search carries search parameters: read it before the
 	// decision so that Permits sees them (_include, _type, ...).
 	var body []byte
@@ -325,12 +341,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 			}
 		}
 	}
-	g, ref := s.authenticate(r.Context(), token, ll)
-	if ref != nil {
-		ll.decision = "deny"
-		return ref
-	}
-	ll.patient = g.patient
 	acc, ref := s.authorize(g, req)
 	if ref != nil {
 		return ref

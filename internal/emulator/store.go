@@ -172,51 +172,66 @@ func newID() string {
 // supportedParams are the search parameters the emulator evaluates.
 var supportedParams = []string{"_id", "patient", "subject", "category", "code"}
 
-// matchParam reports whether res matches one search parameter whose value
-// is a comma-separated (FHIR OR) list of decoded values.
-func matchParam(res map[string]any, name, value string, l localRefs) (bool, error) {
+// matcher reports whether a resource matches one search parameter.
+type matcher func(res map[string]any, l localRefs) bool
+
+// compileParam checks one search parameter, whose value is a
+// comma-separated (FHIR OR) list of decoded values, and returns its
+// matcher. Every error comes from the name and the value alone, never from
+// a stored resource: a search checks all its parameters before it reads the
+// store, so that its answer cannot tell whether a resource the caller may
+// not see exists (and the matcher cannot fail).
+func compileParam(name, value string) (matcher, error) {
 	values := strings.Split(value, ",")
 	switch name {
 	case "_id":
-		id, _ := res["id"].(string)
-		return slices.Contains(values, id), nil
+		return func(res map[string]any, _ localRefs) bool {
+			id, _ := res["id"].(string)
+			return slices.Contains(values, id)
+		}, nil
 	case "patient", "subject":
 		fields := []string{"subject", "patient"}
 		if name == "subject" {
 			fields = []string{"subject"}
 		}
-		for _, f := range fields {
-			ref := referenceOf(res[f])
-			for _, v := range values {
-				if ref != "" && l.sameReference(ref, v, name == "patient") {
-					return true, nil
+		return func(res map[string]any, l localRefs) bool {
+			for _, f := range fields {
+				ref := referenceOf(res[f])
+				for _, v := range values {
+					if ref != "" && l.sameReference(ref, v, name == "patient") {
+						return true
+					}
 				}
 			}
-		}
-		return false, nil
+			return false
+		}, nil
 	case "category", "code":
-		var concepts []any
-		if name == "category" {
-			switch c := res["category"].(type) {
-			case []any:
-				concepts = c
-			case map[string]any:
-				concepts = []any{c}
+		return func(res map[string]any, _ localRefs) bool {
+			var concepts []any
+			if name == "category" {
+				switch c := res["category"].(type) {
+				case []any:
+					concepts = c
+				case map[string]any:
+					concepts = []any{c}
+				}
+			} else {
+				concepts = []any{res["code"], res["medicationCodeableConcept"]}
 			}
-		} else {
-			concepts = []any{res["code"], res["medicationCodeableConcept"]}
-		}
-		for _, v := range values {
-			for _, c := range concepts {
-				if conceptMatches(c, v) {
-					return true, nil
+			for _, v := range values {
+				for _, c := range concepts {
+					if conceptMatches(c, v) {
+						return true
+					}
 				}
 			}
-		}
-		return false, nil
-	default:
-		return false, fmt.Errorf("unsupported search parameter %q (the emulator evaluates %s)", shorten(name, 64), strings.Join(supportedParams, ", "))
+			return false
+		}, nil
 	}
+	if strings.ContainsAny(name, ":.") {
+		return nil, fmt.Errorf("search parameter %q: modifiers and chaining are not supported by the emulator (it evaluates %s)", shorten(name, 64), strings.Join(supportedParams, ", "))
+	}
+	return nil, fmt.Errorf("unsupported search parameter %q (the emulator evaluates %s)", shorten(name, 64), strings.Join(supportedParams, ", "))
 }
 
 // referenceOf returns Reference.reference of v, "" when v is not one.
