@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/healthlake-smart/smartauth-go/internal/metadata"
+	"github.com/healthlake-smart/smartauth-go/providers/cognito"
+	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 )
 
 const metadataUsage = `usage: smartauth metadata SOURCE [flags]       build IdentityProviderConfiguration.Metadata
@@ -23,6 +25,11 @@ SOURCE is one of
                                          no network: Cognito's endpoints are fixed; DOMAIN is the
                                          pool's domain prefix or a custom domain as https://host
   --discovery FILE                       an OpenID discovery document ("-": stdin)
+
+The document's issuer must be the IdP's (OpenID Discovery §4.3): URL/realms/NAME
+for Keycloak, https://cognito-idp.R.amazonaws.com/ID for Cognito, --issuer when
+given (it also overrides those two, e.g. for a Keycloak whose public hostname
+differs from URL). A discovery file is not checked without --issuer.
 
 The SMART capabilities come from the flags: launch modes, client types,
 permissions, sso-openid-connect, plus --capability for any other SMART 2.2
@@ -48,7 +55,7 @@ type metadataFlags struct {
 	strategy                                 string
 	keycloakURL, realm                       string
 	cognitoDomain, region, poolID            string
-	discovery                                string
+	discovery, issuer                        string
 	launch, clients, permissions, grantTypes string
 	scopesSupported                          string
 	v22, sso, compact, quoted, insecure      bool
@@ -73,6 +80,7 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&f.region, "region", "", "AWS region of the Cognito user pool")
 	fs.StringVar(&f.poolID, "user-pool-id", "", "Cognito user pool `ID`, e.g. us-east-1_AbC123")
 	fs.StringVar(&f.discovery, "discovery", "", "OpenID discovery document `FILE`")
+	fs.StringVar(&f.issuer, "issuer", "", "the issuer `URL` the discovery document must name (default: the Keycloak realm's or Cognito pool's)")
 	fs.StringVar(&f.launch, "launch", "standalone", "launch modes, comma-separated: standalone, ehr (\"none\": none); each adds its patient context")
 	fs.StringVar(&f.clients, "clients", "confidential-symmetric", "client types, comma-separated: public, confidential-symmetric, confidential-asymmetric")
 	fs.StringVar(&f.permissions, "permissions", "patient,user", "scope permissions, comma-separated: patient, user, offline, online (\"none\": none)")
@@ -113,7 +121,10 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return checkMetadata(f, strategy, stdin, stdout, stderr)
 	}
 
-	disc, code := discoveryDocument(ctx, f, stdin, stderr)
+	if f.set["issuer"] && f.issuer == "" {
+		return usageErr("--issuer needs a URL")
+	}
+	disc, issuer, code := discoveryDocument(ctx, f, stdin, stderr)
 	if disc == nil {
 		return code
 	}
@@ -121,6 +132,7 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	settings.Issuer = issuer
 	m, err := metadata.Build(disc, settings)
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth: %v\n", err)
@@ -171,15 +183,23 @@ func checkMetadata(f metadataFlags, strategy metadata.Strategy, stdin io.Reader,
 }
 
 // discoveryDocument returns the IdP's discovery document from the one source
-// the flags name, or nil and the exit status.
-func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, stderr io.Writer) ([]byte, int) {
-	fail := func(code int, format string, a ...any) ([]byte, int) {
+// the flags name and the issuer it must name ("": unknown), or nil and the
+// exit status.
+func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, stderr io.Writer) ([]byte, string, int) {
+	fail := func(code int, format string, a ...any) ([]byte, string, int) {
 		fmt.Fprintf(stderr, "smartauth metadata: "+format+"\n", a...)
-		return nil, code
+		return nil, "", code
 	}
-	failErr := func(code int, err error) ([]byte, int) {
+	failErr := func(code int, err error) ([]byte, string, int) {
 		fmt.Fprintf(stderr, "smartauth: %v\n", err) // package errors start with "metadata: "
-		return nil, code
+		return nil, "", code
+	}
+	// expect is the issuer the document must name: --issuer, else the IdP's.
+	expect := func(idp string) string {
+		if f.issuer != "" {
+			return f.issuer
+		}
+		return idp
 	}
 	sources := 0
 	for _, group := range [][]string{{"keycloak-url", "realm"}, {"cognito-domain", "region", "user-pool-id"}, {"discovery"}} {
@@ -196,7 +216,7 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 		if err != nil {
 			return failErr(2, err)
 		}
-		return b, 0
+		return b, expect(""), 0
 	case f.set["cognito-domain"] || f.set["region"] || f.set["user-pool-id"]:
 		if f.cognitoDomain == "" || f.region == "" || f.poolID == "" {
 			return fail(2, "--cognito-domain, --region and --user-pool-id go together")
@@ -205,10 +225,18 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 		if err != nil {
 			return failErr(2, err)
 		}
-		return b, 0
+		issuer, err := cognito.IssuerURL(f.region, f.poolID)
+		if err != nil {
+			return failErr(2, err)
+		}
+		return b, expect(issuer), 0
 	default:
 		if f.keycloakURL == "" || f.realm == "" {
 			return fail(2, "--keycloak-url and --realm go together")
+		}
+		issuer, err := keycloak.IssuerURL(f.keycloakURL, f.realm, "")
+		if err != nil {
+			return failErr(2, err)
 		}
 		u, err := metadata.KeycloakDiscoveryURL(f.keycloakURL, f.realm)
 		if err != nil {
@@ -221,7 +249,7 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 		if err != nil {
 			return failErr(1, err)
 		}
-		return b, 0
+		return b, expect(issuer), 0
 	}
 }
 

@@ -111,11 +111,14 @@ func TestMetadataCheck(t *testing.T) {
 
 func TestMetadataBuild(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/realms/fhir/.well-known/openid-configuration" {
+		switch r.URL.Path {
+		case "/realms/fhir/.well-known/openid-configuration":
+			_, _ = w.Write([]byte(keycloakDiscoveryDoc(t, "http://"+r.Host+"/realms/fhir")))
+		case "/realms/smart/.well-known/openid-configuration": // names another IdP
+			_, _ = w.Write([]byte(keycloakDiscoveryDoc(t, "https://evil.example.net/realms/smart")))
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		_, _ = w.Write([]byte(keycloakDiscoveryDoc(t, "http://"+r.Host+"/realms/fhir")))
 	}))
 	defer srv.Close()
 	kcFile := writeFile(t, "kc.json", keycloakDiscoveryDoc(t, mdKCIssuer))
@@ -148,6 +151,19 @@ func TestMetadataBuild(t *testing.T) {
 		{name: "keycloak over loopback http", args: []string{"--keycloak-url", srv.URL, "--realm", "fhir", "--insecure-allow-loopback-http"},
 			checkArgs: []string{"--insecure-allow-loopback-http"}, wantStdout: []string{`"token_endpoint": "` + srv.URL + `/realms/fhir/protocol/openid-connect/token"`}},
 		{name: "keycloak over http refused in the output", args: []string{"--keycloak-url", srv.URL, "--realm", "fhir"}, wantCode: 1, wantStderr: "is not https"},
+		{name: "keycloak document of another issuer", args: []string{"--keycloak-url", srv.URL, "--realm", "smart", "--insecure-allow-loopback-http"},
+			wantCode: 1, wantStderr: `wrong issuer: the document names "https://evil.example.net/realms/smart", not "` + srv.URL + `/realms/smart"`},
+		{name: "keycloak issuer pinned by --issuer", args: []string{"--keycloak-url", srv.URL, "--realm", "smart", "--issuer", "https://evil.example.net/realms/smart"},
+			checkArgs: []string{}, wantStdout: []string{`"token_endpoint": "https://evil.example.net/realms/smart/protocol/openid-connect/token"`}},
+		{name: "keycloak --issuer differs", args: []string{"--keycloak-url", srv.URL, "--realm", "fhir", "--insecure-allow-loopback-http",
+			"--issuer", mdKCIssuer}, wantCode: 1, wantStderr: "wrong issuer"},
+		{name: "discovery file with its --issuer", args: []string{"--discovery", kcFile, "--issuer", mdKCIssuer}, checkArgs: []string{},
+			wantStdout: []string{`"issuer": "` + mdKCIssuer + `"`}},
+		{name: "discovery file of another issuer", args: []string{"--discovery", kcFile, "--issuer", "https://kc.example.com/realms/other"},
+			wantCode: 1, wantStderr: `names "` + mdKCIssuer + `", not "https://kc.example.com/realms/other"`},
+		{name: "cognito --issuer differs", args: append([]string{"--issuer", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}, cognito...),
+			wantCode: 1, wantStderr: "wrong issuer"},
+		{name: "empty --issuer", args: []string{"--discovery", kcFile, "--issuer="}, wantCode: 2, wantStderr: "--issuer needs a URL"},
 		{name: "keycloak realm missing", args: []string{"--keycloak-url", srv.URL, "--realm", "nope"}, wantCode: 1, wantStderr: "HTTP 404"},
 		{name: "IdP without S256", args: []string{"--discovery", noS256}, wantCode: 1, wantStderr: "S256"},
 		{name: "no source", args: nil, wantCode: 2, wantStderr: "exactly one source"},
@@ -178,6 +194,9 @@ func TestMetadataBuild(t *testing.T) {
 			assert.Contains(t, stderr, tc.wantStderr)
 			if tc.wantCode != 0 {
 				assert.Empty(t, stdout)
+			}
+			if tc.wantCode == 1 && !strings.Contains(stderr, "fails the checks:") { // that error lists the problems
+				assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
 			}
 			if tc.checkArgs != nil {
 				file := writeFile(t, "out.json", stdout)

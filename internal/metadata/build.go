@@ -24,6 +24,10 @@ var (
 	ErrSettings = errors.New("metadata: invalid settings")
 	// ErrInvalid: the built document fails Check; the error lists the problems.
 	ErrInvalid = errors.New("metadata: built document fails the checks")
+	// ErrIssuer: the discovery document names another issuer than
+	// Settings.Issuer (OpenID Connect Discovery 1.0 §4.3). It also wraps
+	// ErrDiscovery.
+	ErrIssuer = fmt.Errorf("%w: wrong issuer", ErrDiscovery)
 )
 
 // Settings are the SMART choices the IdP's discovery document cannot know.
@@ -43,6 +47,12 @@ type Settings struct {
 	// (empty: left out). When nil, the IdP's scopes_supported is used, keeping
 	// only SMART scopes the strategy accepts.
 	ScopesSupported []string
+	// Issuer, when not empty, is the issuer the discovery document must name,
+	// character for character: the issuer whose discovery URL was fetched
+	// (OpenID Connect Discovery 1.0 §4.3). A document naming another issuer
+	// is refused (ErrIssuer): its endpoints are not that IdP's. Empty: not
+	// checked (a discovery file of unknown origin).
+	Issuer string
 	// InsecureAllowLoopbackHTTP lets http:// endpoints on 127.0.0.1, ::1 and
 	// localhost through (a test IdP). Metadata for HealthLake MUST NOT be
 	// built with it.
@@ -116,6 +126,10 @@ func Build(disc []byte, s Settings) (*Metadata, error) {
 		if m.v == "" {
 			return nil, fmt.Errorf("%w: %s is missing", ErrDiscovery, m.name)
 		}
+	}
+	if s.Issuer != "" && d.Issuer != s.Issuer {
+		return nil, fmt.Errorf("%w: the document names %q, not %q (OpenID Discovery §4.3: they must be identical; its endpoints are not that IdP's)",
+			ErrIssuer, d.Issuer, s.Issuer)
 	}
 	isCognito := cognitoIssuerHost.MatchString(hostOf(d.Issuer))
 	if isCognito {

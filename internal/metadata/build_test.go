@@ -140,6 +140,13 @@ func TestBuildErrors(t *testing.T) {
 			s: ok, wantErr: ErrInvalid},
 		{name: "explicit v2 scope on V1", disc: kc, s: Settings{Strategy: SMARTOnFHIRV1, Capabilities: []string{"permission-patient"}, GrantTypes: bothGrants,
 			ScopesSupported: []string{"patient/*.rs"}}, wantErr: ErrInvalid, wantMsg: "SMART_ON_FHIR_V1"},
+		{name: "issuer of another IdP", disc: func(t testing.TB) []byte { return keycloakDiscovery(t, "https://evil.example.net/realms/fhir") },
+			s: with(func(s *Settings) { s.Issuer = kcIssuer }), wantErr: ErrIssuer, wantMsg: `"https://evil.example.net/realms/fhir", not "` + kcIssuer + `"`},
+		{name: "issuer with a trailing slash", disc: func(t testing.TB) []byte { return keycloakDiscovery(t, kcIssuer+"/") },
+			s: with(func(s *Settings) { s.Issuer = kcIssuer }), wantErr: ErrDiscovery, wantMsg: "wrong issuer"},
+		{name: "cognito pool of another pool", disc: cog, s: with(func(s *Settings) {
+			s.Issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"
+		}), wantErr: ErrIssuer},
 		{name: "context without launch mode", disc: kc, s: with(func(s *Settings) { s.Capabilities = []string{"context-ehr-patient"} }),
 			wantErr: ErrInvalid, wantMsg: "launch-ehr"},
 	}
@@ -152,6 +159,17 @@ func TestBuildErrors(t *testing.T) {
 			assert.True(t, strings.HasPrefix(err.Error(), "metadata: "), err.Error())
 		})
 	}
+}
+
+func TestBuildIssuerMatches(t *testing.T) {
+	m, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: SMARTOnFHIR, Capabilities: appCaps, GrantTypes: bothGrants, Issuer: kcIssuer})
+	require.NoError(t, err)
+	assert.Equal(t, kcIssuer, m.Issuer)
+	cog, err := CognitoDiscovery("us-east-1", "us-east-1_AbC123", "smart-1")
+	require.NoError(t, err)
+	_, err = Build(cog, Settings{Strategy: SMARTOnFHIR, Capabilities: appCaps, GrantTypes: bothGrants,
+		Issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"})
+	require.NoError(t, err)
 }
 
 func TestBuildLoopback(t *testing.T) {
