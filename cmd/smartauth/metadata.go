@@ -33,7 +33,9 @@ differs from URL). A discovery file is not checked without --issuer.
 
 The SMART capabilities come from the flags: launch modes, client types,
 permissions, sso-openid-connect, plus --capability for any other SMART 2.2
-capability. SMART_ON_FHIR always adds permission-v2. Without authorization_code
+capability. permission-v1 is on by default (both strategies accept v1 scopes;
+--v1=false leaves it out) and SMART_ON_FHIR always adds permission-v2; each
+capability is written once. Without authorization_code
 in --grant-types the launch modes and sso-openid-connect default to off.
 
 Output: the Metadata JSON object (indented; --compact), or with --string the
@@ -58,7 +60,7 @@ type metadataFlags struct {
 	discovery, issuer                        string
 	launch, clients, permissions, grantTypes string
 	scopesSupported                          string
-	v22, sso, compact, quoted, insecure      bool
+	v1, v22, sso, compact, quoted, insecure  bool
 	extra                                    []string
 	timeout                                  time.Duration
 	set                                      map[string]bool
@@ -84,6 +86,7 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&f.launch, "launch", "standalone", "launch modes, comma-separated: standalone, ehr (\"none\": none); each adds its patient context")
 	fs.StringVar(&f.clients, "clients", "confidential-symmetric", "client types, comma-separated: public, confidential-symmetric, confidential-asymmetric")
 	fs.StringVar(&f.permissions, "permissions", "patient,user", "scope permissions, comma-separated: patient, user, offline, online (\"none\": none)")
+	fs.BoolVar(&f.v1, "v1", true, "advertise permission-v1 (v1 scopes such as patient/*.read; both strategies accept them)")
 	fs.BoolVar(&f.v22, "v2.2", false, "advertise permission-v2.2 (granular scopes; SMART_ON_FHIR only)")
 	fs.BoolVar(&f.sso, "sso", true, "advertise sso-openid-connect (needs authorization_code)")
 	fs.Func("capability", "add a SMART 2.2 capability `NAME` (repeatable)", func(s string) error {
@@ -255,7 +258,8 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 
 // metadataSettings turns the capability flags into Build settings.
 func metadataSettings(f metadataFlags, strategy metadata.Strategy) (metadata.Settings, error) {
-	s := metadata.Settings{Strategy: strategy, GrantTypes: splitList(f.grantTypes), InsecureAllowLoopbackHTTP: f.insecure}
+	s := metadata.Settings{Strategy: strategy, GrantTypes: splitList(f.grantTypes), OmitPermissionV1: !f.v1,
+		InsecureAllowLoopbackHTTP: f.insecure}
 	authCode := slices.Contains(s.GrantTypes, metadata.GrantAuthorizationCode)
 	var caps []string
 	launch := splitList(f.launch)
@@ -300,6 +304,9 @@ func metadataSettings(f metadataFlags, strategy metadata.Strategy) (metadata.Set
 	for _, c := range f.extra {
 		if !metadata.IsCapability(c) {
 			return s, fmt.Errorf("--capability: %q is not a SMART App Launch 2.2 capability", c)
+		}
+		if c == metadata.CapPermissionV1 && !f.v1 {
+			return s, fmt.Errorf("--capability %s contradicts --v1=false", c)
 		}
 	}
 	s.Capabilities = append(caps, f.extra...)

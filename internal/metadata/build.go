@@ -35,6 +35,11 @@ type Settings struct {
 	// Strategy is the data store's AuthorizationStrategy (required).
 	// SMARTOnFHIR adds "permission-v2" to the capabilities.
 	Strategy Strategy
+	// OmitPermissionV1 leaves out "permission-v1", which Build otherwise
+	// adds for both strategies: both accept v1 scopes (patient/*.read), and
+	// SMART App Launch 2.2 says servers SHOULD advertise it. Listing it in
+	// Capabilities as well is an ErrSettings.
+	OmitPermissionV1 bool
 	// Capabilities are the SMART capabilities to advertise, e.g.
 	// "launch-standalone", "client-confidential-symmetric",
 	// "sso-openid-connect", "permission-patient". Unknown names are an error.
@@ -212,8 +217,9 @@ func checkGrantSettings(grants []string) string {
 	return ""
 }
 
-// orderCapabilities validates s.Capabilities, adds permission-v2 for
-// SMART_ON_FHIR and returns them in SMART's order.
+// orderCapabilities validates s.Capabilities, adds permission-v1 (unless
+// omitted) and permission-v2 for SMART_ON_FHIR and returns them in SMART's
+// order, each once.
 func orderCapabilities(s Settings) ([]string, error) {
 	want := map[string]bool{}
 	for _, c := range s.Capabilities {
@@ -222,6 +228,10 @@ func orderCapabilities(s Settings) ([]string, error) {
 		}
 		want[c] = true
 	}
+	if s.OmitPermissionV1 && want[CapPermissionV1] {
+		return nil, fmt.Errorf("%w: permission-v1 is both listed and omitted", ErrSettings)
+	}
+	want[CapPermissionV1] = !s.OmitPermissionV1
 	switch s.Strategy {
 	case SMARTOnFHIR:
 		want[CapPermissionV2] = true

@@ -219,12 +219,40 @@ func TestBuildCapabilityOrder(t *testing.T) {
 	m, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: SMARTOnFHIR, GrantTypes: bothGrants,
 		Capabilities: []string{"permission-user", "launch-standalone", "permission-user", "permission-v2", "client-public"}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"launch-standalone", "client-public", "permission-user", "permission-v2"}, m.Capabilities)
+	assert.Equal(t, []string{"launch-standalone", "client-public", "permission-user", "permission-v1", "permission-v2"}, m.Capabilities)
 	assert.Nil(t, m.TokenEndpointAuthMethods, "public clients only: no secret methods")
 	for i := 1; i < len(capabilityOrder); i++ {
 		assert.True(t, IsCapability(capabilityOrder[i]))
 	}
 	assert.Len(t, capabilityOrder, len(capabilities), "capabilityOrder lists every capability")
+}
+
+// permission-v1 is advertised once for both strategies unless omitted.
+func TestBuildPermissionV1(t *testing.T) {
+	for _, st := range []Strategy{SMARTOnFHIR, SMARTOnFHIRV1} {
+		for _, tc := range []struct {
+			caps []string
+			omit bool
+			want int
+		}{
+			{caps: appCaps, want: 1},
+			{caps: append([]string{"permission-v1"}, appCaps...), want: 1},
+			{caps: appCaps, omit: true, want: 0},
+		} {
+			m, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: st, Capabilities: tc.caps, GrantTypes: bothGrants, OmitPermissionV1: tc.omit})
+			require.NoError(t, err)
+			n := 0
+			for _, c := range m.Capabilities {
+				if c == CapPermissionV1 {
+					n++
+				}
+			}
+			assert.Equal(t, tc.want, n, "%s %v omit=%v: %v", st, tc.caps, tc.omit, m.Capabilities)
+		}
+	}
+	_, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: SMARTOnFHIR, Capabilities: []string{"permission-v1"}, GrantTypes: bothGrants,
+		OmitPermissionV1: true})
+	require.ErrorIs(t, err, ErrSettings)
 }
 
 func TestCognitoDiscovery(t *testing.T) {
