@@ -159,17 +159,15 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return 0
 }
 
-// maxMetadataInput caps what --check and --discovery read: Check itself
-// reports anything over its 1 MiB limit as a problem.
-const maxMetadataInput = 2 << 20
-
 func checkMetadata(f metadataFlags, strategy metadata.Strategy, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.check == "" {
 		fmt.Fprintln(stderr, "smartauth metadata: --check needs a FILE (\"-\": stdin)")
 		return 2
 	}
-	doc, err := readInput(f.check, stdin, maxMetadataInput)
-	if err != nil {
+	// An oversized document (its first MaxDocument+1 bytes) is Check's problem
+	// line like any other, whatever its size.
+	doc, err := readInput(f.check, stdin, metadata.MaxDocument)
+	if err != nil && !errors.Is(err, errTooLarge) {
 		fmt.Fprintf(stderr, "smartauth metadata: %v\n", err)
 		return 2
 	}
@@ -215,8 +213,9 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 	}
 	switch {
 	case f.set["discovery"]:
-		b, err := readInput(f.discovery, stdin, maxMetadataInput)
-		if err != nil {
+		// An oversized document fails Build (exit 1) like a fetched one.
+		b, err := readInput(f.discovery, stdin, metadata.MaxDocument)
+		if err != nil && !errors.Is(err, errTooLarge) {
 			return failErr(2, err)
 		}
 		return b, expect(""), 0

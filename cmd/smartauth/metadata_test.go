@@ -109,6 +109,30 @@ func TestMetadataCheck(t *testing.T) {
 	assert.Equal(t, 2, code)
 }
 
+// An oversized document is one problem line and exit 1, whatever its size
+// and source; so is an oversized discovery document.
+func TestMetadataOversized(t *testing.T) {
+	for _, size := range []int{1_500_000, 3_000_000, 64 << 20} {
+		doc := `{"x":"` + strings.Repeat("a", size) + `"}`
+		file := writeFile(t, "big.json", doc)
+		for _, args := range [][]string{{"--check", file}, {"--check", "-"}} {
+			stdin := ""
+			if args[1] == "-" {
+				stdin = doc
+			}
+			code, stdout, stderr := runCLI(t, stdin, append([]string{"metadata"}, args...)...)
+			assert.Equal(t, 1, code, "%d bytes %v: %s", size, args, stderr)
+			assert.Equal(t, "Metadata: document is more than 1048576 bytes", strings.SplitN(stdout, ";", 2)[0], "%d bytes %v", size, args)
+			assert.Equal(t, 1, strings.Count(stdout, "\n"), stdout)
+			assert.Contains(t, stderr, "1 problem(s)")
+		}
+		code, stdout, stderr := runCLI(t, "", "metadata", "--discovery", file)
+		assert.Equal(t, 1, code, stderr)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, "more than 1048576 bytes")
+	}
+}
+
 func TestMetadataBuild(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {

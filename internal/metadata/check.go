@@ -85,8 +85,10 @@ func (p Policy) Check(doc []byte) []Problem {
 	return c.problems
 }
 
-// maxDocument caps what Check and Build parse; real documents are a few KiB.
-const maxDocument = 1 << 20
+// MaxDocument caps what Check, Build and Fetch take; real documents are a
+// few KiB. Check reports a larger document as a "json" problem, so a caller
+// reading a file needs to read only MaxDocument+1 bytes of it.
+const MaxDocument = 1 << 20
 
 // decodeObject parses doc as a JSON object, unwrapping one level of JSON
 // string. Duplicate member names and invalid UTF-8 are rejected.
@@ -94,8 +96,8 @@ func decodeObject(doc []byte) (map[string]jsontext.Value, *Problem) {
 	docProblem := func(what, why, fix string) *Problem {
 		return &Problem{Rule: "json", What: what, Why: why, Fix: fix}
 	}
-	if len(doc) > maxDocument {
-		return nil, docProblem(fmt.Sprintf("document is %d bytes, more than %d", len(doc), maxDocument),
+	if len(doc) > MaxDocument {
+		return nil, docProblem(fmt.Sprintf("document is more than %d bytes", MaxDocument),
 			"a discovery document is a few KiB", "give the Metadata object itself")
 	}
 	doc = bytes.TrimSpace(doc)

@@ -144,7 +144,7 @@ func TestCheck(t *testing.T) {
 		{name: "string that is not JSON", raw: `"{\"a\": }"`, want: []string{"json"}},
 		{name: "double encoded", raw: `"\"{}\""`, want: []string{"json"}},
 		{name: "bad string literal", raw: `"abc`, want: []string{"json"}},
-		{name: "too large", raw: `{"x":"` + strings.Repeat("a", maxDocument) + `"}`, want: []string{"json"}},
+		{name: "too large", raw: `{"x":"` + strings.Repeat("a", MaxDocument) + `"}`, want: []string{"json"}},
 		// types
 		{name: "capabilities not an array", edit: set("capabilities", "permission-v2"), want: []string{"type"}},
 		{name: "issuer not a string", edit: set("issuer", 42), want: []string{"type"}},
