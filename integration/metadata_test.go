@@ -210,6 +210,10 @@ func TestMetadataCLIAgainstProdRealm(t *testing.T) {
 		"--permissions", "patient,user", "--capability", "permission-v1",
 		"--grant-types", "authorization_code,client_credentials", "--insecure-allow-loopback-http")
 	require.NoError(t, err)
+	// The realm's issuer is checked: a pinned issuer it does not name is refused.
+	_, err = run("--keycloak-url", mustEnv(t, envKCBase), "--realm", mustEnv(t, envKCSmartRealm),
+		"--issuer", "https://kc.example.com/realms/smart", "--insecure-allow-loopback-http")
+	require.ErrorContains(t, err, "wrong issuer")
 	file := filepath.Join(dir, "metadata.json")
 	require.NoError(t, os.WriteFile(file, []byte(built), 0o600))
 	checked, err := run("--strategy", "SMART_ON_FHIR", "--insecure-allow-loopback-http", "--check", file)

@@ -2,9 +2,10 @@
 # Builds every example Lambda as a reproducible `bootstrap` zip for the provided.al2023 runtime:
 #   dist/<example>-<arch>.zip   <example> in healthlake-lambda, cognito-pretoken, custom-lambda
 #                               <arch> in arm64, x86_64 (the Lambda Architectures names)
-#   dist/SHA256SUMS             sha256sum format, one line per zip
+#   dist/SHA256SUMS             sha256sum format, one line per zip (these zips only)
 # The binaries are static (CGO_ENABLED=0), built with -tags lambda.norpc, -trimpath and stripped
-# (-ldflags='-s -w -buildid='); each zip holds one entry, `bootstrap`, mode 0755, timestamp
+# (-ldflags='-s -w -buildid='); each zip (tools/lambdazip: Go's archive/zip and compress/flate, so the
+# bytes depend only on the Go toolchain) holds one entry, `bootstrap`, mode 0755, timestamp
 # 1980-01-01 00:00:00, deflate level 9, so a second build gives the same bytes.
 #
 # Usage: scripts/build-lambdas.sh [--check] [--out DIR]
@@ -19,7 +20,7 @@ EXAMPLES=(healthlake-lambda cognito-pretoken custom-lambda)
 ARCHES=(arm64 x86_64)
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 log() { printf '[build-lambdas] %s\n' "$*" >&2; }
@@ -33,29 +34,30 @@ goarch() {
   esac
 }
 
-# zip_bootstrap BINARY ZIP: a zip with the single entry "bootstrap", fixed metadata.
-zip_bootstrap() {
-  python3 - "$1" "$2" <<'PY'
-import sys, zipfile
-src, dst = sys.argv[1], sys.argv[2]
-info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
-info.create_system = 3                      # Unix, so external_attr carries the mode
-info.external_attr = (0o100755 & 0xFFFF) << 16
-info.compress_type = zipfile.ZIP_DEFLATED
-with open(src, "rb") as f:
-    data = f.read()
-with zipfile.ZipFile(dst, "w") as z:
-    z.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-PY
+# zips: the zip names this script writes, one per example and architecture.
+zips() {
+  local ex arch
+  for ex in "${EXAMPLES[@]}"; do
+    for arch in "${ARCHES[@]}"; do
+      echo "$ex-$arch.zip"
+    done
+  done
 }
 
-# build_all OUT: every example for every architecture into OUT, plus OUT/SHA256SUMS.
+# build_all OUT: every example for every architecture into OUT, plus OUT/SHA256SUMS of exactly
+# those zips (other files in OUT, such as stale zips of a removed example, are not listed).
 build_all() {
   local out=$1 tmp ex arch
+  local -a names
+  mapfile -t names < <(zips)
   mkdir -p "$out"
+  (cd "$out" && rm -f -- SHA256SUMS "${names[@]}")
   tmp=$(mktemp -d)
   # shellcheck disable=SC2064 # expand now: the trap removes this call's directory, then itself
   trap "rm -rf '$tmp'; trap - RETURN" RETURN
+  # the zip writer, built for the host
+  (cd "$ROOT" && GOFLAGS=-mod=readonly go build -trimpath -o "$tmp/lambdazip" ./tools/lambdazip) ||
+    die "go build tools/lambdazip"
   for ex in "${EXAMPLES[@]}"; do
     [ -d "$ROOT/examples/$ex" ] || die "missing examples/$ex"
     for arch in "${ARCHES[@]}"; do
@@ -63,10 +65,10 @@ build_all() {
       (cd "$ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$arch") GOFLAGS=-mod=readonly \
         go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' \
         -o "$tmp/$ex-$arch/bootstrap" "./examples/$ex") || die "go build examples/$ex ($arch)"
-      zip_bootstrap "$tmp/$ex-$arch/bootstrap" "$out/$ex-$arch.zip"
+      "$tmp/lambdazip" -o "$out/$ex-$arch.zip" "$tmp/$ex-$arch/bootstrap" || die "zip examples/$ex ($arch)"
     done
   done
-  (cd "$out" && sha256sum -- *.zip >SHA256SUMS)
+  (cd "$out" && sha256sum -- "${names[@]}" >SHA256SUMS)
 }
 
 main() {
@@ -81,13 +83,14 @@ main() {
     shift
   done
   command -v go >/dev/null || die "go not found"
-  command -v python3 >/dev/null || die "python3 not found"
   command -v sha256sum >/dev/null || die "sha256sum not found"
 
   build_all "$out"
   local z n=0
-  for z in "$out"/*.zip; do
-    printf '  %-36s %9d bytes\n' "$(basename "$z")" "$(stat -c %s "$z")" >&2
+  local -a names
+  mapfile -t names < <(zips)
+  for z in "${names[@]}"; do
+    printf '  %-36s %9d bytes\n' "$z" "$(stat -c %s "$out/$z")" >&2
     n=$((n + 1))
   done
   if [ "$check" -eq 1 ]; then
@@ -102,8 +105,8 @@ main() {
       die "the second build differs: the zips are not reproducible"
     fi
     local f
-    for f in "$out"/*.zip; do
-      cmp -s "$f" "$second/$(basename "$f")" || die "$(basename "$f") differs between builds"
+    for f in "${names[@]}"; do
+      cmp -s "$out/$f" "$second/$f" || die "$f differs between builds"
     done
     log "--check: ${#EXAMPLES[@]} examples x ${#ARCHES[@]} architectures byte-identical on a second build"
   fi

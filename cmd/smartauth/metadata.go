@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/healthlake-smart/smartauth-go/internal/metadata"
+	"github.com/healthlake-smart/smartauth-go/providers/cognito"
+	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
 )
 
 const metadataUsage = `usage: smartauth metadata SOURCE [flags]       build IdentityProviderConfiguration.Metadata
@@ -24,9 +26,16 @@ SOURCE is one of
                                          pool's domain prefix or a custom domain as https://host
   --discovery FILE                       an OpenID discovery document ("-": stdin)
 
+The document's issuer must be the IdP's (OpenID Discovery §4.3): URL/realms/NAME
+for Keycloak, https://cognito-idp.R.amazonaws.com/ID for Cognito, --issuer when
+given (it also overrides those two, e.g. for a Keycloak whose public hostname
+differs from URL). A discovery file is not checked without --issuer.
+
 The SMART capabilities come from the flags: launch modes, client types,
 permissions, sso-openid-connect, plus --capability for any other SMART 2.2
-capability. SMART_ON_FHIR always adds permission-v2. Without authorization_code
+capability. permission-v1 is on by default (both strategies accept v1 scopes;
+--v1=false leaves it out) and SMART_ON_FHIR always adds permission-v2; each
+capability is written once. Without authorization_code
 in --grant-types the launch modes and sso-openid-connect default to off.
 
 Output: the Metadata JSON object (indented; --compact), or with --string the
@@ -48,10 +57,10 @@ type metadataFlags struct {
 	strategy                                 string
 	keycloakURL, realm                       string
 	cognitoDomain, region, poolID            string
-	discovery                                string
+	discovery, issuer                        string
 	launch, clients, permissions, grantTypes string
 	scopesSupported                          string
-	v22, sso, compact, quoted, insecure      bool
+	v1, v22, sso, compact, quoted, insecure  bool
 	extra                                    []string
 	timeout                                  time.Duration
 	set                                      map[string]bool
@@ -73,9 +82,11 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&f.region, "region", "", "AWS region of the Cognito user pool")
 	fs.StringVar(&f.poolID, "user-pool-id", "", "Cognito user pool `ID`, e.g. us-east-1_AbC123")
 	fs.StringVar(&f.discovery, "discovery", "", "OpenID discovery document `FILE`")
+	fs.StringVar(&f.issuer, "issuer", "", "the issuer `URL` the discovery document must name (default: the Keycloak realm's or Cognito pool's)")
 	fs.StringVar(&f.launch, "launch", "standalone", "launch modes, comma-separated: standalone, ehr (\"none\": none); each adds its patient context")
 	fs.StringVar(&f.clients, "clients", "confidential-symmetric", "client types, comma-separated: public, confidential-symmetric, confidential-asymmetric")
 	fs.StringVar(&f.permissions, "permissions", "patient,user", "scope permissions, comma-separated: patient, user, offline, online (\"none\": none)")
+	fs.BoolVar(&f.v1, "v1", true, "advertise permission-v1 (v1 scopes such as patient/*.read; both strategies accept them)")
 	fs.BoolVar(&f.v22, "v2.2", false, "advertise permission-v2.2 (granular scopes; SMART_ON_FHIR only)")
 	fs.BoolVar(&f.sso, "sso", true, "advertise sso-openid-connect (needs authorization_code)")
 	fs.Func("capability", "add a SMART 2.2 capability `NAME` (repeatable)", func(s string) error {
@@ -113,7 +124,10 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return checkMetadata(f, strategy, stdin, stdout, stderr)
 	}
 
-	disc, code := discoveryDocument(ctx, f, stdin, stderr)
+	if f.set["issuer"] && f.issuer == "" {
+		return usageErr("--issuer needs a URL")
+	}
+	disc, issuer, code := discoveryDocument(ctx, f, stdin, stderr)
 	if disc == nil {
 		return code
 	}
@@ -121,6 +135,7 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	settings.Issuer = issuer
 	m, err := metadata.Build(disc, settings)
 	if err != nil {
 		fmt.Fprintf(stderr, "smartauth: %v\n", err)
@@ -144,17 +159,15 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return 0
 }
 
-// maxMetadataInput caps what --check and --discovery read: Check itself
-// reports anything over its 1 MiB limit as a problem.
-const maxMetadataInput = 2 << 20
-
 func checkMetadata(f metadataFlags, strategy metadata.Strategy, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.check == "" {
 		fmt.Fprintln(stderr, "smartauth metadata: --check needs a FILE (\"-\": stdin)")
 		return 2
 	}
-	doc, err := readInput(f.check, stdin, maxMetadataInput)
-	if err != nil {
+	// An oversized document (its first MaxDocument+1 bytes) is Check's problem
+	// line like any other, whatever its size.
+	doc, err := readInput(f.check, stdin, metadata.MaxDocument)
+	if err != nil && !errors.Is(err, errTooLarge) {
 		fmt.Fprintf(stderr, "smartauth metadata: %v\n", err)
 		return 2
 	}
@@ -171,15 +184,23 @@ func checkMetadata(f metadataFlags, strategy metadata.Strategy, stdin io.Reader,
 }
 
 // discoveryDocument returns the IdP's discovery document from the one source
-// the flags name, or nil and the exit status.
-func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, stderr io.Writer) ([]byte, int) {
-	fail := func(code int, format string, a ...any) ([]byte, int) {
+// the flags name and the issuer it must name ("": unknown), or nil and the
+// exit status.
+func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, stderr io.Writer) ([]byte, string, int) {
+	fail := func(code int, format string, a ...any) ([]byte, string, int) {
 		fmt.Fprintf(stderr, "smartauth metadata: "+format+"\n", a...)
-		return nil, code
+		return nil, "", code
 	}
-	failErr := func(code int, err error) ([]byte, int) {
+	failErr := func(code int, err error) ([]byte, string, int) {
 		fmt.Fprintf(stderr, "smartauth: %v\n", err) // package errors start with "metadata: "
-		return nil, code
+		return nil, "", code
+	}
+	// expect is the issuer the document must name: --issuer, else the IdP's.
+	expect := func(idp string) string {
+		if f.issuer != "" {
+			return f.issuer
+		}
+		return idp
 	}
 	sources := 0
 	for _, group := range [][]string{{"keycloak-url", "realm"}, {"cognito-domain", "region", "user-pool-id"}, {"discovery"}} {
@@ -192,11 +213,12 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 	}
 	switch {
 	case f.set["discovery"]:
-		b, err := readInput(f.discovery, stdin, maxMetadataInput)
-		if err != nil {
+		// An oversized document fails Build (exit 1) like a fetched one.
+		b, err := readInput(f.discovery, stdin, metadata.MaxDocument)
+		if err != nil && !errors.Is(err, errTooLarge) {
 			return failErr(2, err)
 		}
-		return b, 0
+		return b, expect(""), 0
 	case f.set["cognito-domain"] || f.set["region"] || f.set["user-pool-id"]:
 		if f.cognitoDomain == "" || f.region == "" || f.poolID == "" {
 			return fail(2, "--cognito-domain, --region and --user-pool-id go together")
@@ -205,10 +227,18 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 		if err != nil {
 			return failErr(2, err)
 		}
-		return b, 0
+		issuer, err := cognito.IssuerURL(f.region, f.poolID)
+		if err != nil {
+			return failErr(2, err)
+		}
+		return b, expect(issuer), 0
 	default:
 		if f.keycloakURL == "" || f.realm == "" {
 			return fail(2, "--keycloak-url and --realm go together")
+		}
+		issuer, err := keycloak.IssuerURL(f.keycloakURL, f.realm, "")
+		if err != nil {
+			return failErr(2, err)
 		}
 		u, err := metadata.KeycloakDiscoveryURL(f.keycloakURL, f.realm)
 		if err != nil {
@@ -221,13 +251,14 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 		if err != nil {
 			return failErr(1, err)
 		}
-		return b, 0
+		return b, expect(issuer), 0
 	}
 }
 
 // metadataSettings turns the capability flags into Build settings.
 func metadataSettings(f metadataFlags, strategy metadata.Strategy) (metadata.Settings, error) {
-	s := metadata.Settings{Strategy: strategy, GrantTypes: splitList(f.grantTypes), InsecureAllowLoopbackHTTP: f.insecure}
+	s := metadata.Settings{Strategy: strategy, GrantTypes: splitList(f.grantTypes), OmitPermissionV1: !f.v1,
+		InsecureAllowLoopbackHTTP: f.insecure}
 	authCode := slices.Contains(s.GrantTypes, metadata.GrantAuthorizationCode)
 	var caps []string
 	launch := splitList(f.launch)
@@ -272,6 +303,9 @@ func metadataSettings(f metadataFlags, strategy metadata.Strategy) (metadata.Set
 	for _, c := range f.extra {
 		if !metadata.IsCapability(c) {
 			return s, fmt.Errorf("--capability: %q is not a SMART App Launch 2.2 capability", c)
+		}
+		if c == metadata.CapPermissionV1 && !f.v1 {
+			return s, fmt.Errorf("--capability %s contradicts --v1=false", c)
 		}
 	}
 	s.Capabilities = append(caps, f.extra...)

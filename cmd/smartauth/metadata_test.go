@@ -109,13 +109,40 @@ func TestMetadataCheck(t *testing.T) {
 	assert.Equal(t, 2, code)
 }
 
+// An oversized document is one problem line and exit 1, whatever its size
+// and source; so is an oversized discovery document.
+func TestMetadataOversized(t *testing.T) {
+	for _, size := range []int{1_500_000, 3_000_000, 64 << 20} {
+		doc := `{"x":"` + strings.Repeat("a", size) + `"}`
+		file := writeFile(t, "big.json", doc)
+		for _, args := range [][]string{{"--check", file}, {"--check", "-"}} {
+			stdin := ""
+			if args[1] == "-" {
+				stdin = doc
+			}
+			code, stdout, stderr := runCLI(t, stdin, append([]string{"metadata"}, args...)...)
+			assert.Equal(t, 1, code, "%d bytes %v: %s", size, args, stderr)
+			assert.Equal(t, "Metadata: document is more than 1048576 bytes", strings.SplitN(stdout, ";", 2)[0], "%d bytes %v", size, args)
+			assert.Equal(t, 1, strings.Count(stdout, "\n"), stdout)
+			assert.Contains(t, stderr, "1 problem(s)")
+		}
+		code, stdout, stderr := runCLI(t, "", "metadata", "--discovery", file)
+		assert.Equal(t, 1, code, stderr)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, "more than 1048576 bytes")
+	}
+}
+
 func TestMetadataBuild(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/realms/fhir/.well-known/openid-configuration" {
+		switch r.URL.Path {
+		case "/realms/fhir/.well-known/openid-configuration":
+			_, _ = w.Write([]byte(keycloakDiscoveryDoc(t, "http://"+r.Host+"/realms/fhir")))
+		case "/realms/smart/.well-known/openid-configuration": // names another IdP
+			_, _ = w.Write([]byte(keycloakDiscoveryDoc(t, "https://evil.example.net/realms/smart")))
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		_, _ = w.Write([]byte(keycloakDiscoveryDoc(t, "http://"+r.Host+"/realms/fhir")))
 	}))
 	defer srv.Close()
 	kcFile := writeFile(t, "kc.json", keycloakDiscoveryDoc(t, mdKCIssuer))
@@ -136,18 +163,40 @@ func TestMetadataBuild(t *testing.T) {
 		{name: "cognito custom domain, V1, backend only", args: []string{"--cognito-domain", "https://auth.example.com", "--region", "us-east-1",
 			"--user-pool-id", "us-east-1_AbC123", "--strategy", "SMART_ON_FHIR_V1", "--grant-types", "client_credentials", "--compact"},
 			checkArgs:  []string{"--strategy", "SMART_ON_FHIR_V1"},
-			wantStdout: []string{`"token_endpoint":"https://auth.example.com/oauth2/token"`, `"capabilities":["client-confidential-symmetric","permission-patient","permission-user"]`}},
+			wantStdout: []string{`"token_endpoint":"https://auth.example.com/oauth2/token"`, `"capabilities":["client-confidential-symmetric","permission-patient","permission-user","permission-v1"]`}},
 		{name: "discovery file with flags", args: []string{"--discovery", kcFile, "--launch", "standalone,ehr", "--clients", "public,confidential-asymmetric",
 			"--permissions", "patient,offline", "--v2.2", "--capability", "context-ehr-encounter", "--scopes-supported", "openid launch patient/*.rs", "--compact"},
 			checkArgs: []string{},
 			wantStdout: []string{`"capabilities":["launch-ehr","launch-standalone","client-public","client-confidential-asymmetric","sso-openid-connect",` +
-				`"context-ehr-patient","context-ehr-encounter","context-standalone-patient","permission-offline","permission-patient","permission-v2","permission-v2.2"]`,
+				`"context-ehr-patient","context-ehr-encounter","context-standalone-patient","permission-offline","permission-patient","permission-v1","permission-v2","permission-v2.2"]`,
 				`"scopes_supported":["openid","launch","patient/*.rs"]`, `"token_endpoint_auth_methods_supported":["private_key_jwt"]`}},
+		{name: "permission-v1 given twice, written once", args: append([]string{"--capability", "permission-v1", "--capability", "permission-v1,permission-user",
+			"--permissions", "none", "--launch", "none", "--sso=false", "--compact"}, cognito...), checkArgs: []string{},
+			wantStdout: []string{`"capabilities":["client-confidential-symmetric","permission-user","permission-v1","permission-v2"]`}},
+		{name: "--v1=false", args: append([]string{"--v1=false", "--permissions", "none", "--launch", "none", "--sso=false", "--compact"}, cognito...),
+			checkArgs: []string{}, wantStdout: []string{`"capabilities":["client-confidential-symmetric","permission-v2"]`}},
+		{name: "--v1=false on V1", args: append([]string{"--v1=false", "--strategy", "SMART_ON_FHIR_V1", "--compact"}, cognito...),
+			checkArgs: []string{"--strategy", "SMART_ON_FHIR_V1"}, wantStdout: []string{`"permission-user"]`}},
+		{name: "--v1=false with --capability permission-v1", args: append([]string{"--v1=false", "--capability", "permission-v1"}, cognito...),
+			wantCode: 2, wantStderr: "contradicts --v1=false"},
 		{name: "discovery on stdin, no scopes", args: []string{"--discovery", "-", "--scopes-supported", "none", "--compact"}, stdin: keycloakDiscoveryDoc(t, mdKCIssuer),
 			checkArgs: []string{}, wantStdout: []string{`"issuer":"` + mdKCIssuer + `"`}},
 		{name: "keycloak over loopback http", args: []string{"--keycloak-url", srv.URL, "--realm", "fhir", "--insecure-allow-loopback-http"},
 			checkArgs: []string{"--insecure-allow-loopback-http"}, wantStdout: []string{`"token_endpoint": "` + srv.URL + `/realms/fhir/protocol/openid-connect/token"`}},
 		{name: "keycloak over http refused in the output", args: []string{"--keycloak-url", srv.URL, "--realm", "fhir"}, wantCode: 1, wantStderr: "is not https"},
+		{name: "keycloak document of another issuer", args: []string{"--keycloak-url", srv.URL, "--realm", "smart", "--insecure-allow-loopback-http"},
+			wantCode: 1, wantStderr: `wrong issuer: the document names "https://evil.example.net/realms/smart", not "` + srv.URL + `/realms/smart"`},
+		{name: "keycloak issuer pinned by --issuer", args: []string{"--keycloak-url", srv.URL, "--realm", "smart", "--issuer", "https://evil.example.net/realms/smart"},
+			checkArgs: []string{}, wantStdout: []string{`"token_endpoint": "https://evil.example.net/realms/smart/protocol/openid-connect/token"`}},
+		{name: "keycloak --issuer differs", args: []string{"--keycloak-url", srv.URL, "--realm", "fhir", "--insecure-allow-loopback-http",
+			"--issuer", mdKCIssuer}, wantCode: 1, wantStderr: "wrong issuer"},
+		{name: "discovery file with its --issuer", args: []string{"--discovery", kcFile, "--issuer", mdKCIssuer}, checkArgs: []string{},
+			wantStdout: []string{`"issuer": "` + mdKCIssuer + `"`}},
+		{name: "discovery file of another issuer", args: []string{"--discovery", kcFile, "--issuer", "https://kc.example.com/realms/other"},
+			wantCode: 1, wantStderr: `names "` + mdKCIssuer + `", not "https://kc.example.com/realms/other"`},
+		{name: "cognito --issuer differs", args: append([]string{"--issuer", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}, cognito...),
+			wantCode: 1, wantStderr: "wrong issuer"},
+		{name: "empty --issuer", args: []string{"--discovery", kcFile, "--issuer="}, wantCode: 2, wantStderr: "--issuer needs a URL"},
 		{name: "keycloak realm missing", args: []string{"--keycloak-url", srv.URL, "--realm", "nope"}, wantCode: 1, wantStderr: "HTTP 404"},
 		{name: "IdP without S256", args: []string{"--discovery", noS256}, wantCode: 1, wantStderr: "S256"},
 		{name: "no source", args: nil, wantCode: 2, wantStderr: "exactly one source"},
@@ -178,6 +227,9 @@ func TestMetadataBuild(t *testing.T) {
 			assert.Contains(t, stderr, tc.wantStderr)
 			if tc.wantCode != 0 {
 				assert.Empty(t, stdout)
+			}
+			if tc.wantCode == 1 && !strings.Contains(stderr, "fails the checks:") { // that error lists the problems
+				assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
 			}
 			if tc.checkArgs != nil {
 				file := writeFile(t, "out.json", stdout)

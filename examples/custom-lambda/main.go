@@ -1,12 +1,8 @@
-// Command custom-lambda is the "import the library into your own Lambda"
-// case: the stock Keycloak validation plus one rule of your own. Every token
-// must carry a "tenant" claim equal to this Lambda's TENANT, so a realm shared
-// by several tenants cannot reach another tenant's data store.
-//
-// Environment, named as in examples/healthlake-lambda (lists comma-separated):
-// KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES, KEYCLOAK_CLIENTS,
-// DATASTORE_ENDPOINTS, SERVICE_ROLE_ARN; and TENANT. Build:
-// scripts/build-lambdas.sh (runtime provided.al2023, handler bootstrap).
+// Command custom-lambda is the "import the library into your own Lambda" case: the stock Keycloak validation plus
+// one rule of your own. Every token must carry a "tenant" claim equal to this Lambda's TENANT, so a realm shared by
+// several tenants cannot reach another tenant's data store. Environment, named and read as in examples/healthlake-lambda
+// (lists comma-separated, items trimmed): KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_AUDIENCES, KEYCLOAK_CLIENTS,
+// DATASTORE_ENDPOINTS, SERVICE_ROLE_ARN; and TENANT. Build: scripts/build-lambdas.sh (provided.al2023, handler bootstrap).
 package main
 
 import (
@@ -25,8 +21,7 @@ import (
 	"github.com/healthlake-smart/smartauth-go/smartauth"
 )
 
-// errTenant names no claim value: the decision log prints it.
-var errTenant = errors.New("tenant claim missing or not this Lambda's tenant")
+var errTenant = errors.New("tenant claim missing or not this Lambda's tenant") // no claim value: the decision log prints it
 
 // requireTenant is the custom rule, run after every built-in check (fails as smartauth.ErrCustomCheck).
 func requireTenant(tenant string) func(*smartauth.Claims) error {
@@ -38,9 +33,14 @@ func requireTenant(tenant string) func(*smartauth.Claims) error {
 	}
 }
 
-// list splits a comma-separated setting, dropping blanks.
-func list(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+// list splits a comma-separated setting, trimming items and dropping blanks, as healthlake-lambda does.
+func list(s string) (out []string) {
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // newAuthorizer builds the validator and its HealthLake answer (now: nil = time.Now).

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthlake-smart/smartauth-go/healthlake"
+	"github.com/healthlake-smart/smartauth-go/internal/config"
 	"github.com/healthlake-smart/smartauth-go/internal/testjwt"
 	"github.com/healthlake-smart/smartauth-go/lambdaadapter"
 	"github.com/healthlake-smart/smartauth-go/providers/keycloak"
@@ -103,7 +104,9 @@ func TestEnvNamesAsHealthlakeLambda(t *testing.T) {
 			assert.Contains(t, stock, n)
 		}
 	}
-	assert.Equal(t, []string{"a", "b"}, list(" a, ,b "), "lists are trimmed as in healthlake-lambda")
+	for _, in := range []string{" a, ,b ", "a,b", "a b, c\t", ",", "", " x ,y z,\n"} {
+		assert.Equal(t, config.List(in), list(in), "%q: lists are read as in healthlake-lambda (internal/config.List)", in)
+	}
 	src, err := os.ReadFile("main.go")
 	require.NoError(t, err)
 	assert.NotContains(t, string(src), "smartauth-go/internal/", "a user copying main.go cannot import internal packages")

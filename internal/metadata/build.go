@@ -24,6 +24,10 @@ var (
 	ErrSettings = errors.New("metadata: invalid settings")
 	// ErrInvalid: the built document fails Check; the error lists the problems.
 	ErrInvalid = errors.New("metadata: built document fails the checks")
+	// ErrIssuer: the discovery document names another issuer than
+	// Settings.Issuer (OpenID Connect Discovery 1.0 §4.3). It also wraps
+	// ErrDiscovery.
+	ErrIssuer = fmt.Errorf("%w: wrong issuer", ErrDiscovery)
 )
 
 // Settings are the SMART choices the IdP's discovery document cannot know.
@@ -31,6 +35,11 @@ type Settings struct {
 	// Strategy is the data store's AuthorizationStrategy (required).
 	// SMARTOnFHIR adds "permission-v2" to the capabilities.
 	Strategy Strategy
+	// OmitPermissionV1 leaves out "permission-v1", which Build otherwise
+	// adds for both strategies: both accept v1 scopes (patient/*.read), and
+	// SMART App Launch 2.2 says servers SHOULD advertise it. Listing it in
+	// Capabilities as well is an ErrSettings.
+	OmitPermissionV1 bool
 	// Capabilities are the SMART capabilities to advertise, e.g.
 	// "launch-standalone", "client-confidential-symmetric",
 	// "sso-openid-connect", "permission-patient". Unknown names are an error.
@@ -43,6 +52,12 @@ type Settings struct {
 	// (empty: left out). When nil, the IdP's scopes_supported is used, keeping
 	// only SMART scopes the strategy accepts.
 	ScopesSupported []string
+	// Issuer, when not empty, is the issuer the discovery document must name,
+	// character for character: the issuer whose discovery URL was fetched
+	// (OpenID Connect Discovery 1.0 §4.3). A document naming another issuer
+	// is refused (ErrIssuer): its endpoints are not that IdP's. Empty: not
+	// checked (a discovery file of unknown origin).
+	Issuer string
 	// InsecureAllowLoopbackHTTP lets http:// endpoints on 127.0.0.1, ::1 and
 	// localhost through (a test IdP). Metadata for HealthLake MUST NOT be
 	// built with it.
@@ -116,6 +131,10 @@ func Build(disc []byte, s Settings) (*Metadata, error) {
 		if m.v == "" {
 			return nil, fmt.Errorf("%w: %s is missing", ErrDiscovery, m.name)
 		}
+	}
+	if s.Issuer != "" && d.Issuer != s.Issuer {
+		return nil, fmt.Errorf("%w: the document names %q, not %q (OpenID Discovery §4.3: they must be identical; its endpoints are not that IdP's)",
+			ErrIssuer, d.Issuer, s.Issuer)
 	}
 	isCognito := cognitoIssuerHost.MatchString(hostOf(d.Issuer))
 	if isCognito {
@@ -198,8 +217,9 @@ func checkGrantSettings(grants []string) string {
 	return ""
 }
 
-// orderCapabilities validates s.Capabilities, adds permission-v2 for
-// SMART_ON_FHIR and returns them in SMART's order.
+// orderCapabilities validates s.Capabilities, adds permission-v1 (unless
+// omitted) and permission-v2 for SMART_ON_FHIR and returns them in SMART's
+// order, each once.
 func orderCapabilities(s Settings) ([]string, error) {
 	want := map[string]bool{}
 	for _, c := range s.Capabilities {
@@ -208,6 +228,10 @@ func orderCapabilities(s Settings) ([]string, error) {
 		}
 		want[c] = true
 	}
+	if s.OmitPermissionV1 && want[CapPermissionV1] {
+		return nil, fmt.Errorf("%w: permission-v1 is both listed and omitted", ErrSettings)
+	}
+	want[CapPermissionV1] = !s.OmitPermissionV1
 	switch s.Strategy {
 	case SMARTOnFHIR:
 		want[CapPermissionV2] = true

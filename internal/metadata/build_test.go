@@ -140,6 +140,13 @@ func TestBuildErrors(t *testing.T) {
 			s: ok, wantErr: ErrInvalid},
 		{name: "explicit v2 scope on V1", disc: kc, s: Settings{Strategy: SMARTOnFHIRV1, Capabilities: []string{"permission-patient"}, GrantTypes: bothGrants,
 			ScopesSupported: []string{"patient/*.rs"}}, wantErr: ErrInvalid, wantMsg: "SMART_ON_FHIR_V1"},
+		{name: "issuer of another IdP", disc: func(t testing.TB) []byte { return keycloakDiscovery(t, "https://evil.example.net/realms/fhir") },
+			s: with(func(s *Settings) { s.Issuer = kcIssuer }), wantErr: ErrIssuer, wantMsg: `"https://evil.example.net/realms/fhir", not "` + kcIssuer + `"`},
+		{name: "issuer with a trailing slash", disc: func(t testing.TB) []byte { return keycloakDiscovery(t, kcIssuer+"/") },
+			s: with(func(s *Settings) { s.Issuer = kcIssuer }), wantErr: ErrDiscovery, wantMsg: "wrong issuer"},
+		{name: "cognito pool of another pool", disc: cog, s: with(func(s *Settings) {
+			s.Issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"
+		}), wantErr: ErrIssuer},
 		{name: "context without launch mode", disc: kc, s: with(func(s *Settings) { s.Capabilities = []string{"context-ehr-patient"} }),
 			wantErr: ErrInvalid, wantMsg: "launch-ehr"},
 	}
@@ -152,6 +159,17 @@ func TestBuildErrors(t *testing.T) {
 			assert.True(t, strings.HasPrefix(err.Error(), "metadata: "), err.Error())
 		})
 	}
+}
+
+func TestBuildIssuerMatches(t *testing.T) {
+	m, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: SMARTOnFHIR, Capabilities: appCaps, GrantTypes: bothGrants, Issuer: kcIssuer})
+	require.NoError(t, err)
+	assert.Equal(t, kcIssuer, m.Issuer)
+	cog, err := CognitoDiscovery("us-east-1", "us-east-1_AbC123", "smart-1")
+	require.NoError(t, err)
+	_, err = Build(cog, Settings{Strategy: SMARTOnFHIR, Capabilities: appCaps, GrantTypes: bothGrants,
+		Issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"})
+	require.NoError(t, err)
 }
 
 func TestBuildLoopback(t *testing.T) {
@@ -201,12 +219,40 @@ func TestBuildCapabilityOrder(t *testing.T) {
 	m, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: SMARTOnFHIR, GrantTypes: bothGrants,
 		Capabilities: []string{"permission-user", "launch-standalone", "permission-user", "permission-v2", "client-public"}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"launch-standalone", "client-public", "permission-user", "permission-v2"}, m.Capabilities)
+	assert.Equal(t, []string{"launch-standalone", "client-public", "permission-user", "permission-v1", "permission-v2"}, m.Capabilities)
 	assert.Nil(t, m.TokenEndpointAuthMethods, "public clients only: no secret methods")
 	for i := 1; i < len(capabilityOrder); i++ {
 		assert.True(t, IsCapability(capabilityOrder[i]))
 	}
 	assert.Len(t, capabilityOrder, len(capabilities), "capabilityOrder lists every capability")
+}
+
+// permission-v1 is advertised once for both strategies unless omitted.
+func TestBuildPermissionV1(t *testing.T) {
+	for _, st := range []Strategy{SMARTOnFHIR, SMARTOnFHIRV1} {
+		for _, tc := range []struct {
+			caps []string
+			omit bool
+			want int
+		}{
+			{caps: appCaps, want: 1},
+			{caps: append([]string{"permission-v1"}, appCaps...), want: 1},
+			{caps: appCaps, omit: true, want: 0},
+		} {
+			m, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: st, Capabilities: tc.caps, GrantTypes: bothGrants, OmitPermissionV1: tc.omit})
+			require.NoError(t, err)
+			n := 0
+			for _, c := range m.Capabilities {
+				if c == CapPermissionV1 {
+					n++
+				}
+			}
+			assert.Equal(t, tc.want, n, "%s %v omit=%v: %v", st, tc.caps, tc.omit, m.Capabilities)
+		}
+	}
+	_, err := Build(keycloakDiscovery(t, kcIssuer), Settings{Strategy: SMARTOnFHIR, Capabilities: []string{"permission-v1"}, GrantTypes: bothGrants,
+		OmitPermissionV1: true})
+	require.ErrorIs(t, err, ErrSettings)
 }
 
 func TestCognitoDiscovery(t *testing.T) {

@@ -2,12 +2,15 @@ package metadata
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -82,8 +85,10 @@ func (p Policy) Check(doc []byte) []Problem {
 	return c.problems
 }
 
-// maxDocument caps what Check and Build parse; real documents are a few KiB.
-const maxDocument = 1 << 20
+// MaxDocument caps what Check, Build and Fetch take; real documents are a
+// few KiB. Check reports a larger document as a "json" problem, so a caller
+// reading a file needs to read only MaxDocument+1 bytes of it.
+const MaxDocument = 1 << 20
 
 // decodeObject parses doc as a JSON object, unwrapping one level of JSON
 // string. Duplicate member names and invalid UTF-8 are rejected.
@@ -91,8 +96,8 @@ func decodeObject(doc []byte) (map[string]jsontext.Value, *Problem) {
 	docProblem := func(what, why, fix string) *Problem {
 		return &Problem{Rule: "json", What: what, Why: why, Fix: fix}
 	}
-	if len(doc) > maxDocument {
-		return nil, docProblem(fmt.Sprintf("document is %d bytes, more than %d", len(doc), maxDocument),
+	if len(doc) > MaxDocument {
+		return nil, docProblem(fmt.Sprintf("document is more than %d bytes", MaxDocument),
 			"a discovery document is a few KiB", "give the Metadata object itself")
 	}
 	doc = bytes.TrimSpace(doc)
@@ -118,11 +123,44 @@ func decodeObject(doc []byte) (map[string]jsontext.Value, *Problem) {
 	}
 	var m map[string]jsontext.Value
 	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, docProblem("not valid JSON: "+err.Error(),
-			"HealthLake rejects or misreads it; duplicate member names are ambiguous",
-			"fix the JSON syntax (a linter such as `jq .` shows where)")
+		why, fix := syntaxWhy(doc, err)
+		return nil, docProblem("not valid JSON: "+err.Error(), why, fix)
 	}
 	return m, nil
+}
+
+// syntaxWhy explains a JSON error of the object doc by its kind, found from
+// the error's sentinels and the input itself (json/v2's error text is not
+// stable).
+func syntaxWhy(doc []byte, err error) (why, fix string) {
+	switch {
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		return "a member named twice is ambiguous: readers disagree on which value counts",
+			"keep each member once"
+	case !utf8.Valid(doc):
+		return "JSON text must be UTF-8 (RFC 8259); HealthLake and clients may reject or alter the bytes",
+			"save the document as UTF-8"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the document ends inside the object (truncated, or a bracket or quote is not closed)",
+			"give the whole object; a linter such as `jq .` shows where it breaks off"
+	case trailingData(doc):
+		return "HealthLake parses exactly one JSON value, and more follows the object",
+			"remove what follows the object's closing brace"
+	default:
+		return "HealthLake rejects or misreads a document that is not valid JSON",
+			"fix the JSON syntax (a linter such as `jq .` shows where)"
+	}
+}
+
+// trailingData reports whether doc starts with one complete JSON value
+// (duplicate names allowed) that is followed by more than white space.
+func trailingData(doc []byte) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(doc), jsontext.AllowDuplicateNames(true))
+	if _, err := dec.ReadValue(); err != nil {
+		return false
+	}
+	_, err := dec.ReadToken()
+	return !errors.Is(err, io.EOF)
 }
 
 // Members Check reads. Every URL member is also a string member.

@@ -91,6 +91,36 @@ var allRules = []string{
 	"cognito.issuer", "cognito.jwks-uri", "cognito.hosted-ui", "keycloak.realm",
 }
 
+// A JSON error's why names its kind, told from the kind of input (json/v2's
+// error text is randomised, so only the why is compared).
+func TestCheckSyntaxWhy(t *testing.T) {
+	dup := "named twice"
+	for _, tc := range []struct {
+		name, raw, why string
+	}{
+		{name: "duplicate member", raw: `{"capabilities": [], "capabilities": []}`, why: dup},
+		{name: "duplicate member in a JSON string", raw: `"{\"a\": 1, \"a\": 2}"`, why: dup},
+		{name: "invalid UTF-8", raw: "{\"issuer\": \"https://kc.example.com/\xff\"}", why: "UTF-8"},
+		{name: "truncated", raw: `{"capabilities": ["permission-v2"`, why: "ends inside the object"},
+		{name: "unclosed string", raw: `{"capabilities": "permission-v2`, why: "ends inside the object"},
+		{name: "trailing object", raw: `{"capabilities": []} {"issuer": "x"}`, why: "more follows the object"},
+		{name: "trailing brace", raw: `{"capabilities": []}}`, why: "more follows the object"},
+		{name: "deep nesting", raw: `{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, why: "not valid JSON"},
+		{name: "bad token", raw: `{"capabilities": [}`, why: "not valid JSON"},
+		{name: "number as name", raw: `{1: 2}`, why: "not valid JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			probs := Check([]byte(tc.raw), SMARTOnFHIR)
+			require.Len(t, probs, 1)
+			assert.Equal(t, "json", probs[0].Rule)
+			assert.Contains(t, probs[0].Why, tc.why)
+			if tc.why != dup {
+				assert.NotContains(t, probs[0].Why, dup)
+			}
+		})
+	}
+}
+
 func TestCheck(t *testing.T) {
 	v1Caps := caps("launch-standalone", "client-confidential-symmetric", "sso-openid-connect", "context-standalone-patient", "permission-patient")
 	tests := []struct {
@@ -114,7 +144,7 @@ func TestCheck(t *testing.T) {
 		{name: "string that is not JSON", raw: `"{\"a\": }"`, want: []string{"json"}},
 		{name: "double encoded", raw: `"\"{}\""`, want: []string{"json"}},
 		{name: "bad string literal", raw: `"abc`, want: []string{"json"}},
-		{name: "too large", raw: `{"x":"` + strings.Repeat("a", maxDocument) + `"}`, want: []string{"json"}},
+		{name: "too large", raw: `{"x":"` + strings.Repeat("a", MaxDocument) + `"}`, want: []string{"json"}},
 		// types
 		{name: "capabilities not an array", edit: set("capabilities", "permission-v2"), want: []string{"type"}},
 		{name: "issuer not a string", edit: set("issuer", 42), want: []string{"type"}},

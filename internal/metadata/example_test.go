@@ -12,7 +12,7 @@ func ExampleBuild() {
 		panic(err)
 	}
 	m, err := metadata.Build(disc, metadata.Settings{
-		Strategy:     metadata.SMARTOnFHIR, // adds permission-v2
+		Strategy:     metadata.SMARTOnFHIR, // adds permission-v1 (unless omitted) and permission-v2
 		Capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient", "permission-patient"},
 		GrantTypes:   []string{"authorization_code", "client_credentials"},
 	})
@@ -28,8 +28,8 @@ func ExampleBuild() {
 	fmt.Println(s)
 	// Output:
 	// https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/authorize
-	// [launch-standalone client-confidential-symmetric context-standalone-patient permission-patient permission-v2]
-	// "{\"issuer\":\"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123\",\"jwks_uri\":\"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json\",\"authorization_endpoint\":\"https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/authorize\",\"token_endpoint\":\"https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/token\",\"token_endpoint_auth_methods_supported\":[\"client_secret_basic\",\"client_secret_post\"],\"grant_types_supported\":[\"authorization_code\",\"client_credentials\"],\"response_types_supported\":[\"code\"],\"revocation_endpoint\":\"https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/revoke\",\"code_challenge_methods_supported\":[\"S256\"],\"capabilities\":[\"launch-standalone\",\"client-confidential-symmetric\",\"context-standalone-patient\",\"permission-patient\",\"permission-v2\"]}"
+	// [launch-standalone client-confidential-symmetric context-standalone-patient permission-patient permission-v1 permission-v2]
+	// "{\"issuer\":\"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123\",\"jwks_uri\":\"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json\",\"authorization_endpoint\":\"https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/authorize\",\"token_endpoint\":\"https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/token\",\"token_endpoint_auth_methods_supported\":[\"client_secret_basic\",\"client_secret_post\"],\"grant_types_supported\":[\"authorization_code\",\"client_credentials\"],\"response_types_supported\":[\"code\"],\"revocation_endpoint\":\"https://smart-123456789012.auth.us-east-1.amazoncognito.com/oauth2/revoke\",\"code_challenge_methods_supported\":[\"S256\"],\"capabilities\":[\"launch-standalone\",\"client-confidential-symmetric\",\"context-standalone-patient\",\"permission-patient\",\"permission-v1\",\"permission-v2\"]}"
 }
 
 func ExampleCheck() {

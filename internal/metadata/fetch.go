@@ -50,12 +50,12 @@ func Fetch(ctx context.Context, client *http.Client, rawURL string) ([]byte, err
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: GET %s: HTTP %d", ErrFetch, rawURL, resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxDocument+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
-	if len(body) > maxDocument {
-		return nil, fmt.Errorf("%w: document larger than %d bytes", ErrFetch, maxDocument)
+	if len(body) > MaxDocument {
+		return nil, fmt.Errorf("%w: document larger than %d bytes", ErrFetch, MaxDocument)
 	}
 	return body, nil
 }

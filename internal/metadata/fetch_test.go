@@ -22,7 +22,7 @@ func TestFetch(t *testing.T) {
 			assert.Equal(t, "application/json", r.Header.Get("Accept"))
 			_, _ = w.Write(keycloakDiscovery(t, "http://"+r.Host+"/realms/fhir"))
 		case "/big":
-			_, _ = w.Write([]byte(strings.Repeat(" ", maxDocument+1)))
+			_, _ = w.Write([]byte(strings.Repeat(" ", MaxDocument+1)))
 		case "/redirect-out":
 			http.Redirect(w, r, "http://idp.example.com/x", http.StatusFound)
 		case "/redirect-in":
