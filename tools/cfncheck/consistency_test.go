@@ -455,3 +455,44 @@ func TestPushScriptContentTag(t *testing.T) {
 	require.NoError(t, os.WriteFile(realm, raw, 0o644))
 	assert.Equal(t, first, tag(), "the README is not part of the image")
 }
+
+// TestEntrypointDemoDatabase: deploy/keycloak/entrypoint.sh runs start-dev
+// on Keycloak's file database whatever KC_DB* the environment holds (the
+// stack's demo mode, and a manual docker run with production settings
+// left in), logs the names it drops and never a value; start leaves them.
+// kc.sh is a stand-in that prints its environment and arguments.
+func TestEntrypointDemoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "keycloak", "entrypoint.sh"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "smart-entrypoint.sh"), raw, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kc.sh"),
+		[]byte("#!/usr/bin/env bash\nenv | grep '^KC_DB' | sort\necho \"args: $*\"\n"), 0o755))
+	run := func(env []string, args ...string) (stdout, stderr string) {
+		t.Helper()
+		cmd := exec.Command("bash", append([]string{filepath.Join(dir, "smart-entrypoint.sh")}, args...)...)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"),
+			"SMART_AUDIENCE=urn:test", "SMART_APP_REDIRECT_URI=https://app.example.com/cb",
+			"SMART_BACKEND_CLIENT_SECRET=" + strings.Repeat("s", 40)}, env...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		require.NoError(t, cmd.Run(), e.String())
+		return o.String(), e.String()
+	}
+	prod := []string{"KC_DB=postgres", "KC_DB_URL=jdbc:postgresql://db:5432/kc", "KC_DB_USERNAME=keycloak", "KC_DB_PASSWORD=pw-value-never-logged"}
+
+	out, log := run(nil, "start-dev")
+	assert.Equal(t, "KC_DB=dev-file\nargs: start-dev --import-realm\n", out)
+	assert.Contains(t, log, "KC_DB=dev-file")
+
+	out, log = run(prod, "/opt/keycloak/bin/smart-entrypoint.sh", "start-dev", "--import-realm")
+	assert.Equal(t, "KC_DB=dev-file\nargs: start-dev --import-realm\n", out, "no KC_DB_* reaches start-dev")
+	for _, name := range []string{"KC_DB=postgres", "KC_DB_URL", "KC_DB_USERNAME", "KC_DB_PASSWORD"} {
+		assert.Contains(t, log, name+" ignored in demo mode")
+	}
+	assert.NotContains(t, log, "pw-value-never-logged")
+	assert.NotContains(t, log, "jdbc:")
+
+	out, _ = run(prod, "start")
+	assert.Equal(t, "KC_DB=postgres\nKC_DB_PASSWORD=pw-value-never-logged\nKC_DB_URL=jdbc:postgresql://db:5432/kc\nKC_DB_USERNAME=keycloak\nargs: start --optimized --import-realm\n", out)
+}
