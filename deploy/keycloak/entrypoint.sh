@@ -4,8 +4,9 @@
 #
 #   (no arguments)        production: kc.sh start --optimized --import-realm (PostgreSQL from KC_DB_*)
 #   start [OPTIONS]       the same, with extra kc.sh options
-#   start-dev [OPTIONS]   DEMO ONLY: kc.sh start-dev --import-realm, with an in-container H2 database:
-#                         every user, session and change is LOST on each restart, redeploy or scale-out
+#   start-dev [OPTIONS]   DEMO ONLY: kc.sh start-dev --import-realm, with Keycloak's file database
+#                         inside the container (KC_DB=dev-file, always, whatever KC_DB says): every
+#                         user, session and change is LOST on each restart, redeploy or scale-out
 #   anything else         passed to kc.sh unchanged (e.g. --help, show-config, export)
 # A leading path of this script or of kc.sh is dropped, so an App Runner StartCommand such as
 # "/opt/keycloak/bin/smart-entrypoint.sh start-dev" works whether it replaces CMD or ENTRYPOINT.
@@ -81,6 +82,20 @@ case $cmd in
   start-dev)
     check_env
     log "DEMO MODE (start-dev): H2 database inside the container; all data is LOST on restart, redeploy or scale-out. Do not use for real users."
+    # Demo mode never uses an external database. start-dev already defaults to dev-file, also on
+    # this image's --db=postgres build (checked with Keycloak 26.7.3), but a KC_DB or KC_DB_URL
+    # left in the environment (e.g. production settings kept when switching to demo) would make it
+    # connect to that database, or fail: override them, and say so (names only, never values).
+    if [ -n "${KC_DB:-}" ] && [ "$KC_DB" != dev-file ]; then
+      log "KC_DB=$KC_DB ignored in demo mode"
+    fi
+    export KC_DB=dev-file
+    for v in $(compgen -e); do
+      case $v in
+        KC_DB_?*) unset "$v"; log "$v ignored in demo mode" ;;
+      esac
+    done
+    log "KC_DB=dev-file (Keycloak's file database under /opt/keycloak/data/h2)"
     set -- start-dev "$@"
     has_opt --import-realm "$@" || set -- "$@" --import-realm
     ;;

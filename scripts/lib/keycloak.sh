@@ -104,5 +104,7 @@ kc_start() {
   for r in "$KC_REALM" "$KC_SMART_REALM"; do
     grep -q "Realm '$r' imported" "$KC_LOG" || die "keycloak: log does not say realm $r was imported"
   done
+  # The entrypoint's demo mode pins Keycloak's file database (as in the image's start-dev).
+  grep -q "^smart-entrypoint: KC_DB=dev-file" "$KC_LOG" || die "keycloak: the entrypoint did not set KC_DB=dev-file"
   assert_loopback_only keycloak
 }

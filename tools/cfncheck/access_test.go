@@ -127,6 +127,7 @@ func TestPreTokenAlarm(t *testing.T) {
 	topic := "arn:aws:sns:us-east-1:" + account + ":ops"
 	assert.Equal(t, []any{topic}, d.with("AlarmTopicArn", topic).props(t, "PreTokenErrorsAlarm")["AlarmActions"])
 	assert.Nil(t, d.with("PreTokenTrigger", "off", "UserPoolTier", "LITE", "FineGrainedAuthorization", "false").props(t, "PreTokenErrorsAlarm"))
+	assert.Equal(t, d.props(t, "PreTokenFunction")["Tags"], a["Tags"], "tagged like the trigger function")
 }
 
 // TestRealmUserScopesGated: in the shipped realm, every client that offers a
@@ -244,4 +245,43 @@ func TestEcrPullScopedToImageRepository(t *testing.T) {
 	hc := dig(d.props(t, "Keycloak"), "HealthCheckConfiguration").(map[string]any)
 	assert.Equal(t, 20, hc["Interval"], "App Runner maximum")
 	assert.Equal(t, 20, hc["UnhealthyThreshold"], "App Runner maximum: 400 s for start-dev")
+}
+
+// TestKeycloakInstanceRoleKMS: the instance role reads the stack's secrets
+// and the database password; kms:Decrypt only with DbSecretKmsKeyArn, only
+// on that key, only through Secrets Manager, and only in production.
+func TestKeycloakInstanceRoleKMS(t *testing.T) {
+	d := deployments(t)[1]
+	require.Equal(t, "keycloak.yaml", d.file)
+	stmts := func(d deployment) []any {
+		role := d.props(t, "KeycloakInstanceRole")
+		require.Len(t, role["Policies"].([]any), 1)
+		return dig(role["Policies"].([]any)[0], "PolicyDocument", "Statement").([]any)
+	}
+	secrets := []any{
+		"arn:aws:secretsmanager:us-east-1:" + account + ":secret:admin-AbCdEf",
+		"arn:aws:secretsmanager:us-east-1:" + account + ":secret:backend-AbCdEf",
+		d.params["DbPasswordSecretArn"],
+	}
+	def := stmts(d)
+	require.Len(t, def, 1, "no kms:Decrypt by default")
+	assert.Equal(t, "secretsmanager:GetSecretValue", dig(def[0], "Action"))
+	assert.Equal(t, secrets, dig(def[0], "Resource"))
+	assert.Equal(t, "", d.tmpl.Parameters["DbSecretKmsKeyArn"].Default)
+
+	key := "arn:aws:kms:us-east-1:" + account + ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	require.Regexp(t, d.tmpl.Parameters["DbSecretKmsKeyArn"].AllowedPattern, key)
+	withKey := stmts(d.with("DbSecretKmsKeyArn", key))
+	require.Len(t, withKey, 2)
+	assert.Equal(t, def[0], withKey[0])
+	assert.Equal(t, map[string]any{
+		"Effect":    "Allow",
+		"Action":    "kms:Decrypt",
+		"Resource":  key,
+		"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}},
+	}, withKey[1])
+
+	demo := stmts(d.with("KeycloakMode", "demo", "DbJdbcUrl", "", "DbPasswordSecretArn", "", "DbSecretKmsKeyArn", key))
+	require.Len(t, demo, 1, "demo mode reads no database secret")
+	assert.Equal(t, secrets[:2], dig(demo[0], "Resource"))
 }

@@ -179,7 +179,8 @@ func loadRealm(t *testing.T) realmFile {
 // versionExempt are parameters that feed the function but not the version
 // Description, with the reason.
 var versionExempt = map[string]string{
-	"CodeBucket": "the content-addressed ValidatorCodeKey names the code: the same key in another bucket is the same code",
+	"CodeBucket":          "the content-addressed ValidatorCodeKey names the code: the same key in another bucket is the same code",
+	"ReservedConcurrency": "a function setting, not part of a version: it applies to every version at once",
 }
 
 // versionAlternates are values, other than the base deployment's, of every
@@ -301,12 +302,12 @@ func TestSharedBlocksIdentical(t *testing.T) {
 
 	// Shared parameters and conditions.
 	for _, name := range []string{"CodeBucket", "ValidatorCodeKey", "DatastoreEndpoint", "AuthorizationStrategy", "AccessLevel",
-		"PreloadData", "ProvisionedConcurrency", "InvokePermissionSourceArn", "LogRetentionDays", "AlarmTopicArn"} {
+		"PreloadData", "ProvisionedConcurrency", "ReservedConcurrency", "InvokePermissionSourceArn", "LogRetentionDays", "AlarmTopicArn"} {
 		c, k := cog.Parameters[name], kc.Parameters[name]
 		c.Description, k.Description = "", "" // worded for each stack
 		assert.Equal(t, c, k, name)
 	}
-	for _, name := range []string{"IsSmartV2", "IsReadWrite", "IsPreloaded", "HasEndpoint", "HasProvisioned", "HasAlarmTopic", "RestrictSourceArn"} {
+	for _, name := range []string{"IsSmartV2", "IsReadWrite", "IsPreloaded", "HasEndpoint", "HasProvisioned", "HasReservedConcurrency", "HasAlarmTopic", "RestrictSourceArn"} {
 		assert.Equal(t, cog.Conditions[name], kc.Conditions[name], name)
 	}
 
@@ -454,4 +455,84 @@ func TestPushScriptContentTag(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("changed"), 0o644))
 	require.NoError(t, os.WriteFile(realm, raw, 0o644))
 	assert.Equal(t, first, tag(), "the README is not part of the image")
+}
+
+// TestSubVariablesShadowNothing: a variable of a two-argument Fn::Sub is
+// never named like a parameter, resource or pseudo parameter, whose
+// ${Name} it would silently replace in the format string.
+func TestSubVariablesShadowNothing(t *testing.T) {
+	for _, d := range deployments(t) {
+		t.Run(d.name, func(t *testing.T) {
+			subs := 0
+			var walk func(where string, v any)
+			walk = func(where string, v any) {
+				switch x := v.(type) {
+				case []any:
+					for _, item := range x {
+						walk(where, item)
+					}
+				case map[string]any:
+					for k, arg := range x {
+						if l, ok := arg.([]any); k == "Fn::Sub" && ok && len(l) == 2 {
+							vars, _ := l[1].(map[string]any)
+							subs++
+							for name := range vars {
+								_, isParam := d.tmpl.Parameters[name]
+								_, isRes := d.tmpl.Resources[name]
+								assert.False(t, isParam || isRes || strings.HasPrefix(name, "AWS::"),
+									"%s: Fn::Sub variable %s shadows a parameter, resource or pseudo parameter", where, name)
+							}
+						}
+						walk(where, arg)
+					}
+				}
+			}
+			for name, r := range d.tmpl.Resources {
+				walk(name, r.Properties)
+			}
+			walk("Outputs", d.tmpl.Outputs)
+			require.Positive(t, subs, "the templates use the two-argument Fn::Sub (ValidatorVersion, Metadata)")
+		})
+	}
+}
+
+// TestEntrypointDemoDatabase: deploy/keycloak/entrypoint.sh runs start-dev
+// on Keycloak's file database whatever KC_DB* the environment holds (the
+// stack's demo mode, and a manual docker run with production settings
+// left in), logs the names it drops and never a value; start leaves them.
+// kc.sh is a stand-in that prints its environment and arguments.
+func TestEntrypointDemoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "keycloak", "entrypoint.sh"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "smart-entrypoint.sh"), raw, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kc.sh"),
+		[]byte("#!/usr/bin/env bash\nenv | grep '^KC_DB' | sort\necho \"args: $*\"\n"), 0o755))
+	run := func(env []string, args ...string) (stdout, stderr string) {
+		t.Helper()
+		cmd := exec.Command("bash", append([]string{filepath.Join(dir, "smart-entrypoint.sh")}, args...)...)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"),
+			"SMART_AUDIENCE=urn:test", "SMART_APP_REDIRECT_URI=https://app.example.com/cb",
+			"SMART_BACKEND_CLIENT_SECRET=" + strings.Repeat("s", 40)}, env...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		require.NoError(t, cmd.Run(), e.String())
+		return o.String(), e.String()
+	}
+	prod := []string{"KC_DB=postgres", "KC_DB_URL=jdbc:postgresql://db:5432/kc", "KC_DB_USERNAME=keycloak", "KC_DB_PASSWORD=pw-value-never-logged"}
+
+	out, log := run(nil, "start-dev")
+	assert.Equal(t, "KC_DB=dev-file\nargs: start-dev --import-realm\n", out)
+	assert.Contains(t, log, "KC_DB=dev-file")
+
+	out, log = run(prod, "/opt/keycloak/bin/smart-entrypoint.sh", "start-dev", "--import-realm")
+	assert.Equal(t, "KC_DB=dev-file\nargs: start-dev --import-realm\n", out, "no KC_DB_* reaches start-dev")
+	for _, name := range []string{"KC_DB=postgres", "KC_DB_URL", "KC_DB_USERNAME", "KC_DB_PASSWORD"} {
+		assert.Contains(t, log, name+" ignored in demo mode")
+	}
+	assert.NotContains(t, log, "pw-value-never-logged")
+	assert.NotContains(t, log, "jdbc:")
+
+	out, _ = run(prod, "start")
+	assert.Equal(t, "KC_DB=postgres\nKC_DB_PASSWORD=pw-value-never-logged\nKC_DB_URL=jdbc:postgresql://db:5432/kc\nKC_DB_USERNAME=keycloak\nargs: start --optimized --import-realm\n", out)
 }

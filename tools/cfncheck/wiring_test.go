@@ -39,6 +39,12 @@ const (
 	serviceURL   = "abcdefgh12.us-east-1.awsapprunner.com"
 )
 
+// validatorTags are the tags of the validator function and its alarms.
+var validatorTags = []any{
+	map[string]any{"Key": "project", "Value": "smartauth-go"},
+	map[string]any{"Key": "component", "Value": "validator"},
+}
+
 // deployment is one template with the parameter values of one deploy.
 type deployment struct {
 	name   string
@@ -607,6 +613,44 @@ func TestSecondDeployKeepsDatastore(t *testing.T) {
 			assert.NotContains(t, phase1.props(t, "ValidatorAlias"), "ProvisionedConcurrencyConfig")
 			assert.Equal(t, map[string]any{"ProvisionedConcurrentExecutions": "2"}, phase2.props(t, "ValidatorAlias")["ProvisionedConcurrencyConfig"])
 			assert.NotContains(t, d.props(t, "ValidatorAlias"), "ProvisionedConcurrencyConfig", "none by default")
+
+			if d.file != "keycloak.yaml" {
+				return
+			}
+			// The Keycloak stack's second deploy also sets KeycloakHostname
+			// to the service's own host (deploy/README.md): the Metadata
+			// string, and so the whole data store, stays byte-identical,
+			// while the issuer is pinned (KC_HOSTNAME instead of
+			// KC_HOSTNAME_STRICT=false) and the validator's URL is unchanged.
+			pinned := phase2.with("KeycloakHostname", serviceURL)
+			assert.Equal(t, phase1.props(t, "Datastore"), pinned.props(t, "Datastore"))
+			assert.Equal(t, metadataOf(t, phase1), metadataOf(t, pinned))
+			assert.Equal(t, phase2.validatorEnv(t)["KEYCLOAK_URL"], pinned.validatorEnv(t)["KEYCLOAK_URL"])
+			assert.Equal(t, phase2.eval(t, d.tmpl.Outputs), pinned.eval(t, d.tmpl.Outputs), "every output, KeycloakUrl and Issuer included")
+			before, after := appRunnerEnv(t, phase2), appRunnerEnv(t, pinned)
+			assert.Equal(t, "false", before["KC_HOSTNAME_STRICT"])
+			assert.NotContains(t, before, "KC_HOSTNAME")
+			assert.Equal(t, serviceURL, after["KC_HOSTNAME"])
+			assert.NotContains(t, after, "KC_HOSTNAME_STRICT")
+			// Another host name would be a new issuer: that one does
+			// replace the data store.
+			assert.NotEqual(t, phase2.props(t, "Datastore"), phase2.with("KeycloakHostname", "auth.example.com").props(t, "Datastore"))
+		})
+	}
+}
+
+// TestValidatorConcurrency: reserved concurrency is unset unless asked for
+// (a value caps the validator as well as guaranteeing it).
+func TestValidatorConcurrency(t *testing.T) {
+	for _, d := range deployments(t) {
+		t.Run(d.name, func(t *testing.T) {
+			p := d.tmpl.Parameters["ReservedConcurrency"]
+			assert.Equal(t, 0, p.Default)
+			assert.NotContains(t, d.props(t, "ValidatorFunction"), "ReservedConcurrentExecutions", "none by default")
+			assert.NotContains(t, d.with("DatastoreEndpoint", "").props(t, "ValidatorFunction"), "ReservedConcurrentExecutions")
+			assert.Equal(t, "20", d.with("ReservedConcurrency", "20").props(t, "ValidatorFunction")["ReservedConcurrentExecutions"])
+			// Reserved concurrency is not versioned: the alias stays where it is.
+			assert.Equal(t, d.props(t, "ValidatorVersion"), d.with("ReservedConcurrency", "20").props(t, "ValidatorVersion"))
 		})
 	}
 }
@@ -629,10 +673,12 @@ func TestAlarmsAndDenyMetric(t *testing.T) {
 					map[string]any{"Name": "Resource", "Value": functionName + ":live"},
 				}, a["Dimensions"], name)
 				assert.NotContains(t, a, "AlarmActions")
+				assert.Equal(t, validatorTags, a["Tags"], "%s: tagged like the validator function", name)
 				topic := "arn:aws:sns:us-east-1:" + account + ":ops"
 				assert.Equal(t, []any{topic}, d.with("AlarmTopicArn", topic).props(t, name)["AlarmActions"])
 			}
 			require.ElementsMatch(t, []string{"Errors", "Throttles", "Duration"}, slices.Collect(maps.Keys(metrics)))
+			assert.Equal(t, validatorTags, d.props(t, "ValidatorFunction")["Tags"])
 			assert.Equal(t, "p99", metrics["Duration"]["ExtendedStatistic"])
 			assert.Equal(t, 500, metrics["Duration"]["Threshold"], "half of HealthLake's 1 s budget")
 			assert.Equal(t, 0, metrics["Errors"]["Threshold"])
