@@ -48,8 +48,10 @@ Emulator flags:
   --addr, --datastore-id, --datastore-endpoint, --metadata, --cognito-domain,
   --seed, --lambda-url, --lambda-timeout, --log-json
 Validator flags (in process; ignored with --lambda-url except for the default
-Metadata; --endpoint defaults to the datastoreEndpoint, so that tokens are
-checked for this data store as the deployed Lambda checks them):
+Metadata and --role-arn; --endpoint defaults to the datastoreEndpoint, so that
+tokens are checked for this data store as the deployed Lambda checks them).
+With --lambda-url, an explicit --role-arn is the iamRoleARN the Lambda must
+return exactly (401 otherwise); without it only the ARN's form is checked:
 
 Flags:
 `
@@ -99,6 +101,14 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.Usage()
 		return 2
 	}
+	// An explicit --role-arn is the role the answer must name (the
+	// in-process validator returns it anyway; a real Lambda must).
+	var wantRole string
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "role-arn" {
+			wantRole = f.RoleARN
+		}
+	})
 	var logger *slog.Logger
 	if e.logJSON {
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
@@ -159,7 +169,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	srv, err := emulator.New(emulator.Config{
 		Invoker: inv, DatastoreEndpoint: endpoint, BaseURL: base, DatastoreID: e.datastoreID,
-		Metadata: md, Seed: seed, InvokeTimeout: e.lambdaTimeout,
+		Metadata: md, Seed: seed, InvokeTimeout: e.lambdaTimeout, RoleARN: wantRole,
 		AnyResourceType: f.AnyResourceType, Logger: logger, Now: f.Now,
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -285,4 +286,31 @@ func TestRoleARNHelp(t *testing.T) {
 	f.register(fs, emulateRoleARN)
 	require.NoError(t, fs.Parse(nil))
 	assert.Equal(t, emulateRoleARN, f.RoleARN)
+}
+
+// With --lambda-url, an explicit --role-arn is the iamRoleARN the Lambda
+// must return; without it any role ARN passes.
+func TestEmulateLambdaRole(t *testing.T) {
+	const otherRole = "arn:aws:iam::210987654321:role/someone-else"
+	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			DatastoreEndpoint string `json:"datastoreEndpoint"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		now := time.Now().Unix()
+		_ = json.NewEncoder(w).Encode(map[string]any{"iamRoleARN": otherRole, "authPayload": map[string]any{
+			"isAuthorized": true, "aud": ev.DatastoreEndpoint, "scope": "system/*.rs", "exp": now + 300, "nbf": now - 10}})
+	}))
+	t.Cleanup(lambda.Close)
+	flags := []string{"--lambda-url", lambda.URL, "--provider", "keycloak", "--issuer", "https://kc.example.com/realms/fhir", "--datastore-endpoint", testEndpoint}
+
+	base, _ := startEmulate(t, flags...)
+	code, oo := get(t, base+"Patient/456", "opaque-token")
+	assert.Equal(t, http.StatusOK, code, "no --role-arn: only the form is checked: %v", oo)
+
+	base, _ = startEmulate(t, append(flags, "--role-arn", testRole)...)
+	code, oo = get(t, base+"Patient/456", "opaque-token")
+	require.Equal(t, http.StatusUnauthorized, code, "%v", oo)
+	diag := oo["issue"].([]any)[0].(map[string]any)["diagnostics"].(string)
+	assert.Contains(t, diag, `iamRoleARN "`+otherRole+`" is not the expected role "`+testRole+`" (--role-arn)`)
 }

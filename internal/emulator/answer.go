@@ -46,10 +46,11 @@ func (g grant) notesText() string {
 var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 
 // checkAnswer applies the answer as HealthLake does and returns the grant, or a 401 refusal naming the failed check.
-func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Parser, caps capabilities) (grant, *refusal) {
+// wantRole, when set, is the iamRoleARN the answer must carry exactly.
+func checkAnswer(body []byte, endpoint, wantRole string, now time.Time, parser scopes.Parser, caps capabilities) (grant, *refusal) {
 	// Member names are matched case-sensitively (encoding/json would accept
 	// "iamRoleArn" for iamRoleARN; HealthLake does not).
-	top, err := decodeStrict(body)
+	top, err := decodeStrict(body, maxValues)
 	if err != nil {
 		return grant{}, unauthorized("answer", "the Lambda's answer is not the HealthLake response object {\"authPayload\":{…},\"iamRoleARN\":\"…\"}: "+strings.TrimPrefix(err.Error(), errBody.Error()+": "))
 	}
@@ -78,13 +79,16 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 	if !roleARN.MatchString(role) {
 		return grant{}, unauthorized("iamRoleARN", fmt.Sprintf("iamRoleARN %q is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)", shorten(role, 120)))
 	}
+	if wantRole != "" && role != wantRole {
+		return grant{}, unauthorized("iamRoleARN", fmt.Sprintf("iamRoleARN %q is not the expected role %q (--role-arn): HealthLake would assume the returned role, which must be the data store's SMART role in its account", shorten(role, 120), wantRole))
+	}
 	p := struct {
 		Aud, Scope, Patient *string
 		Exp, Nbf            any
 	}{Aud: str(payload["aud"]), Scope: str(payload["scope"]), Patient: str(payload["patient"]),
 		Exp: payload["exp"], Nbf: payload["nbf"]}
 	if p.Aud == nil {
-		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud is missing: it must equal the event's datastoreEndpoint %q", endpoint))
+		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud is %s: it must be a string equal to the event's datastoreEndpoint %q", missingOrKind(payload, "aud"), endpoint))
 	}
 	if *p.Aud != endpoint {
 		return grant{}, unauthorized("aud", fmt.Sprintf("authPayload.aud %q does not equal the event's datastoreEndpoint %q byte for byte", shorten(*p.Aud, 200), endpoint))
@@ -103,8 +107,11 @@ func checkAnswer(body []byte, endpoint string, now time.Time, parser scopes.Pars
 	if now.Before(time.Unix(nbf, 0)) {
 		return grant{}, unauthorized("nbf", fmt.Sprintf("authPayload.nbf %d is in the future (now %d)", nbf, now.Unix()))
 	}
-	if p.Scope == nil || *p.Scope == "" {
-		return grant{}, unauthorized("scope", "authPayload.scope is missing or empty: it must hold at least one FHIR resource scope")
+	if p.Scope == nil {
+		return grant{}, unauthorized("scope", fmt.Sprintf("authPayload.scope is %s: it must be a space-separated string holding at least one FHIR resource scope", missingOrKind(payload, "scope")))
+	}
+	if *p.Scope == "" {
+		return grant{}, unauthorized("scope", "authPayload.scope is empty: it must hold at least one FHIR resource scope")
 	}
 	granted, err := parser.ParseClaim(*p.Scope)
 	g := grant{scope: *p.Scope}
@@ -137,6 +144,27 @@ func joined(err error) []error {
 		return []error{err}
 	}
 	return nil
+}
+
+// missingOrKind says why payload[name] is not a string: "missing", or
+// "not a string (an array)" and the like.
+func missingOrKind(payload map[string]any, name string) string {
+	v, ok := payload[name]
+	if !ok {
+		return "missing"
+	}
+	kind := "a number"
+	switch v.(type) {
+	case []any:
+		kind = "an array"
+	case map[string]any:
+		kind = "an object"
+	case bool:
+		kind = "a boolean"
+	case nil:
+		kind = "null"
+	}
+	return "not a string (" + kind + ")"
 }
 
 // str returns a pointer to v when it is a string, nil otherwise.

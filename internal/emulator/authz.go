@@ -32,6 +32,10 @@ type path struct {
 const (
 	checkCompartment = "compartment"
 	checkFilter      = "granular-filter"
+	// checkCompartmentType refuses a type outside every patient
+	// compartment to patient/ scopes: it depends on the type alone, so it
+	// hides nothing and is a 403, not a 404.
+	checkCompartmentType = "compartment-type"
 )
 
 // authorize decides the request on the returned scopes (403 on refusal).
@@ -81,9 +85,15 @@ func (s *Server) authorize(g grant, req scopes.Request) (access, *refusal) {
 		return acc, nil
 	}
 	if len(patientScopes) > 0 && g.patient == "" {
-		return access{}, forbidden("patient-context", fmt.Sprintf(
-			"the returned scopes %q grant this request only through patient/ scopes, and authPayload.patient is missing or not a Patient id: patient/ scopes grant nothing without a patient in context (pass the token's patient claim through)%s",
-			shorten(g.scope, 300), g.notesText()))
+		// Name the missing patient only when it is what stands in the way:
+		// the patient/ scopes would grant the request with one.
+		d := scopes.Checker{Patient: "any"}.Permits(patientScopes, req)
+		if d.Allowed {
+			return access{}, forbidden("patient-context", fmt.Sprintf(
+				"the returned scopes %q grant this request only through patient/ scopes, and authPayload.patient is missing or not a Patient id: patient/ scopes grant nothing without a patient in context (pass the token's patient claim through)%s",
+				shorten(g.scope, 300), g.notesText()))
+		}
+		reasons = append(reasons, d.Reason)
 	}
 	if len(reasons) == 0 {
 		reasons = append(reasons, "no resource scope applies")
@@ -123,6 +133,17 @@ func (a access) grantsOutsideCompartment(rt string, res map[string]any) bool {
 	})
 }
 
+// closedType returns why the access grants nothing on rt whatever the
+// resource: every path is a patient/ path and rt is outside every patient
+// compartment. A read, update or delete is then refused (403) before the
+// store is read: there is nothing to hide.
+func (a access) closedType(rt string) (string, bool) {
+	if compartmentType(rt) || len(a.paths) == 0 || slices.ContainsFunc(a.paths, func(p path) bool { return p.patient == "" }) {
+		return "", false
+	}
+	return notCompartmentType(rt), true
+}
+
 // hidden reports whether a refusal of permitted must look like "not found":
 // every path that refused the resource did so on the compartment, so the
 // client may not even learn that the resource exists.
@@ -148,6 +169,9 @@ func (a access) permitted(rt string, res map[string]any) (ok bool, check, why st
 }
 
 func (p path) permitted(rt string, res map[string]any, l localRefs) (ok bool, check, why string) {
+	if p.patient != "" && !compartmentType(rt) {
+		return false, checkCompartmentType, "patient compartment: " + notCompartmentType(rt)
+	}
 	if p.patient != "" {
 		if ok, why := inCompartment(rt, res, p.patient, l); !ok {
 			return false, checkCompartment, "patient compartment: " + why
@@ -186,7 +210,7 @@ func (a access) unevaluable(rt string) []string {
 					out = append(out, fmt.Sprintf("%s: value of %s is not percent-decodable: the filter matches nothing (fails closed)", f.Scope, prm.Name))
 					continue
 				}
-				if _, err := compileParam(prm.Name, v); err != nil {
+				if _, err := compileParam(f.ResourceType, prm.Name, v); err != nil {
 					out = append(out, fmt.Sprintf("%s: %v: the filter matches nothing (fails closed)", f.Scope, err))
 				}
 			}
@@ -202,7 +226,7 @@ func filterMatches(f scopes.Filter, res map[string]any, l localRefs) (bool, stri
 		if err != nil {
 			return false, fmt.Sprintf("%s: value of %s is not percent-decodable", f.Scope, p.Name)
 		}
-		m, err := compileParam(p.Name, v)
+		m, err := compileParam(f.ResourceType, p.Name, v)
 		if err != nil {
 			return false, fmt.Sprintf("%s: %v (fails closed)", f.Scope, err)
 		}

@@ -19,7 +19,9 @@
 //     its context), or the answer is not a valid allow: authPayload
 //     with isAuthorized true (or "true"), aud equal to the datastoreEndpoint,
 //     exp in the future, nbf not in the future, at least one FHIR resource
-//     scope, and an iamRoleARN;
+//     scope, and an iamRoleARN (equal to Config.RoleARN when that is set);
+//     a member of the wrong JSON type (an aud or scope array) is named as
+//     such;
 //   - only the scopes the Metadata's capabilities enable count, as on
 //     HealthLake: v2 scopes need "permission-v2", granular (v2.2) scopes also
 //     "permission-v2.2" (HealthLake ignores them otherwise); the diagnostics
@@ -36,12 +38,24 @@
 //     create) through patient/ scopes gets the same 404 as an update of
 //     another patient's resource, since a 201 would tell the two apart
 //     (user/ and system/ scopes may create by update);
+//   - 403, not 404, when patient/ scopes alone meet a type outside every
+//     patient compartment (Practitioner, ...): that depends on the type
+//     alone, so it hides nothing; a search says so in an outcome entry;
 //   - only references to this server put a resource into a compartment or
 //     match a reference search: relative ones, and absolute ones under
-//     BaseURL or DatastoreEndpoint;
-//   - 507 when a create would exceed the store's cap (MaxResources);
-//   - 501 for operations ($everything, $export) and batch/transaction, after
-//     authentication;
+//     BaseURL or DatastoreEndpoint. The patient search parameter matches
+//     the same per-type reference as the compartment (Observation.subject,
+//     AllergyIntolerance.patient, ...), so a resource cannot sit in one
+//     patient's compartment and in another's search results; it is a 400 on
+//     Patient and on types whose compartment the emulator does not know;
+//   - memory is bounded: request bodies at MaxBody bytes (256 KiB) and
+//     20,000 JSON values, the store keeps compact JSON (not decoded values)
+//     up to MaxResources resources and MaxStoreBytes bytes (64 MiB), checked
+//     under the store's lock (507 beyond either), and a search response
+//     carries at most 8 MiB of resources;
+//   - 501 for operations ($everything, $export), batch/transaction and
+//     conditional create, update and delete (If-None-Exist, a search URL),
+//     after authentication;
 //   - otherwise the request runs against an in-memory FHIR store seeded from a
 //     Bundle: read, search (by _id, patient, subject, category, code), create
 //     (the server assigns the id before the checks), update and delete.
@@ -51,7 +65,14 @@
 //     resources the caller may not see exist. Searches are filtered by the
 //     compartment and the granular filters, never widened; a granular filter on a parameter the emulator cannot
 //     evaluate matches nothing, and a search says so in an outcome entry
-//     (an OperationOutcome with search.mode "outcome").
+//     (an OperationOutcome with search.mode "outcome"), as it does when the
+//     result is cut short by _count (at most 1000) or the response size:
+//     there is no paging;
+//   - /metadata, like every FHIR path, needs a bearer token (HealthLake
+//     sends GetCapabilities to the IdP Lambda); its CapabilityStatement
+//     names the Metadata's authorize and token endpoints in the SMART
+//     oauth-uris extension. SMART discovery without a token is
+//     .well-known/smart-configuration.
 //
 // Every refusal carries an OperationOutcome whose diagnostics name the check
 // that failed and why (the debugging help HealthLake does not give). The
@@ -61,7 +82,7 @@
 // user/ scopes by fhirUser (FineGrainedAuthorizationEnabled), PATCH, history,
 // vread, batch/transaction, operations ($export, $everything), search
 // parameters other than the five above, and IAM permissions of the returned
-// role (only its presence and form are checked).
+// role (only its presence and form, or its equality to Config.RoleARN).
 //
 // HealthLake reference:
 // https://docs.aws.amazon.com/healthlake/latest/devguide/reference-smart-on-fhir-token-validation.html

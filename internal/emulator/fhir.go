@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -12,8 +13,17 @@ import (
 )
 
 // serveFHIR runs an authorized request against the store.
-func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byte, acc access) *refusal {
+// ifNoneExist reports an If-None-Exist header (conditional create).
+func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byte, acc access, ifNoneExist bool) *refusal {
 	rt := req.ResourceType
+	switch req.Interaction {
+	case scopes.Read, scopes.Update, scopes.Delete:
+		// A type outside every patient compartment, through patient/
+		// scopes only: refused whatever the store holds.
+		if why, closed := acc.closedType(rt); closed && req.ID != "" {
+			return forbidden(checkCompartmentType, fmt.Sprintf("%s %s/%s refused: %s", req.Interaction, rt, shorten(req.ID, 64), why))
+		}
+	}
 	switch req.Interaction {
 	case scopes.Capabilities:
 		writeJSON(w, http.StatusOK, fhirJSON, s.capabilityStatement())
@@ -31,6 +41,10 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 	case scopes.SearchType:
 		return s.search(w, req, acc)
 	case scopes.Create:
+		if ifNoneExist {
+			// Ignoring the header would create a duplicate.
+			return notSupported("conditional create (If-None-Exist)")
+		}
 		res, ref := parseBody(body, rt, "")
 		if ref != nil {
 			return ref
@@ -154,7 +168,7 @@ func parseBody(body []byte, rt, id string) (map[string]any, *refusal) {
 	if len(body) == 0 {
 		return nil, badRequest("body", "the request has no body: send a "+rt+" resource as JSON")
 	}
-	res, err := decodeStrict(body)
+	res, err := decodeStrict(body, maxValues)
 	if err == nil {
 		err = checkResource(res, rt, id)
 	}
@@ -199,7 +213,7 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 					return badRequest("search", "only JSON is served")
 				}
 			default:
-				m, err := compileParam(name, v)
+				m, err := compileParam(rt, name, v)
 				if err != nil {
 					return badRequest("search", err.Error())
 				}
@@ -208,23 +222,47 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 		}
 	}
 	var entries []any
-	total := 0
-	for _, res := range s.store.all(rt) {
-		if slices.ContainsFunc(conds, func(m matcher) bool { return !m(res, acc.refs) }) {
+	var notes []string
+	total, size := 0, 0
+	cut := false // entries left out for the response size
+	for _, sr := range s.store.list(rt) {
+		res, ok := decodeStored(sr.raw)
+		if !ok || slices.ContainsFunc(conds, func(m matcher) bool { return !m(res, acc.refs) }) {
 			continue
 		}
 		if ok, _, _ := acc.permitted(rt, res); !ok {
 			continue
 		}
 		total++
-		if len(entries) < count {
-			id, _ := res["id"].(string)
-			entries = append(entries, map[string]any{
-				"fullUrl":  s.cfg.BaseURL + rt + "/" + id,
-				"resource": res,
-				"search":   map[string]any{"mode": "match"},
-			})
+		if len(entries) >= count || cut {
+			continue
 		}
+		if size+len(sr.raw) > s.maxSearch {
+			cut = true
+			continue
+		}
+		size += len(sr.raw)
+		entries = append(entries, map[string]any{
+			"fullUrl":  s.cfg.BaseURL + rt + "/" + sr.id,
+			"resource": json.RawMessage(sr.raw),
+			"search":   map[string]any{"mode": "match"},
+		})
+	}
+	if len(entries) < total {
+		why := fmt.Sprintf("_count=%d", count)
+		if cut {
+			why = fmt.Sprintf("the emulator's cap of %d bytes of resources per response", s.maxSearch)
+		} else if count == maxCount {
+			why = fmt.Sprintf("the emulator's cap of %d entries (_count at most %d)", maxCount, maxCount)
+		}
+		notes = append(notes, fmt.Sprintf("the result holds %d of the %d matches (total): it was truncated to %s, and the emulator does not page (no next link): narrow the search", len(entries), total, why))
+	}
+	if p := acc.compartment(); p != "" && !compartmentType(rt) {
+		notes = append(notes, "the patient/ scopes add no "+rt+" resources: "+notCompartmentType(rt))
+	}
+	for _, n := range notes {
+		oo := outcome("information", "informational", "search", n)
+		entries = append(entries, map[string]any{"resource": oo, "search": map[string]any{"mode": "outcome"}})
 	}
 	if why := acc.unevaluable(rt); len(why) > 0 {
 		oo := outcome("warning", "not-supported", checkFilter, "granular scope filters the emulator cannot evaluate: "+strings.Join(why, "; "))
@@ -239,7 +277,13 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 	return nil
 }
 
-// capabilityStatement describes what the emulator serves.
+// oauthURIs is the SMART App Launch extension of
+// CapabilityStatement.rest.security naming the authorize and token endpoints.
+const oauthURIs = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+// capabilityStatement describes what the emulator serves. /metadata, like
+// every FHIR path, needs a bearer token (HealthLake sends GetCapabilities
+// to the IdP Lambda); SMART discovery is .well-known/smart-configuration.
 func (s *Server) capabilityStatement() map[string]any {
 	var resources []any
 	for _, rt := range s.store.types() {
@@ -254,6 +298,20 @@ func (s *Server) capabilityStatement() map[string]any {
 			"searchParam": params,
 		})
 	}
+	security := map[string]any{
+		"service": []any{map[string]any{"coding": []any{map[string]any{
+			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+	}
+	// The SMART App Launch oauth-uris extension, from the Metadata.
+	var uris []any
+	for _, m := range []struct{ url, member string }{{"authorize", "authorization_endpoint"}, {"token", "token_endpoint"}} {
+		if v, ok := s.metadata[m.member].(string); ok && v != "" {
+			uris = append(uris, map[string]any{"url": m.url, "valueUri": v})
+		}
+	}
+	if len(uris) > 0 {
+		security["extension"] = []any{map[string]any{"url": oauthURIs, "extension": uris}}
+	}
 	return map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
@@ -265,11 +323,8 @@ func (s *Server) capabilityStatement() map[string]any {
 		"fhirVersion": "4.0.1",
 		"format":      []any{"application/fhir+json"},
 		"rest": []any{map[string]any{
-			"mode": "server",
-			"security": map[string]any{
-				"service": []any{map[string]any{"coding": []any{map[string]any{
-					"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
-			},
+			"mode":     "server",
+			"security": security,
 			"resource": resources,
 		}},
 	}

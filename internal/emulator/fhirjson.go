@@ -14,6 +14,12 @@ import (
 // maxDepth bounds the nesting of request bodies.
 const maxDepth = 64
 
+// maxValues bounds the JSON values (objects, arrays, strings, numbers,
+// literals) of a request body or a Lambda answer: a decoded value takes up
+// to some hundred bytes, so a body of tiny values costs far more memory
+// than its size. A FHIR resource rarely has more than a few thousand.
+const maxValues = 20_000
+
 var errBody = errors.New("invalid body")
 
 // idPattern is the FHIR R4 id rule (https://hl7.org/fhir/R4/datatypes.html#id).
@@ -24,16 +30,21 @@ var typePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{0,63}$`)
 
 // decodeStrict parses one JSON object strictly with encoding/json/v2
 // semantics (github.com/go-json-experiment/json): valid UTF-8, no duplicate
-// member names, nothing after the value; plus nesting at most maxDepth.
-// Numbers are kept as jsontext.Value so they are written back unchanged.
-func decodeStrict(data []byte) (map[string]any, error) {
+// member names, nothing after the value; plus nesting at most maxDepth and,
+// when limit is not 0, at most limit JSON values. Numbers are kept as
+// jsontext.Value so they are written back unchanged.
+func decodeStrict(data []byte, limit int) (map[string]any, error) {
 	if v := jsontext.Value(bytes.TrimLeft(data, " \t\r\n")); len(v) == 0 || v.Kind() != '{' {
 		return nil, fmt.Errorf("%w: want a JSON object", errBody)
 	}
 	var obj map[string]any
+	values := 0
 	err := json.Unmarshal(data, &obj, json.WithUnmarshalers(json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *any) error {
 		if dec.StackDepth() > maxDepth {
 			return errTooDeep
+		}
+		if values++; limit > 0 && values > limit {
+			return errTooMany
 		}
 		if dec.PeekKind() == '0' {
 			*v = jsontext.Value(nil)
@@ -43,6 +54,8 @@ func decodeStrict(data []byte) (map[string]any, error) {
 	switch {
 	case errors.Is(err, errTooDeep):
 		return nil, fmt.Errorf("%w: nested deeper than %d", errBody, maxDepth)
+	case errors.Is(err, errTooMany):
+		return nil, fmt.Errorf("%w: more than %d JSON values", errBody, limit)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %s", errBody, shorten(strings.TrimPrefix(err.Error(), "json: "), 300))
 	case obj == nil:
@@ -51,7 +64,10 @@ func decodeStrict(data []byte) (map[string]any, error) {
 	return obj, nil
 }
 
-var errTooDeep = errors.New("too deep")
+var (
+	errTooDeep = errors.New("too deep")
+	errTooMany = errors.New("too many values")
+)
 
 // checkResource checks the resourceType and id of a body: resourceType must
 // equal wantType; id, when present, must be a valid FHIR id, and equal wantID

@@ -33,8 +33,17 @@ const MaxInvokeTimeout = time.Minute
 // writeTimeout is the time a response has beyond the invocation.
 const writeTimeout = 30 * time.Second
 
-// DefaultMaxBody caps request bodies.
-const DefaultMaxBody = 1 << 20
+// DefaultMaxBody caps request bodies (256 KiB: FHIR resources are rarely
+// larger; the Postman collection's are under 1 KiB).
+const DefaultMaxBody = 256 << 10
+
+// DefaultMaxStoreBytes caps the compact JSON bytes of the store's
+// resources, seed included.
+const DefaultMaxStoreBytes = 64 << 20
+
+// maxSearchBytes caps the resources' bytes in one search response; a
+// search beyond it is cut short and says so in an outcome entry.
+const maxSearchBytes = 8 << 20
 
 // DefaultMaxResources caps the number of resources in the store.
 const DefaultMaxResources = 10_000
@@ -75,6 +84,14 @@ type Config struct {
 	// MaxResources caps the resources in the store, seed included
 	// (default DefaultMaxResources); a create beyond it gets 507.
 	MaxResources int
+	// MaxStoreBytes caps the stored resources' compact JSON bytes, seed
+	// included (default DefaultMaxStoreBytes); a create or update beyond
+	// it gets 507. Request bodies are also capped at maxValues JSON values,
+	// so memory stays near the stored bytes.
+	MaxStoreBytes int64
+	// RoleARN, when set, is the iamRoleARN the answer must carry exactly
+	// (401 otherwise); when empty only its form is checked.
+	RoleARN string
 	// AnyResourceType makes scope parsing accept non-R4 type names.
 	AnyResourceType bool
 	// Logger receives one line per request; nil discards.
@@ -92,6 +109,9 @@ type Server struct {
 	parser   scopes.Parser
 	caps     capabilities
 	refs     localRefs
+	// maxSearch caps the resources' bytes in one search response
+	// (maxSearchBytes; tests lower it).
+	maxSearch int
 	// beforeWrite, when set (tests only), runs between the authorization
 	// of an update or delete and its store write.
 	beforeWrite func()
@@ -129,6 +149,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxResources <= 0 {
 		cfg.MaxResources = DefaultMaxResources
 	}
+	if cfg.MaxStoreBytes <= 0 {
+		cfg.MaxStoreBytes = DefaultMaxStoreBytes
+	}
+	if cfg.RoleARN != "" && !roleARN.MatchString(cfg.RoleARN) {
+		return nil, fmt.Errorf("emulator: role ARN %q: want arn:aws:iam::<12 digits>:role/<name>", cfg.RoleARN)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -143,7 +169,7 @@ func New(cfg Config) (*Server, error) {
 	if seed == nil {
 		seed = defaultSeed
 	}
-	st, err := loadSeed(seed, cfg.Now(), cfg.MaxResources)
+	st, err := loadSeed(seed, cfg.Now(), cfg.MaxResources, cfg.MaxStoreBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 		refs = append(refs, b)
 	}
 	return &Server{cfg: cfg, base: "/datastore/" + cfg.DatastoreID + "/r4/", metadata: md, store: st,
-		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md), refs: refs}, nil
+		parser: scopes.Parser{AnyResourceType: cfg.AnyResourceType}, caps: capabilitiesOf(md), refs: refs, maxSearch: maxSearchBytes}, nil
 }
 
 // ParseMetadata reads a SMART configuration: a JSON object, or a JSON string
@@ -163,7 +189,7 @@ func ParseMetadata(b []byte) (map[string]any, error) {
 	if json.Unmarshal(b, &s) == nil {
 		b = []byte(s)
 	}
-	md, err := decodeStrict(b)
+	md, err := decodeStrict(b, 0)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: metadata: %w", err)
 	}
@@ -346,7 +372,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 		return ref
 	}
 	ll.decision, ll.reason = "allow", acc.reason
-	return s.serveFHIR(w, req, body, acc)
+	return s.serveFHIR(w, req, body, acc, len(r.Header.Values("If-None-Exist")) > 0)
 }
 
 // bearer extracts the bearer token; it never appears in a message.
@@ -443,7 +469,7 @@ func (s *Server) authenticate(ctx context.Context, token string, ll *logLine) (g
 		}
 		return grant{}, unauthorized("lambda-error", fmt.Sprintf("the IdP Lambda invocation failed after %s: %s", time.Since(start).Round(time.Millisecond), shorten(err.Error(), 300)))
 	}
-	return checkAnswer(out, s.cfg.DatastoreEndpoint, s.cfg.Now(), s.parser, s.caps)
+	return checkAnswer(out, s.cfg.DatastoreEndpoint, s.cfg.RoleARN, s.cfg.Now(), s.parser, s.caps)
 }
 
 // operationName maps a request to HealthLake's operation (IAM action) name.

@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/rand"
 	"encoding/hex"
+	json1 "encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,20 +15,47 @@ import (
 	"time"
 )
 
-// store is the in-memory FHIR store: type -> id -> resource.
+// store is the in-memory FHIR store: type -> id -> the resource as compact
+// JSON (sorted member names, as served). Resources are kept as bytes, not
+// decoded values: a decoded body can take sixty times its JSON size in
+// memory, so a cap on stored bytes bounds the store's memory only for
+// bytes. They are decoded on use (read, search match, the checks of an
+// update or delete).
 type store struct {
 	mu        sync.RWMutex
-	resources map[string]map[string]map[string]any
-	count     int // resources stored
-	max       int // cap on count
+	resources map[string]map[string][]byte
+	count     int   // resources stored
+	max       int   // cap on count
+	bytes     int64 // stored JSON bytes
+	maxBytes  int64 // cap on bytes
 }
 
-// loadSeed builds a store holding at most max resources from a Bundle (any
-// type) whose entries carry resources with a resourceType and a valid id. A
-// seed resource without meta.versionId gets version 1 and, without
-// meta.lastUpdated, now: its first update is then version 2.
-func loadSeed(bundle []byte, now time.Time, max int) (*store, error) {
-	b, err := decodeStrict(bundle)
+// storedResource is one resource of a type, as stored.
+type storedResource struct {
+	id  string
+	raw []byte
+}
+
+// encodeResource returns the stored (and served) form of a resource.
+func encodeResource(res map[string]any) ([]byte, error) {
+	return json1.Marshal(res)
+}
+
+// decodeStored decodes a stored resource. The bytes were encoded by
+// encodeResource from a decoded resource, so this cannot fail but on a bug;
+// the caller treats a failure as a missing resource.
+func decodeStored(raw []byte) (map[string]any, bool) {
+	m, err := decodeStrict(raw, 0)
+	return m, err == nil
+}
+
+// loadSeed builds a store holding at most max resources and maxBytes bytes
+// of compact JSON from a Bundle (any type) whose entries carry resources
+// with a resourceType and a valid id. A seed resource without
+// meta.versionId gets version 1 and, without meta.lastUpdated, now: its
+// first update is then version 2.
+func loadSeed(bundle []byte, now time.Time, max int, maxBytes int64) (*store, error) {
+	b, err := decodeStrict(bundle, 0)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: seed: %w", err)
 	}
@@ -38,7 +66,7 @@ func loadSeed(bundle []byte, now time.Time, max int) (*store, error) {
 	if len(entries) > max {
 		return nil, fmt.Errorf("emulator: seed: %d entries, more than the store's cap of %d resources", len(entries), max)
 	}
-	s := &store{resources: map[string]map[string]map[string]any{}, max: max}
+	s := &store{resources: map[string]map[string][]byte{}, max: max, maxBytes: maxBytes}
 	for i, e := range entries {
 		em, _ := e.(map[string]any)
 		res, _ := em["resource"].(map[string]any)
@@ -51,7 +79,7 @@ func loadSeed(bundle []byte, now time.Time, max int) (*store, error) {
 			return nil, fmt.Errorf("emulator: seed: entry %d: want a resourceType and a valid id", i)
 		}
 		if s.resources[rt] == nil {
-			s.resources[rt] = map[string]map[string]any{}
+			s.resources[rt] = map[string][]byte{}
 		}
 		if _, dup := s.resources[rt][id]; dup {
 			return nil, fmt.Errorf("emulator: seed: duplicate %s/%s", rt, id)
@@ -70,27 +98,51 @@ func loadSeed(bundle []byte, now time.Time, max int) (*store, error) {
 		if _, has := meta["lastUpdated"]; !has {
 			meta["lastUpdated"] = now.UTC().Format(time.RFC3339)
 		}
-		s.resources[rt][id] = res
+		raw, err := encodeResource(res)
+		if err != nil {
+			return nil, fmt.Errorf("emulator: seed: %s/%s: %w", rt, id, err)
+		}
+		if s.bytes+int64(len(raw)) > maxBytes {
+			return nil, fmt.Errorf("emulator: seed: more than the store's cap of %d bytes of compact JSON", maxBytes)
+		}
+		s.resources[rt][id] = raw
+		s.bytes += int64(len(raw))
 		s.count++
 	}
 	return s, nil
 }
 
+// get returns a decoded copy of rt/id.
 func (s *store) get(rt, id string) (map[string]any, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, ok := s.resources[rt][id]
-	return r, ok
+	raw, ok := s.resources[rt][id]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return decodeStored(raw)
 }
 
-// all returns the resources of one type in id order.
-func (s *store) all(rt string) []map[string]any {
+// list returns the stored resources of one type in id order (the byte
+// slices are never modified: a write replaces them).
+func (s *store) list(rt string) []storedResource {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ids := slices.Sorted(maps.Keys(s.resources[rt]))
-	out := make([]map[string]any, 0, len(ids))
+	out := make([]storedResource, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, s.resources[rt][id])
+		out = append(out, storedResource{id: id, raw: s.resources[rt][id]})
+	}
+	return out
+}
+
+// all returns decoded copies of the resources of one type in id order.
+func (s *store) all(rt string) []map[string]any {
+	var out []map[string]any
+	for _, sr := range s.list(rt) {
+		if res, ok := decodeStored(sr.raw); ok {
+			out = append(out, res)
+		}
 	}
 	return out
 }
@@ -102,15 +154,30 @@ func (s *store) types() []string {
 	return slices.Sorted(maps.Keys(s.resources))
 }
 
+// usage returns the number of stored resources and their JSON bytes.
+func (s *store) usage() (count int, bytes int64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.count, s.bytes
+}
+
 // write stores res under rt/id with a new meta.versionId and lastUpdated
 // once check approves the stored version (nil when there is none); check
 // runs under the write lock, so no other write slips in between the
-// decision and the write. It reports whether the resource is new, or the
-// refusal: check's, or a full store's.
+// decision and the write, and so do the caps (no concurrent create can
+// overshoot them). It reports whether the resource is new, or the refusal:
+// check's, or a full store's (507: the count or the bytes cap).
 func (s *store) write(rt, id string, res map[string]any, now time.Time, check func(old map[string]any) *refusal) (created bool, ref *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, exists := s.resources[rt][id]
+	oldRaw, exists := s.resources[rt][id]
+	var old map[string]any
+	if exists {
+		var ok bool
+		if old, ok = decodeStored(oldRaw); !ok {
+			return false, &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
+		}
+	}
 	if ref := check(old); ref != nil {
 		return false, ref
 	}
@@ -121,16 +188,9 @@ func (s *store) write(rt, id string, res map[string]any, now time.Time, check fu
 				version = v + 1
 			}
 		}
-	} else {
-		if s.count >= s.max {
-			return false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
-				msg: fmt.Sprintf("the emulator's store holds its cap of %d resources: delete some or restart it", s.max)}
-		}
-		created = true
-		s.count++
-	}
-	if s.resources[rt] == nil {
-		s.resources[rt] = map[string]map[string]any{}
+	} else if s.count >= s.max {
+		return false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
+			msg: fmt.Sprintf("the emulator's store holds its cap of %d resources: delete some or restart it", s.max)}
 	}
 	res["id"] = id
 	meta, _ := res["meta"].(map[string]any)
@@ -140,7 +200,23 @@ func (s *store) write(rt, id string, res map[string]any, now time.Time, check fu
 	meta["versionId"] = strconv.Itoa(version)
 	meta["lastUpdated"] = now.UTC().Format(time.RFC3339)
 	res["meta"] = meta
-	s.resources[rt][id] = res
+	raw, err := encodeResource(res)
+	if err != nil {
+		return false, badRequest("body", "the resource cannot be encoded")
+	}
+	if grown := s.bytes - int64(len(oldRaw)) + int64(len(raw)); grown > s.maxBytes {
+		return false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
+			msg: fmt.Sprintf("the emulator's store would exceed its cap of %d bytes of JSON (holds %d, this version %d): delete some resources or restart it", s.maxBytes, s.bytes, len(raw))}
+	}
+	if !exists {
+		created = true
+		s.count++
+	}
+	if s.resources[rt] == nil {
+		s.resources[rt] = map[string][]byte{}
+	}
+	s.bytes += int64(len(raw)) - int64(len(oldRaw))
+	s.resources[rt][id] = raw
 	return created, nil
 }
 
@@ -149,13 +225,21 @@ func (s *store) write(rt, id string, res map[string]any, now time.Time, check fu
 func (s *store) remove(rt, id string, check func(old map[string]any) *refusal) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, exists := s.resources[rt][id]
+	oldRaw, exists := s.resources[rt][id]
+	var old map[string]any
+	if exists {
+		var ok bool
+		if old, ok = decodeStored(oldRaw); !ok {
+			return &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
+		}
+	}
 	if ref := check(old); ref != nil {
 		return ref
 	}
 	if exists {
 		delete(s.resources[rt], id)
 		s.count--
+		s.bytes -= int64(len(oldRaw))
 	}
 	return nil
 }
@@ -175,13 +259,19 @@ var supportedParams = []string{"_id", "patient", "subject", "category", "code"}
 // matcher reports whether a resource matches one search parameter.
 type matcher func(res map[string]any, l localRefs) bool
 
-// compileParam checks one search parameter, whose value is a
-// comma-separated (FHIR OR) list of decoded values, and returns its
-// matcher. Every error comes from the name and the value alone, never from
-// a stored resource: a search checks all its parameters before it reads the
-// store, so that its answer cannot tell whether a resource the caller may
-// not see exists (and the matcher cannot fail).
-func compileParam(name, value string) (matcher, error) {
+// compileParam checks one search parameter of a search on type rt, whose
+// value is a comma-separated (FHIR OR) list of decoded values, and returns
+// its matcher. Every error comes from the type, the name and the value
+// alone, never from a stored resource: a search checks all its parameters
+// before it reads the store, so that its answer cannot tell whether a
+// resource the caller may not see exists (and the matcher cannot fail).
+//
+// patient matches the references that put a resource of rt into a patient
+// compartment (compartmentFields), nothing else: a resource cannot enter
+// one patient's compartment through subject and another's search results
+// through a patient element. It is refused on Patient (a patient is found
+// by _id) and on types whose compartment the emulator does not know.
+func compileParam(rt, name, value string) (matcher, error) {
 	values := strings.Split(value, ",")
 	switch name {
 	case "_id":
@@ -190,8 +280,22 @@ func compileParam(name, value string) (matcher, error) {
 			return slices.Contains(values, id)
 		}, nil
 	case "patient", "subject":
-		fields := []string{"subject", "patient"}
-		if name == "subject" {
+		var fields []string
+		if name == "patient" {
+			switch {
+			case rt == "Patient":
+				return nil, errors.New("search parameter patient is not defined for Patient: find a patient by _id")
+			case compartmentFields[rt] == nil:
+				return nil, fmt.Errorf("search parameter patient: the emulator evaluates it only on the patient-compartment types it knows (%s), not on %s", strings.Join(slices.Sorted(maps.Keys(compartmentFields)), ", "), rt)
+			}
+			fields = compartmentFields[rt]
+		} else {
+			if rt == "Patient" {
+				return nil, errors.New("search parameter subject is not defined for Patient: find a patient by _id")
+			}
+			if f, known := compartmentFields[rt]; known && !slices.Contains(f, "subject") {
+				return nil, fmt.Errorf("search parameter subject is not defined for %s: use patient", rt)
+			}
 			fields = []string{"subject"}
 		}
 		return func(res map[string]any, l localRefs) bool {
@@ -366,8 +470,7 @@ func inCompartment(rt string, res map[string]any, patientID string, l localRefs)
 	}
 	fields, ok := compartmentFields[rt]
 	if !ok {
-		return false, fmt.Sprintf("%s is not a patient-compartment type the emulator knows (%s): patient/ scopes grant no access to it",
-			rt, strings.Join(append([]string{"Patient"}, slices.Sorted(maps.Keys(compartmentFields))...), ", "))
+		return false, notCompartmentType(rt)
 	}
 	for _, f := range fields {
 		if t, id, ok := l.resolve(referenceOf(res[f])); ok && t == "Patient" && id == patientID {
@@ -375,4 +478,17 @@ func inCompartment(rt string, res map[string]any, patientID string, l localRefs)
 		}
 	}
 	return false, fmt.Sprintf("%s.%s does not reference Patient/%s, the patient in context", rt, strings.Join(fields, "/"), patientID)
+}
+
+// compartmentType reports whether resources of rt can be in a patient
+// compartment (Patient itself, or a type of compartmentFields).
+func compartmentType(rt string) bool {
+	_, ok := compartmentFields[rt]
+	return ok || rt == "Patient"
+}
+
+// notCompartmentType says why patient/ scopes grant nothing on rt.
+func notCompartmentType(rt string) string {
+	return fmt.Sprintf("%s is not a patient-compartment type the emulator knows (%s): patient/ scopes grant no access to it (use user/ or system/ scopes)",
+		rt, strings.Join(append([]string{"Patient"}, slices.Sorted(maps.Keys(compartmentFields))...), ", "))
 }
