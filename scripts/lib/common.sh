@@ -37,17 +37,31 @@ PY
 
 # start_bg NAME LOGFILE CMD...: start CMD in a new session (cwd/env as the caller set them), record
 # its pid and process group id in $RUN_DIR/NAME.pid / NAME.pgid (stop_all stops every recorded group).
+# The id is written by the new session's leader itself ($$ after setsid, then exec), not read with ps
+# straight after the launch: ps could still show the caller's group then, and stopping that group
+# would stop this script.
 start_bg() {
-  local name=$1 logfile=$2
+  local name=$1 logfile=$2 idfile
   shift 2
-  setsid "$@" >"$logfile" 2>&1 </dev/null &
-  local pid=$!
-  local pgid
-  pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)
-  [ -n "$pgid" ] || pgid=$pid
-  echo "$pid" >"$RUN_DIR/$name.pid"
-  echo "$pgid" >"$RUN_DIR/$name.pgid"
-  log "$name started: pid $pid, process group $pgid, log $logfile"
+  idfile="$RUN_DIR/$name.pgid"
+  rm -f "$idfile" "$RUN_DIR/$name.pid"
+  # shellcheck disable=SC2016 # $$ and $@ are expanded by the inner shell
+  setsid bash -c 'echo "$$" >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$idfile" "$@" >"$logfile" 2>&1 </dev/null &
+  local pgid=""
+  for _ in $(seq 1 100); do
+    pgid=$(cat "$idfile" 2>/dev/null || true)
+    [ -n "$pgid" ] && break
+    sleep 0.05
+  done
+  [ -n "$pgid" ] || die "$name: did not start within 5 s (see $logfile)"
+  [ "$pgid" != "$(own_pgid)" ] || die "$name: runs in this script's own process group $pgid"
+  echo "$pgid" >"$RUN_DIR/$name.pid"
+  log "$name started: pid $pgid, process group $pgid, log $logfile"
+}
+
+# own_pgid: the process group of this script.
+own_pgid() {
+  ps -o pgid= -p $$ | tr -d ' '
 }
 
 # alive NAME: true while the process group of NAME still has a member.
@@ -65,6 +79,11 @@ stop_server() {
   pid=$(cat "$RUN_DIR/$name.pid" 2>/dev/null || echo "$pgid")
   # The group must still be ours: one member runs from $CACHE (kc.sh, its java, node cognito-local).
   # A stale file from a run killed hard could name a recycled id: then leave that group alone.
+  if [ "$pgid" = "$(own_pgid)" ]; then
+    log "$name: process group $pgid is this script's own; not touching it"
+    rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid"
+    return 0
+  fi
   if kill -0 -- "-$pgid" 2>/dev/null && ! ps -eo pgid=,args= | awk -v g="$pgid" -v c="$CACHE/" '$1 == g && index($0, c) {f=1} END {exit !f}'; then
     log "$name: process group $pgid no longer runs anything from $CACHE; not touching it"
     rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid"
