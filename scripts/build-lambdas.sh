@@ -8,9 +8,16 @@
 # bytes depend only on the Go toolchain) holds one entry, `bootstrap`, mode 0755, timestamp
 # 1980-01-01 00:00:00, deflate level 9, so a second build gives the same bytes.
 #
+# Every flag that changes the bytes is given on the command line (-mod=readonly, -buildvcs=false,
+# GOAMD64=v1, GOARM64=v8.0, ...), and GOFLAGS is set to the same flags: the user's GOFLAGS (the
+# environment or `go env -w`) are not used, so neither they nor the checkout (a clone, a worktree,
+# untracked files: no VCS stamp) change the zips.
+#
 # Usage: scripts/build-lambdas.sh [--check] [--out DIR]
-#   --check   build twice (the second time into a temporary directory with a cold build cache)
-#             and fail unless every zip is byte-identical; the first build is kept in DIR
+#   --check   build twice and fail unless every zip is byte-identical; the second build runs from a
+#             copy of the tree in a new git repository with another commit and an untracked file,
+#             with a cold build cache and a different GOFLAGS in the environment; the first build
+#             is kept in DIR
 #   --out DIR output directory (default: dist/ at the repository root)
 set -euo pipefail
 
@@ -20,7 +27,7 @@ EXAMPLES=(healthlake-lambda cognito-pretoken custom-lambda)
 ARCHES=(arm64 x86_64)
 
 usage() {
-  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 log() { printf '[build-lambdas] %s\n' "$*" >&2; }
@@ -44,10 +51,21 @@ zips() {
   done
 }
 
-# build_all OUT: every example for every architecture into OUT, plus OUT/SHA256SUMS of exactly
-# those zips (other files in OUT, such as stale zips of a removed example, are not listed).
+# GOFLAGS for every go command here: a non-empty GOFLAGS replaces the user's (environment or
+# go env file), so -buildvcs=true or -gcflags there cannot leak in. The same flags are also given on
+# the command line.
+BUILD_GOFLAGS="-mod=readonly -buildvcs=false"
+
+# gobuild ARGS...: go build with the reproducibility flags, in the current directory.
+gobuild() {
+  GOFLAGS=$BUILD_GOFLAGS go build -mod=readonly -buildvcs=false -trimpath "$@"
+}
+
+# build_all SRC OUT: every example of the tree SRC for every architecture into OUT, plus
+# OUT/SHA256SUMS of exactly those zips (other files in OUT, such as stale zips of a removed
+# example, are not listed).
 build_all() {
-  local out=$1 tmp ex arch
+  local src=$1 out=$2 tmp ex arch
   local -a names
   mapfile -t names < <(zips)
   mkdir -p "$out"
@@ -56,19 +74,34 @@ build_all() {
   # shellcheck disable=SC2064 # expand now: the trap removes this call's directory, then itself
   trap "rm -rf '$tmp'; trap - RETURN" RETURN
   # the zip writer, built for the host
-  (cd "$ROOT" && GOFLAGS=-mod=readonly go build -trimpath -o "$tmp/lambdazip" ./tools/lambdazip) ||
-    die "go build tools/lambdazip"
+  (cd "$src" && gobuild -o "$tmp/lambdazip" ./tools/lambdazip) || die "go build tools/lambdazip"
   for ex in "${EXAMPLES[@]}"; do
-    [ -d "$ROOT/examples/$ex" ] || die "missing examples/$ex"
+    [ -d "$src/examples/$ex" ] || die "missing examples/$ex"
     for arch in "${ARCHES[@]}"; do
       log "examples/$ex linux/$arch"
-      (cd "$ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$arch") GOFLAGS=-mod=readonly \
-        go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' \
+      # GOAMD64/GOARM64 pinned to the baseline (a go env -w GOAMD64=v3 would change the code)
+      (cd "$src" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$arch") GOAMD64=v1 GOARM64=v8.0 \
+        gobuild -tags lambda.norpc -ldflags='-s -w -buildid=' \
         -o "$tmp/$ex-$arch/bootstrap" "./examples/$ex") || die "go build examples/$ex ($arch)"
       "$tmp/lambdazip" -o "$out/$ex-$arch.zip" "$tmp/$ex-$arch/bootstrap" || die "zip examples/$ex ($arch)"
     done
   done
   (cd "$out" && sha256sum -- "${names[@]}" >SHA256SUMS)
+}
+
+# copy_tree DIR: the tree's files (without .git, .cache and dist) into DIR, committed to a new git
+# repository with another author and date, plus an untracked file: a build that stamps VCS
+# information (revision, time, modified) gives other bytes there than in the original checkout.
+copy_tree() {
+  local dir=$1
+  tar -C "$ROOT" --exclude=./.git --exclude=./.cache --exclude=./dist -cf - . | tar -C "$dir" -xf -
+  if command -v git >/dev/null; then
+    (cd "$dir" && git init -q && git add -A &&
+      GIT_AUTHOR_DATE='2001-02-03T04:05:06Z' GIT_COMMITTER_DATE='2001-02-03T04:05:06Z' \
+        git -c user.name=build-lambdas -c user.email=check@invalid -c commit.gpgsign=false \
+        commit -q -m 'build-lambdas --check copy') >/dev/null || die "git commit in the copy of the tree"
+  fi
+  echo 'untracked: a build that stamps vcs.modified differs' >"$dir/build-lambdas-untracked.txt"
 }
 
 main() {
@@ -85,7 +118,7 @@ main() {
   command -v go >/dev/null || die "go not found"
   command -v sha256sum >/dev/null || die "sha256sum not found"
 
-  build_all "$out"
+  build_all "$ROOT" "$out"
   local z n=0
   local -a names
   mapfile -t names < <(zips)
@@ -94,13 +127,15 @@ main() {
     n=$((n + 1))
   done
   if [ "$check" -eq 1 ]; then
-    local second cache
+    local second cache copy
     second=$(mktemp -d)
     cache=$(mktemp -d)
+    copy=$(mktemp -d)
     # shellcheck disable=SC2064
-    trap "rm -rf '$second' '$cache'" EXIT
-    log "--check: second build with an empty GOCACHE into $second"
-    GOCACHE=$cache build_all "$second"
+    trap "rm -rf '$second' '$cache' '$copy'" EXIT
+    copy_tree "$copy"
+    log "--check: second build from a copy of the tree ($copy: another git commit, an untracked file), an empty GOCACHE and GOFLAGS=-buildvcs=true in the environment, into $second"
+    (cd "$copy" && GOCACHE=$cache GOFLAGS=-buildvcs=true build_all "$copy" "$second")
     if ! diff -u "$out/SHA256SUMS" "$second/SHA256SUMS" >&2; then
       die "the second build differs: the zips are not reproducible"
     fi

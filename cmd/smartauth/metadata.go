@@ -28,14 +28,15 @@ SOURCE is one of
 
 The document's issuer must be the IdP's (OpenID Discovery §4.3): URL/realms/NAME
 for Keycloak, https://cognito-idp.R.amazonaws.com/ID for Cognito, --issuer when
-given (it also overrides those two, e.g. for a Keycloak whose public hostname
-differs from URL). A discovery file is not checked without --issuer.
+given. --issuer overrides the Keycloak one (a Keycloak whose public hostname
+differs from URL) and checks a discovery file, which is not checked without it;
+it does not go with the Cognito source, whose issuer is always the pool's.
 
 The SMART capabilities come from the flags: launch modes, client types,
 permissions, sso-openid-connect, plus --capability for any other SMART 2.2
 capability. permission-v1 is on by default (both strategies accept v1 scopes;
---v1=false leaves it out) and SMART_ON_FHIR always adds permission-v2; each
-capability is written once. Without authorization_code
+--v1=false leaves it out, with SMART_ON_FHIR only) and SMART_ON_FHIR always adds
+permission-v2; each capability is written once. Without authorization_code
 in --grant-types the launch modes and sso-openid-connect default to off.
 
 Output: the Metadata JSON object (indented; --compact), or with --string the
@@ -82,11 +83,11 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&f.region, "region", "", "AWS region of the Cognito user pool")
 	fs.StringVar(&f.poolID, "user-pool-id", "", "Cognito user pool `ID`, e.g. us-east-1_AbC123")
 	fs.StringVar(&f.discovery, "discovery", "", "OpenID discovery document `FILE`")
-	fs.StringVar(&f.issuer, "issuer", "", "the issuer `URL` the discovery document must name (default: the Keycloak realm's or Cognito pool's)")
+	fs.StringVar(&f.issuer, "issuer", "", "the issuer `URL` the discovery document must name (default: the Keycloak realm's; not with the Cognito source)")
 	fs.StringVar(&f.launch, "launch", "standalone", "launch modes, comma-separated: standalone, ehr (\"none\": none); each adds its patient context")
 	fs.StringVar(&f.clients, "clients", "confidential-symmetric", "client types, comma-separated: public, confidential-symmetric, confidential-asymmetric")
 	fs.StringVar(&f.permissions, "permissions", "patient,user", "scope permissions, comma-separated: patient, user, offline, online (\"none\": none)")
-	fs.BoolVar(&f.v1, "v1", true, "advertise permission-v1 (v1 scopes such as patient/*.read; both strategies accept them)")
+	fs.BoolVar(&f.v1, "v1", true, "advertise permission-v1 (v1 scopes such as patient/*.read; both strategies accept them; SMART_ON_FHIR_V1 needs it)")
 	fs.BoolVar(&f.v22, "v2.2", false, "advertise permission-v2.2 (granular scopes; SMART_ON_FHIR only)")
 	fs.BoolVar(&f.sso, "sso", true, "advertise sso-openid-connect (needs authorization_code)")
 	fs.Func("capability", "add a SMART 2.2 capability `NAME` (repeatable)", func(s string) error {
@@ -127,13 +128,14 @@ func runMetadata(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if f.set["issuer"] && f.issuer == "" {
 		return usageErr("--issuer needs a URL")
 	}
-	disc, issuer, code := discoveryDocument(ctx, f, stdin, stderr)
-	if disc == nil {
-		return code
-	}
+	// the flags first: a usage error never waits for a fetch
 	settings, err := metadataSettings(f, strategy)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	disc, issuer, code := discoveryDocument(ctx, f, stdin, stderr)
+	if disc == nil {
+		return code
 	}
 	settings.Issuer = issuer
 	m, err := metadata.Build(disc, settings)
@@ -223,6 +225,11 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 		if f.cognitoDomain == "" || f.region == "" || f.poolID == "" {
 			return fail(2, "--cognito-domain, --region and --user-pool-id go together")
 		}
+		if f.set["issuer"] {
+			// the document is built here from the pool's fixed endpoints, so
+			// its issuer is the pool's: another one could never match
+			return fail(2, "--issuer does not go with --cognito-domain: a user pool's issuer is always https://cognito-idp.%s.amazonaws.com/%s", f.region, f.poolID)
+		}
 		b, err := metadata.CognitoDiscovery(f.region, f.poolID, f.cognitoDomain)
 		if err != nil {
 			return failErr(2, err)
@@ -259,6 +266,9 @@ func discoveryDocument(ctx context.Context, f metadataFlags, stdin io.Reader, st
 func metadataSettings(f metadataFlags, strategy metadata.Strategy) (metadata.Settings, error) {
 	s := metadata.Settings{Strategy: strategy, GrantTypes: splitList(f.grantTypes), OmitPermissionV1: !f.v1,
 		InsecureAllowLoopbackHTTP: f.insecure}
+	if strategy == metadata.SMARTOnFHIRV1 && !f.v1 {
+		return s, errors.New("--v1=false with --strategy SMART_ON_FHIR_V1: permission-v1 is that strategy's only permission version (Metadata without it advertises none)")
+	}
 	authCode := slices.Contains(s.GrantTypes, metadata.GrantAuthorizationCode)
 	var caps []string
 	launch := splitList(f.launch)

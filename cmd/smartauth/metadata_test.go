@@ -40,7 +40,7 @@ var (
 		`"token_endpoint":"` + mdCogDomain + `/oauth2/token","jwks_uri":"` + mdCogIssuer + `/.well-known/jwks.json",` +
 		`"grant_types_supported":["authorization_code","client_credentials"],"code_challenge_methods_supported":["S256"],` +
 		`"capabilities":["launch-standalone","client-confidential-symmetric","sso-openid-connect","context-standalone-patient",` +
-		`"permission-patient","permission-user","permission-v2"]}`
+		`"permission-patient","permission-user","permission-v1","permission-v2"]}`
 	cfnKeycloakMetadata = `{"issuer":"https://abc123.us-east-1.awsapprunner.com/realms/fhir",` +
 		`"authorization_endpoint":"https://abc123.us-east-1.awsapprunner.com/realms/fhir/protocol/openid-connect/auth",` +
 		`"token_endpoint":"https://abc123.us-east-1.awsapprunner.com/realms/fhir/protocol/openid-connect/token",` +
@@ -48,7 +48,7 @@ var (
 		`"grant_types_supported":["authorization_code","client_credentials"],"code_challenge_methods_supported":["S256"],` +
 		`"scopes_supported":["openid","fhirUser","launch/patient","patient/*.rs","user/*.rs","system/*.rs"],` +
 		`"capabilities":["launch-standalone","client-public","client-confidential-symmetric","sso-openid-connect",` +
-		`"context-standalone-patient","permission-offline","permission-patient","permission-user","permission-v2"]}`
+		`"context-standalone-patient","permission-offline","permission-patient","permission-user","permission-v1","permission-v2"]}`
 	// The contract's §11.1 fragment (v1, backend only) with sample values.
 	cfnV1Metadata = `{"issuer":"` + mdCogIssuer + `","authorization_endpoint":"` + mdCogDomain + `/oauth2/authorize","token_endpoint":"` +
 		mdCogDomain + `/oauth2/token","jwks_uri":"` + mdCogIssuer + `/.well-known/jwks.json","grant_types_supported":["client_credentials"],` +
@@ -69,7 +69,10 @@ func TestMetadataCheck(t *testing.T) {
 		{name: "cognito template metadata", doc: cfnCognitoMetadata, wantStderr: "acceptable for SMART_ON_FHIR"},
 		{name: "keycloak template metadata", doc: cfnKeycloakMetadata},
 		{name: "JSON string form", doc: quoted},
-		{name: "v1 fragment with v1 strategy", doc: cfnV1Metadata, args: []string{"--strategy", "SMART_ON_FHIR_V1"}},
+		{name: "v1 fragment with v1 strategy", doc: cfnV1Metadata, args: []string{"--strategy", "SMART_ON_FHIR_V1"}, wantCode: 1, wantLines: 1,
+			wantStdout: `capabilities: lacks "permission-v1" on a SMART_ON_FHIR_V1 data store`},
+		{name: "v1 fragment with permission-v1, v1 strategy", doc: strings.Replace(cfnV1Metadata, `"permission-user"]`, `"permission-user","permission-v1"]`, 1),
+			args: []string{"--strategy", "SMART_ON_FHIR_V1"}},
 		{name: "v1 fragment with SMART_ON_FHIR", doc: cfnV1Metadata, wantCode: 1, wantLines: 1, wantStdout: `lacks "permission-v2"`},
 		{name: "cognito template on V1", doc: cfnCognitoMetadata, args: []string{"--strategy=SMART_ON_FHIR_V1"}, wantCode: 1, wantLines: 1,
 			wantStdout: "SMART_ON_FHIR_V1"},
@@ -176,7 +179,9 @@ func TestMetadataBuild(t *testing.T) {
 		{name: "--v1=false", args: append([]string{"--v1=false", "--permissions", "none", "--launch", "none", "--sso=false", "--compact"}, cognito...),
 			checkArgs: []string{}, wantStdout: []string{`"capabilities":["client-confidential-symmetric","permission-v2"]`}},
 		{name: "--v1=false on V1", args: append([]string{"--v1=false", "--strategy", "SMART_ON_FHIR_V1", "--compact"}, cognito...),
-			checkArgs: []string{"--strategy", "SMART_ON_FHIR_V1"}, wantStdout: []string{`"permission-user"]`}},
+			wantCode: 2, wantStderr: "--v1=false with --strategy SMART_ON_FHIR_V1: permission-v1 is that strategy's only permission version"},
+		{name: "--v1=false on V1 refused before any fetch", args: []string{"--keycloak-url", srv.URL, "--realm", "nope", "--v1=false", "--strategy", "SMART_ON_FHIR_V1"},
+			wantCode: 2, wantStderr: "--v1=false with --strategy SMART_ON_FHIR_V1"},
 		{name: "--v1=false with --capability permission-v1", args: append([]string{"--v1=false", "--capability", "permission-v1"}, cognito...),
 			wantCode: 2, wantStderr: "contradicts --v1=false"},
 		{name: "discovery on stdin, no scopes", args: []string{"--discovery", "-", "--scopes-supported", "none", "--compact"}, stdin: keycloakDiscoveryDoc(t, mdKCIssuer),
@@ -194,8 +199,10 @@ func TestMetadataBuild(t *testing.T) {
 			wantStdout: []string{`"issuer": "` + mdKCIssuer + `"`}},
 		{name: "discovery file of another issuer", args: []string{"--discovery", kcFile, "--issuer", "https://kc.example.com/realms/other"},
 			wantCode: 1, wantStderr: `names "` + mdKCIssuer + `", not "https://kc.example.com/realms/other"`},
-		{name: "cognito --issuer differs", args: append([]string{"--issuer", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}, cognito...),
-			wantCode: 1, wantStderr: "wrong issuer"},
+		{name: "cognito --issuer refused", args: append([]string{"--issuer", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}, cognito...),
+			wantCode: 2, wantStderr: "--issuer does not go with --cognito-domain: a user pool's issuer is always " + mdCogIssuer},
+		{name: "cognito --issuer refused even when it is the pool's", args: append([]string{"--issuer", mdCogIssuer}, cognito...),
+			wantCode: 2, wantStderr: "--issuer does not go with --cognito-domain"},
 		{name: "empty --issuer", args: []string{"--discovery", kcFile, "--issuer="}, wantCode: 2, wantStderr: "--issuer needs a URL"},
 		{name: "keycloak realm missing", args: []string{"--keycloak-url", srv.URL, "--realm", "nope"}, wantCode: 1, wantStderr: "HTTP 404"},
 		{name: "IdP without S256", args: []string{"--discovery", noS256}, wantCode: 1, wantStderr: "S256"},

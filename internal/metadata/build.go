@@ -38,7 +38,8 @@ type Settings struct {
 	// OmitPermissionV1 leaves out "permission-v1", which Build otherwise
 	// adds for both strategies: both accept v1 scopes (patient/*.read), and
 	// SMART App Launch 2.2 says servers SHOULD advertise it. Listing it in
-	// Capabilities as well is an ErrSettings.
+	// Capabilities as well, or omitting it with SMARTOnFHIRV1 (whose only
+	// permission version it is), is an ErrSettings.
 	OmitPermissionV1 bool
 	// Capabilities are the SMART capabilities to advertise, e.g.
 	// "launch-standalone", "client-confidential-symmetric",
@@ -238,6 +239,9 @@ func orderCapabilities(s Settings) ([]string, error) {
 	case SMARTOnFHIRV1:
 		if want[CapPermissionV2] || want[CapPermissionV22] {
 			return nil, fmt.Errorf("%w: permission-v2 and permission-v2.2 need strategy SMART_ON_FHIR", ErrSettings)
+		}
+		if s.OmitPermissionV1 {
+			return nil, fmt.Errorf("%w: SMART_ON_FHIR_V1 needs permission-v1 (its only permission version)", ErrSettings)
 		}
 	}
 	out := make([]string, 0, len(want))

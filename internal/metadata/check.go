@@ -80,8 +80,11 @@ func (p Policy) Check(doc []byte) []Problem {
 	c.clientAuth()
 	c.responseTypes()
 	c.scopesSupported()
-	c.cognito()
-	c.keycloak()
+	cognito := c.cognito()
+	keycloak := c.keycloak()
+	if !cognito && !keycloak {
+		c.sameHost()
+	}
 	return c.problems
 }
 
@@ -400,6 +403,11 @@ func (c *checker) strategy() {
 				"granular v2.2 scopes are v2 scopes", `add "permission-v2"`)
 		}
 	case SMARTOnFHIRV1:
+		if !c.capability(CapPermissionV1) {
+			c.add("healthlake.permission-v1", "capabilities", `lacks "permission-v1" on a SMART_ON_FHIR_V1 data store`,
+				"that strategy accepts v1 scopes only, and without a permission version apps cannot tell which scopes to request",
+				`add "permission-v1"`)
+		}
 		for _, name := range []string{CapPermissionV2, CapPermissionV22} {
 			if c.capability(name) {
 				c.add("healthlake.v1-permission", "capabilities", fmt.Sprintf("has %q on a SMART_ON_FHIR_V1 data store", name),
@@ -502,7 +510,7 @@ var (
 	cognitoIssuerHost = regexp.MustCompile(`^(?:issuer-)?cognito-idp\.([a-z0-9-]+)\.amazonaws\.com$`)
 	cognitoDomainHost = regexp.MustCompile(`^[a-z0-9-]+\.auth(?:-fips)?\.([a-z0-9-]+)\.amazoncognito\.com$`)
 	cognitoPoolPath   = regexp.MustCompile(`^/(([a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+)$`)
-	keycloakRealmPath = regexp.MustCompile(`/realms/[^/]+$`)
+	keycloakRealmPath = regexp.MustCompile(`/realms/[^/]+/?$`)
 )
 
 func hostOf(s string) string {
@@ -522,13 +530,19 @@ func pathOf(s string) string {
 }
 
 // cognito: rules for a Cognito user pool, recognised by its issuer
-// (cognito-idp.<region>.amazonaws.com) or its hosted UI domain.
-func (c *checker) cognito() {
+// (cognito-idp.<region>.amazonaws.com) or its hosted UI domain. It reports
+// whether it recognised one.
+func (c *checker) cognito() bool {
 	issuer := c.str["issuer"]
 	im := cognitoIssuerHost.FindStringSubmatch(hostOf(issuer))
 	dm := cognitoDomainHost.FindStringSubmatch(hostOf(c.str["authorization_endpoint"]))
 	if im == nil && dm == nil {
-		return
+		return false
+	}
+	if im == nil && issuer != "" && !c.badURL["issuer"] {
+		c.add("cognito.issuer", "issuer", fmt.Sprintf("%q is not a Cognito user pool issuer while authorization_endpoint is a Cognito domain", issuer),
+			"tokens of that pool carry iss https://cognito-idp.<region>.amazonaws.com/<user pool ID>; another issuer (and its jwks_uri) is not the pool's",
+			"use the pool's issuer and <issuer>/.well-known/jwks.json")
 	}
 	for _, m := range []string{"introspection_endpoint", "registration_endpoint", "management_endpoint"} {
 		if c.present(m) {
@@ -587,20 +601,61 @@ func (c *checker) cognito() {
 				"a user pool serves its OAuth endpoints from one domain", "use the same domain")
 		}
 	}
+	return true
 }
 
-// keycloak: every realm endpoint lives under the realm's issuer.
-func (c *checker) keycloak() {
+// keycloak: every realm endpoint lives under the realm's issuer, which has
+// no trailing slash. A Keycloak realm is recognised by its issuer's path
+// (.../realms/<name>, with or without a slash). It reports whether it
+// recognised one (an issuer with a smart.url problem counts: it is reported).
+func (c *checker) keycloak() bool {
 	issuer, ok := c.str["issuer"]
-	if !ok || c.badURL["issuer"] || !keycloakRealmPath.MatchString(pathOf(issuer)) || cognitoIssuerHost.MatchString(hostOf(issuer)) {
-		return
+	if !ok || !keycloakRealmPath.MatchString(pathOf(issuer)) || cognitoIssuerHost.MatchString(hostOf(issuer)) {
+		return false
+	}
+	if c.badURL["issuer"] {
+		return true
+	}
+	if strings.HasSuffix(issuer, "/") {
+		c.add("keycloak.issuer", "issuer", fmt.Sprintf("%q ends in a slash", issuer),
+			"a Keycloak realm's iss claim has none, and OpenID clients compare the issuer character for character",
+			fmt.Sprintf("use %q", strings.TrimSuffix(issuer, "/")))
 	}
 	prefix := strings.TrimSuffix(issuer, "/") + "/protocol/openid-connect/"
-	for _, m := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+	for _, m := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"} {
 		if s, ok := c.str[m]; ok && !c.badURL[m] && !strings.HasPrefix(s, prefix) {
 			c.add("keycloak.realm", m, fmt.Sprintf("%q is not under %s", s, prefix),
 				"a Keycloak realm serves its endpoints under its issuer; another host or realm means keys and tokens that do not match",
 				"copy it from the realm's /.well-known/openid-configuration")
 		}
+	}
+	return true
+}
+
+// sameHost: for an IdP that is neither Cognito nor Keycloak, the endpoints
+// are served from the issuer's scheme and host (as Okta, Entra ID, Auth0 and
+// Ping do): one on another host is a copy-paste error or another IdP's, and a
+// jwks_uri elsewhere lets that host sign id_tokens apps accept.
+func (c *checker) sameHost() {
+	issuer, ok := c.str["issuer"]
+	if !ok || c.badURL["issuer"] {
+		return
+	}
+	iu, err := url.Parse(issuer)
+	if err != nil {
+		return
+	}
+	for _, m := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"} {
+		s, ok := c.str[m]
+		if !ok || c.badURL[m] {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil || (strings.EqualFold(u.Scheme, iu.Scheme) && strings.EqualFold(u.Host, iu.Host)) {
+			continue
+		}
+		c.add("oidc.same-host", m, fmt.Sprintf("%q is not on the issuer's host %s", s, iu.Host),
+			"an IdP serves its endpoints from its issuer's origin; another host is another IdP's (a jwks_uri there signs id_tokens apps would accept)",
+			"copy it from <issuer>/.well-known/openid-configuration")
 	}
 }

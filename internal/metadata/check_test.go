@@ -88,7 +88,8 @@ var allRules = []string{
 	"smart.needs-authorization-code", "smart.context-needs-launch", "smart.asymmetric-auth",
 	"smart.asymmetric-alg", "smart.symmetric-auth", "oauth.response-type-code", "smart.scope-invalid",
 	"healthlake.v1-scope", "healthlake.granular-scope", "cognito.no-endpoint", "cognito.private-key-jwt",
-	"cognito.issuer", "cognito.jwks-uri", "cognito.hosted-ui", "keycloak.realm",
+	"cognito.issuer", "cognito.jwks-uri", "cognito.hosted-ui", "keycloak.realm", "keycloak.issuer",
+	"oidc.same-host", "healthlake.permission-v1",
 }
 
 // A JSON error's why names its kind, told from the kind of input (json/v2's
@@ -122,7 +123,7 @@ func TestCheckSyntaxWhy(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	v1Caps := caps("launch-standalone", "client-confidential-symmetric", "sso-openid-connect", "context-standalone-patient", "permission-patient")
+	v1Caps := caps("launch-standalone", "client-confidential-symmetric", "sso-openid-connect", "context-standalone-patient", "permission-patient", "permission-v1")
 	tests := []struct {
 		name     string
 		base     func() map[string]any // default keycloakDoc
@@ -197,9 +198,12 @@ func TestCheck(t *testing.T) {
 		{name: "permission-v2.2 without permission-v2", edit: set("capabilities", caps("permission-v2.2")),
 			want: []string{"healthlake.permission-v2", "healthlake.permission-v2.2"}},
 		{name: "V1 acceptable", strategy: SMARTOnFHIRV1, edit: set("capabilities", v1Caps, "scopes_supported", caps("openid", "patient/*.read"))},
+		{name: "V1 without permission-v1", strategy: SMARTOnFHIRV1, edit: set("capabilities", caps("launch-standalone", "client-confidential-symmetric",
+			"sso-openid-connect", "context-standalone-patient", "permission-patient"), "scopes_supported", caps("openid", "patient/*.read")),
+			want: []string{"healthlake.permission-v1"}},
 		{name: "V1 with permission-v1", strategy: SMARTOnFHIRV1, edit: set("capabilities", caps("permission-v1"), "scopes_supported", nil)},
-		{name: "V1 with permission-v2", strategy: SMARTOnFHIRV1, edit: set("scopes_supported", nil), want: []string{"healthlake.v1-permission"}},
-		{name: "V1 with permission-v2.2", strategy: SMARTOnFHIRV1, edit: set("capabilities", caps("permission-v2.2"), "scopes_supported", nil),
+		{name: "V1 with permission-v2", strategy: SMARTOnFHIRV1, edit: set("scopes_supported", nil), want: []string{"healthlake.v1-permission", "healthlake.permission-v1"}},
+		{name: "V1 with permission-v2.2", strategy: SMARTOnFHIRV1, edit: set("capabilities", caps("permission-v1", "permission-v2.2"), "scopes_supported", nil),
 			want: []string{"healthlake.v1-permission"}},
 		{name: "AWS_AUTH", strategy: "AWS_AUTH", want: []string{"healthlake.strategy"}},
 		{name: "AWS_AUTH without capabilities", strategy: "AWS_AUTH", edit: set("capabilities", nil),
@@ -270,6 +274,38 @@ func TestCheck(t *testing.T) {
 			want: []string{"keycloak.realm"}},
 		{name: "keycloak jwks on another host", edit: set("jwks_uri", "https://kc2.example.com/realms/fhir/protocol/openid-connect/certs"),
 			want: []string{"keycloak.realm"}},
+		// a trailing slash still makes it a Keycloak realm: its own problem, and the realm rules apply
+		{name: "keycloak issuer trailing slash", edit: set("issuer", kcIssuer+"/"), want: []string{"keycloak.issuer"}},
+		{name: "keycloak issuer trailing slash, jwks on another host", edit: set("issuer", kcIssuer+"/",
+			"jwks_uri", "https://evil.example.com/realms/fhir/protocol/openid-connect/certs"),
+			want: []string{"keycloak.issuer", "keycloak.realm"}},
+		{name: "keycloak legacy /auth path", edit: set("issuer", "https://kc.example.com/auth/realms/fhir",
+			"jwks_uri", "https://kc.example.com/auth/realms/fhir/protocol/openid-connect/certs",
+			"authorization_endpoint", "https://kc.example.com/auth/realms/fhir/protocol/openid-connect/auth",
+			"token_endpoint", "https://kc.example.com/auth/realms/fhir/protocol/openid-connect/token",
+			"introspection_endpoint", nil, "revocation_endpoint", nil)},
+		{name: "keycloak userinfo in another realm", edit: set("userinfo_endpoint", "https://kc.example.com/realms/other/protocol/openid-connect/userinfo"),
+			want: []string{"keycloak.realm"}},
+		{name: "keycloak issuer with a query is a URL problem, not skipped", edit: set("issuer", kcIssuer+"?x=1"), want: []string{"smart.url"}},
+		// a Cognito domain with a foreign issuer
+		{name: "cognito domain with another issuer", base: cognitoDoc, edit: set("issuer", "https://evil.example.com",
+			"jwks_uri", "https://evil.example.com/jwks"), want: []string{"cognito.issuer"}},
+		// neither Cognito nor Keycloak: the endpoints are on the issuer's host
+		{name: "generic IdP acceptable", edit: set("issuer", "https://idp.example.com/oauth2/default",
+			"jwks_uri", "https://idp.example.com/oauth2/default/v1/keys",
+			"authorization_endpoint", "https://idp.example.com/oauth2/default/v1/authorize",
+			"token_endpoint", "https://idp.example.com/oauth2/default/v1/token",
+			"introspection_endpoint", nil, "revocation_endpoint", nil)},
+		{name: "generic IdP jwks on another host", edit: set("issuer", "https://idp.example.com",
+			"jwks_uri", "https://evil.example.com/keys",
+			"authorization_endpoint", "https://idp.example.com/authorize",
+			"token_endpoint", "https://idp.example.com/token",
+			"introspection_endpoint", nil, "revocation_endpoint", nil),
+			want: []string{"oidc.same-host"}},
+		{name: "keycloak realm path with extra segment is generic", edit: set("issuer", "https://kc.example.com/realms/fhir/x"),
+			want: []string{}},
+		{name: "generic IdP token endpoint over another port", edit: set("issuer", "https://kc.example.com:8443/realms/fhir/x"),
+			want: []string{"oidc.same-host", "oidc.same-host", "oidc.same-host", "oidc.same-host", "oidc.same-host"}},
 	}
 	covered := map[string]bool{}
 	for _, tc := range tests {
