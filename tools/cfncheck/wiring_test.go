@@ -37,6 +37,9 @@ const (
 	appID        = "2example23456789abcdefghij"
 	practID      = "3example23456789abcdefghij"
 	serviceURL   = "abcdefgh12.us-east-1.awsapprunner.com"
+	// The Arn attribute of a log group ends in :* (it covers its streams).
+	validatorLogARN = "arn:aws:logs:us-east-1:" + account + ":log-group:/smartauth/smart/validator:*"
+	preTokenLogARN  = "arn:aws:logs:us-east-1:" + account + ":log-group:/smartauth/smart/pretoken:*"
 )
 
 // validatorTags are the tags of the validator function and its alarms.
@@ -76,6 +79,8 @@ func (d deployment) env() Env {
 			"UserPool.Arn":                "arn:aws:cognito-idp:us-east-1:" + account + ":userpool/" + poolID,
 			"PreTokenFunction.Arn":        "arn:aws:lambda:us-east-1:" + account + ":function:smart-pretoken",
 			"ValidatorVersion.Version":    "1",
+			"ValidatorLogGroup.Arn":       validatorLogARN,
+			"PreTokenLogGroup.Arn":        preTokenLogARN,
 		},
 	}
 }
@@ -233,7 +238,9 @@ func TestValidatorWiring(t *testing.T) {
 			require.Equal(t, "AWS::HealthLake::FHIRDatastore", ds.Type)
 			idp := dig(ds.Properties, "IdentityProviderConfiguration").(map[string]any)
 			assert.Equal(t, ref("ValidatorAlias"), idp["IdpLambdaArn"], "IdpLambdaArn names the alias, never the function")
-			assert.Equal(t, "Retain", ds.DeletionPolicy)
+			// Kept on stack deletion and replacement, deleted by the rollback
+			// of the deploy that created it (no orphaned, billed data store).
+			assert.Equal(t, "RetainExceptOnCreate", ds.DeletionPolicy)
 			assert.Equal(t, "Retain", ds.UpdateReplacePolicy)
 
 			alias := d.tmpl.Resources["ValidatorAlias"]
@@ -275,15 +282,20 @@ func TestValidatorWiring(t *testing.T) {
 			assert.Equal(t, "Allow", trust["Effect"])
 			assert.Equal(t, "sts:AssumeRole", trust["Action"])
 			assert.Equal(t, map[string]any{"Service": "healthlake.amazonaws.com"}, trust["Principal"])
-			assert.Equal(t, account, dig(trust, "Condition", "StringEquals", "aws:SourceAccount"))
-			sources := dig(trust, "Condition", "ArnLike", "aws:SourceArn")
-			assert.Contains(t, sources, datastoreARN)
-			for _, s := range sources.([]any) {
-				assert.Contains(t, s, datastoreID, "the trust names this data store only")
-			}
+			// Exactly these conditions and values (no wildcard: ArnLike would
+			// honour one), the data store's ARN in the three spellings.
+			assert.Equal(t, map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": account},
+				"ArnLike": map[string]any{"aws:SourceArn": []any{
+					datastoreARN,
+					"arn:aws:healthlake:us-east-1:" + account + ":datastore/fhir/" + datastoreID,
+					"arn:aws:healthlake:us-east-1:" + account + ":datastore/" + datastoreID,
+				}},
+			}, trust["Condition"], "the trust names this data store only")
+			assert.Equal(t, []string{"Action", "Condition", "Effect", "Principal"}, slices.Sorted(maps.Keys(trust)))
 
 			// Permissions follow AccessLevel and name the data store.
-			read := []string{"healthlake:GetCapabilities", "healthlake:ReadResource", "healthlake:SearchEverything",
+			read := []string{"healthlake:GetCapabilities", "healthlake:GetHistoryByResourceId", "healthlake:ReadResource", "healthlake:SearchEverything",
 				"healthlake:SearchWithGet", "healthlake:SearchWithPost", "healthlake:VersionReadResource"}
 			write := []string{"healthlake:CreateResource", "healthlake:DeleteResource", "healthlake:PatchResource",
 				"healthlake:ProcessBundle", "healthlake:UpdateResource"}
