@@ -77,16 +77,19 @@ stop_server() {
   local name=$1 pgid pid
   pgid=$(cat "$RUN_DIR/$name.pgid" 2>/dev/null) || return 0
   pid=$(cat "$RUN_DIR/$name.pid" 2>/dev/null || echo "$pgid")
-  # The group must still be ours: one member runs from $CACHE (kc.sh, its java, node cognito-local).
-  # A stale file from a run killed hard could name a recycled id: then leave that group alone.
   if [ "$pgid" = "$(own_pgid)" ]; then
     log "$name: process group $pgid is this script's own; not touching it"
-    rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid"
+    rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid" "$RUN_DIR/$name.marker"
     return 0
   fi
-  if kill -0 -- "-$pgid" 2>/dev/null && ! ps -eo pgid=,args= | awk -v g="$pgid" -v c="$CACHE/" '$1 == g && index($0, c) {f=1} END {exit !f}'; then
-    log "$name: process group $pgid no longer runs anything from $CACHE; not touching it"
-    rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid"
+  # The group must still be ours: one member's command line names $CACHE/ (kc.sh, its java, node
+  # cognito-local), or the string in $RUN_DIR/NAME.marker when there is one (postgres: its data
+  # directory). A stale file from a run killed hard could name a recycled id: then leave that group alone.
+  local marker="$CACHE/"
+  if [ -s "$RUN_DIR/$name.marker" ]; then marker=$(cat "$RUN_DIR/$name.marker"); fi
+  if kill -0 -- "-$pgid" 2>/dev/null && ! ps -eo pgid=,args= | awk -v g="$pgid" -v c="$marker" '$1 == g && index($0, c) {f=1} END {exit !f}'; then
+    log "$name: process group $pgid no longer runs anything that names $marker; not touching it"
+    rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid" "$RUN_DIR/$name.marker"
     return 0
   fi
   if kill -0 -- "-$pgid" 2>/dev/null; then
@@ -107,7 +110,7 @@ stop_server() {
     # shellcheck disable=SC2086
     kill -KILL $strays 2>/dev/null || true
   fi
-  rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid"
+  rm -f "$RUN_DIR/$name.pgid" "$RUN_DIR/$name.pid" "$RUN_DIR/$name.marker"
   log "$name stopped"
 }
 
