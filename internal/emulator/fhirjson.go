@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	json1 "encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -62,6 +63,48 @@ func decodeStrict(data []byte, limit int) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: want a JSON object", errBody)
 	}
 	return obj, nil
+}
+
+// encodeJSON is the one encoding of what the emulator stores and serves.
+func encodeJSON(v any) ([]byte, error) {
+	return json1.Marshal(v)
+}
+
+// members reads the top-level members of a resource by name (nil when
+// absent). The search matchers and the permission checks read nothing
+// else, so a stored resource is matched without being decoded whole.
+type members func(name string) any
+
+// decodedMembers reads the members of a decoded resource.
+func decodedMembers(res map[string]any) members {
+	return func(name string) any { return res[name] }
+}
+
+// storedMembers splits stored JSON into its top-level members and decodes
+// a member when it is first read. The bytes were checked (decodeStrict)
+// and encoded by the emulator when they were stored: they are trusted, so
+// no value count or depth hook runs, and a number decodes as a float64
+// (no check reads one). It fails only on a bug.
+func storedMembers(raw []byte) (members, bool) {
+	var top map[string]jsontext.Value
+	if err := json.Unmarshal(raw, &top, jsontext.AllowDuplicateNames(true)); err != nil {
+		return nil, false
+	}
+	var seen map[string]any
+	return func(name string) any {
+		if v, ok := seen[name]; ok {
+			return v
+		}
+		var v any
+		if r, ok := top[name]; ok && json.Unmarshal(r, &v) != nil {
+			v = nil
+		}
+		if seen == nil {
+			seen = map[string]any{}
+		}
+		seen[name] = v
+		return v
+	}, true
 }
 
 var (
