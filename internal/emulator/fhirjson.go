@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	json1 "encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -65,9 +64,13 @@ func decodeStrict(data []byte, limit int) (map[string]any, error) {
 	return obj, nil
 }
 
-// encodeJSON is the one encoding of what the emulator stores and serves.
+// encodeJSON is the one encoding of what the emulator stores and serves:
+// compact, members sorted by name (deterministic), with encoding/json/v2
+// escaping (no HTML escaping: "<" stays "<", so a stored resource keeps
+// its size), numbers kept as decoded (jsontext.Value: written unchanged),
+// invalid UTF-8 in a message replaced by U+FFFD rather than failing.
 func encodeJSON(v any) ([]byte, error) {
-	return json1.Marshal(v)
+	return json.Marshal(v, json.Deterministic(true), jsontext.AllowInvalidUTF8(true))
 }
 
 // members reads the top-level members of a resource by name (nil when
@@ -83,8 +86,8 @@ func decodedMembers(res map[string]any) members {
 // storedMembers splits stored JSON into its top-level members and decodes
 // a member when it is first read. The bytes were checked (decodeStrict)
 // and encoded by the emulator when they were stored: they are trusted, so
-// no value count or depth hook runs, and a number decodes as a float64
-// (no check reads one). It fails only on a bug.
+// neither the value count nor the depth is checked again. It fails only
+// on a bug.
 func storedMembers(raw []byte) (members, bool) {
 	var top map[string]jsontext.Value
 	if err := json.Unmarshal(raw, &top, jsontext.AllowDuplicateNames(true)); err != nil {
@@ -96,7 +99,7 @@ func storedMembers(raw []byte) (members, bool) {
 			return v
 		}
 		var v any
-		if r, ok := top[name]; ok && json.Unmarshal(r, &v) != nil {
+		if r, ok := top[name]; ok && json.Unmarshal(r, &v, keepNumbers) != nil {
 			v = nil
 		}
 		if seen == nil {
@@ -106,6 +109,15 @@ func storedMembers(raw []byte) (members, bool) {
 		return v
 	}, true
 }
+
+// keepNumbers decodes numbers into jsontext.Value, as decodeStrict does: a
+// number beyond float64 (1e400) is kept, not an error.
+var keepNumbers = json.WithUnmarshalers(json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *any) error {
+	if dec.PeekKind() == '0' {
+		*v = jsontext.Value(nil)
+	}
+	return errors.ErrUnsupported // the default decoding, into *v
+}))
 
 var (
 	errTooDeep = errors.New("too deep")
