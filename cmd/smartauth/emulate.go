@@ -102,13 +102,19 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	// An explicit --role-arn is the role the answer must name (the
-	// in-process validator returns it anyway; a real Lambda must).
+	// in-process validator returns it anyway; a real Lambda must). An
+	// explicit empty one would turn that check off without a word.
 	var wantRole string
+	roleSet := false
 	fs.Visit(func(fl *flag.Flag) {
 		if fl.Name == "role-arn" {
-			wantRole = f.RoleARN
+			wantRole, roleSet = f.RoleARN, true
 		}
 	})
+	if roleSet && strings.TrimSpace(wantRole) == "" {
+		fmt.Fprintln(stderr, "smartauth emulate: --role-arn is empty: give the iamRoleARN the answer must carry, or leave the flag out (then only the ARN's form is checked)")
+		return 2
+	}
 	var logger *slog.Logger
 	if e.logJSON {
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))

@@ -143,6 +143,13 @@ func TestEmulateUsage(t *testing.T) {
 		assert.Equal(t, 2, code, d)
 		assert.Contains(t, stderr, "--lambda-timeout", d)
 	}
+	// An explicit empty --role-arn would turn the role check off.
+	for _, v := range []string{"--role-arn=", "--role-arn= "} {
+		code, stdout, stderr := runCLI(t, "", "emulate", "--lambda-url", "http://127.0.0.1:9", v)
+		assert.Equal(t, 2, code, v)
+		assert.Contains(t, stderr, "--role-arn is empty", v)
+		assert.NotContains(t, stdout, "serving", v)
+	}
 	code, _, stderr = runCLI(t, "", "emulate", "-h")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stderr, "Exit status: 0 stopped by Ctrl-C, 2 usage,\nconfiguration or server error.")

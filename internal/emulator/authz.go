@@ -126,7 +126,7 @@ func (a access) compartment() string {
 
 // grantsOutsideCompartment reports whether a path without a patient
 // compartment (user/ or system/ scopes) admits res.
-func (a access) grantsOutsideCompartment(rt string, res map[string]any) bool {
+func (a access) grantsOutsideCompartment(rt string, res members) bool {
 	return slices.ContainsFunc(a.paths, func(p path) bool {
 		ok, _, _ := p.permitted(rt, res, a.refs)
 		return p.patient == "" && ok
@@ -152,7 +152,7 @@ func hidden(check string) bool { return check == checkCompartment }
 // permitted checks one resource against the access: it passes when one path
 // admits it. On refusal it returns the failed check (checkCompartment when
 // only compartments refused it, else checkFilter) and why.
-func (a access) permitted(rt string, res map[string]any) (ok bool, check, why string) {
+func (a access) permitted(rt string, res members) (ok bool, check, why string) {
 	var whys []string
 	check = checkCompartment
 	for _, p := range a.paths {
@@ -168,7 +168,7 @@ func (a access) permitted(rt string, res map[string]any) (ok bool, check, why st
 	return false, check, strings.Join(whys, "; and ")
 }
 
-func (p path) permitted(rt string, res map[string]any, l localRefs) (ok bool, check, why string) {
+func (p path) permitted(rt string, res members, l localRefs) (ok bool, check, why string) {
 	if p.patient != "" && !compartmentType(rt) {
 		return false, checkCompartmentType, "patient compartment: " + notCompartmentType(rt)
 	}
@@ -220,7 +220,7 @@ func (a access) unevaluable(rt string) []string {
 }
 
 // filterMatches evaluates one granular filter (AND across its params).
-func filterMatches(f scopes.Filter, res map[string]any, l localRefs) (bool, string) {
+func filterMatches(f scopes.Filter, res members, l localRefs) (bool, string) {
 	for _, p := range f.Params {
 		v, err := url.QueryUnescape(p.Value)
 		if err != nil {

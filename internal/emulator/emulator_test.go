@@ -62,7 +62,7 @@ func allowAnswer(aud, scope, patient string) []byte {
 	return b
 }
 
-func newTestServer(t *testing.T, inv Invoker, mod ...func(*Config)) (*Server, *bytes.Buffer) {
+func newTestServer(t testing.TB, inv Invoker, mod ...func(*Config)) (*Server, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
 	cfg := Config{Invoker: inv, DatastoreEndpoint: testEndpoint, Metadata: []byte(`{"issuer":"https://idp.example.com","capabilities":["permission-v2","permission-v2.2"]}`),
@@ -82,7 +82,7 @@ type response struct {
 	json   map[string]any
 }
 
-func do(t *testing.T, s http.Handler, method, path, token, body string, hdr ...string) response {
+func do(t testing.TB, s http.Handler, method, path, token, body string, hdr ...string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {

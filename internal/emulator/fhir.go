@@ -1,13 +1,14 @@
 package emulator
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/healthlake-smart/smartauth-go/scopes"
 )
@@ -29,14 +30,14 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		writeJSON(w, http.StatusOK, fhirJSON, s.capabilityStatement())
 		return nil
 	case scopes.Read:
-		res, ok := s.store.get(rt, req.ID)
+		raw, res, ok := s.store.get(rt, req.ID)
 		if !ok {
 			return notFound(rt, req.ID, acc, "")
 		}
 		if ref := refuse(acc, "read", rt, req.ID, res, ""); ref != nil {
 			return ref
 		}
-		writeResource(w, http.StatusOK, res)
+		writeResource(w, http.StatusOK, raw, res)
 		return nil
 	case scopes.SearchType:
 		return s.search(w, req, acc)
@@ -54,14 +55,15 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		// _id filter that the stored resource would not.
 		id := newID()
 		res["id"] = id
-		if ok, check, why := acc.permitted(rt, res); !ok {
+		if ok, check, why := acc.permitted(rt, decodedMembers(res)); !ok {
 			return forbidden(check, fmt.Sprintf("create %s refused (with its server-assigned id): %s", rt, why))
 		}
-		if _, ref := s.store.write(rt, id, res, s.cfg.Now(), func(map[string]any) *refusal { return nil }); ref != nil {
+		raw, _, ref := s.store.write(rt, id, res, s.cfg.Now(), func(members) *refusal { return nil })
+		if ref != nil {
 			return ref
 		}
 		w.Header().Set("Location", s.cfg.BaseURL+rt+"/"+id+"/_history/1")
-		writeResource(w, http.StatusCreated, res)
+		writeResource(w, http.StatusCreated, raw, decodedMembers(res))
 		return nil
 	case scopes.Update:
 		if req.ID == "" {
@@ -76,7 +78,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		}
 		// The checks run under the store's write lock, against the version
 		// the write replaces.
-		created, ref := s.store.write(rt, req.ID, res, s.cfg.Now(), func(old map[string]any) *refusal {
+		raw, created, ref := s.store.write(rt, req.ID, res, s.cfg.Now(), func(old members) *refusal {
 			if old != nil {
 				if ref := refuse(acc, "update", rt, req.ID, old, " (stored version)"); ref != nil {
 					if ref.status == http.StatusNotFound {
@@ -84,13 +86,13 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 					}
 					return ref
 				}
-			} else if acc.compartment() != "" && !acc.grantsOutsideCompartment(rt, res) {
+			} else if acc.compartment() != "" && !acc.grantsOutsideCompartment(rt, decodedMembers(res)) {
 				// Update as create through patient/ scopes is refused with
 				// the answer of a hidden resource: a 201 for a free id next
 				// to a 404 for another patient's id would tell them apart.
 				return updateNotFound(rt, req.ID, acc, "update-as-create through patient/ scopes")
 			}
-			if ok, check, why := acc.permitted(rt, res); !ok {
+			if ok, check, why := acc.permitted(rt, decodedMembers(res)); !ok {
 				return forbidden(check, fmt.Sprintf("update %s/%s refused (new version): %s", rt, req.ID, why))
 			}
 			return nil
@@ -102,7 +104,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		if created {
 			status = http.StatusCreated
 		}
-		writeResource(w, status, res)
+		writeResource(w, status, raw, decodedMembers(res))
 		return nil
 	case scopes.Delete:
 		if req.ID == "" {
@@ -111,7 +113,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 		if s.beforeWrite != nil {
 			s.beforeWrite()
 		}
-		if ref := s.store.remove(rt, req.ID, func(old map[string]any) *refusal {
+		if ref := s.store.remove(rt, req.ID, func(old members) *refusal {
 			if old == nil {
 				return notFound(rt, req.ID, acc, "")
 			}
@@ -129,7 +131,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, req scopes.Request, body []byt
 // every compartment the access allows is answered as not found, with the
 // text of a missing resource, so that a patient/ client cannot tell another
 // patient's resources from absent ones; the log keeps the real reason.
-func refuse(acc access, what, rt, id string, stored map[string]any, version string) *refusal {
+func refuse(acc access, what, rt, id string, stored members, version string) *refusal {
 	ok, check, why := acc.permitted(rt, stored)
 	if ok {
 		return nil
@@ -178,13 +180,15 @@ func parseBody(body []byte, rt, id string) (map[string]any, *refusal) {
 	return res, nil
 }
 
-func writeResource(w http.ResponseWriter, status int, res map[string]any) {
-	if m, ok := res["meta"].(map[string]any); ok {
+// writeResource writes a resource as stored (raw), with its version as
+// the ETag.
+func writeResource(w http.ResponseWriter, status int, raw []byte, res members) {
+	if m, ok := res("meta").(map[string]any); ok {
 		if v, ok := m["versionId"].(string); ok {
 			w.Header().Set("ETag", `W/"`+v+`"`)
 		}
 	}
-	writeJSON(w, status, fhirJSON, res)
+	writeBytes(w, status, fhirJSON, raw)
 }
 
 // maxCount caps _count.
@@ -226,7 +230,9 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 	total, size := 0, 0
 	cut := false // entries left out for the response size
 	for _, sr := range s.store.list(rt) {
-		res, ok := decodeStored(sr.raw)
+		// Only the members the matchers and checks read are decoded: a
+		// search that matches nothing costs a scan of the stored bytes.
+		res, ok := storedMembers(sr.raw)
 		if !ok || slices.ContainsFunc(conds, func(m matcher) bool { return !m(res, acc.refs) }) {
 			continue
 		}
@@ -244,7 +250,7 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 		size += len(sr.raw)
 		entries = append(entries, map[string]any{
 			"fullUrl":  s.cfg.BaseURL + rt + "/" + sr.id,
-			"resource": json.RawMessage(sr.raw),
+			"resource": jsontext.Value(sr.raw),
 			"search":   map[string]any{"mode": "match"},
 		})
 	}

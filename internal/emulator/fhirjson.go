@@ -64,6 +64,61 @@ func decodeStrict(data []byte, limit int) (map[string]any, error) {
 	return obj, nil
 }
 
+// encodeJSON is the one encoding of what the emulator stores and serves:
+// compact, members sorted by name (deterministic), with encoding/json/v2
+// escaping (no HTML escaping: "<" stays "<", so a stored resource keeps
+// its size), numbers kept as decoded (jsontext.Value: written unchanged),
+// invalid UTF-8 in a message replaced by U+FFFD rather than failing.
+func encodeJSON(v any) ([]byte, error) {
+	return json.Marshal(v, json.Deterministic(true), jsontext.AllowInvalidUTF8(true))
+}
+
+// members reads the top-level members of a resource by name (nil when
+// absent). The search matchers and the permission checks read nothing
+// else, so a stored resource is matched without being decoded whole.
+type members func(name string) any
+
+// decodedMembers reads the members of a decoded resource.
+func decodedMembers(res map[string]any) members {
+	return func(name string) any { return res[name] }
+}
+
+// storedMembers splits stored JSON into its top-level members and decodes
+// a member when it is first read. The bytes were checked (decodeStrict)
+// and encoded by the emulator when they were stored: they are trusted, so
+// neither the value count nor the depth is checked again. It fails only
+// on a bug.
+func storedMembers(raw []byte) (members, bool) {
+	var top map[string]jsontext.Value
+	if err := json.Unmarshal(raw, &top, jsontext.AllowDuplicateNames(true)); err != nil {
+		return nil, false
+	}
+	var seen map[string]any
+	return func(name string) any {
+		if v, ok := seen[name]; ok {
+			return v
+		}
+		var v any
+		if r, ok := top[name]; ok && json.Unmarshal(r, &v, keepNumbers) != nil {
+			v = nil
+		}
+		if seen == nil {
+			seen = map[string]any{}
+		}
+		seen[name] = v
+		return v
+	}, true
+}
+
+// keepNumbers decodes numbers into jsontext.Value, as decodeStrict does: a
+// number beyond float64 (1e400) is kept, not an error.
+var keepNumbers = json.WithUnmarshalers(json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *any) error {
+	if dec.PeekKind() == '0' {
+		*v = jsontext.Value(nil)
+	}
+	return errors.ErrUnsupported // the default decoding, into *v
+}))
+
 var (
 	errTooDeep = errors.New("too deep")
 	errTooMany = errors.New("too many values")

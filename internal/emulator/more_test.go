@@ -266,7 +266,7 @@ func FuzzServeHTTP(f *testing.F) {
 		others := map[string][]byte{}
 		for _, rt := range s.store.types() {
 			for _, res := range s.store.all(rt) {
-				if ok, _ := inCompartment(rt, res, "456", localRefs{testEndpoint}); !ok {
+				if ok, _ := inCompartment(rt, decodedMembers(res), "456", localRefs{testEndpoint}); !ok {
 					id, _ := res["id"].(string)
 					b, err := json.Marshal(res)
 					require.NoError(t, err)
@@ -296,8 +296,10 @@ func FuzzServeHTTP(f *testing.F) {
 		// deleted or changed, not even in place.
 		for key, before := range others {
 			rt, id, _ := strings.Cut(key, "/")
-			res, ok := s.store.get(rt, id)
+			raw, _, ok := s.store.get(rt, id)
 			require.True(t, ok, "%s outside the compartment was deleted", key)
+			res, ok := decodeStored(raw)
+			require.True(t, ok)
 			after, err := json.Marshal(res)
 			require.NoError(t, err)
 			require.Equal(t, string(before), string(after), "%s outside the compartment was changed", key)

@@ -1,18 +1,22 @@
 package emulator
 
 import (
-	"encoding/json"
 	"net/http"
 )
 
 // writeJSON writes v as application/fhir+json (or application/json for the
-// SMART configuration).
+// SMART configuration), encoded as stored resources are (encodeJSON).
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"encoding the response failed"}]}`)
 	}
+	writeBytes(w, status, contentType, b)
+}
+
+// writeBytes writes JSON bytes.
+func writeBytes(w http.ResponseWriter, status int, contentType string, b []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -19,7 +19,7 @@ func ownSeed(t *testing.T) []byte {
 	var kept []any
 	for _, e := range b["entry"].([]any) {
 		res := e.(map[string]any)["resource"].(map[string]any)
-		if in, _ := inCompartment(res["resourceType"].(string), res, "456", localRefs{testEndpoint}); in {
+		if in, _ := inCompartment(res["resourceType"].(string), decodedMembers(res), "456", localRefs{testEndpoint}); in {
 			kept = append(kept, e)
 		}
 	}

@@ -27,10 +27,17 @@ const DefaultDatastoreID = "0123456789abcdef0123456789abcdef"
 const DefaultInvokeTimeout = time.Second
 
 // MaxInvokeTimeout is the longest InvokeTimeout accepted; the served
-// responses' write timeout is derived from it (writeTimeout).
+// connections' read and write timeouts are derived from it (timeouts).
 const MaxInvokeTimeout = time.Minute
 
-// writeTimeout is the time a response has beyond the invocation.
+// DefaultBodyTimeout is the default Config.BodyTimeout.
+const DefaultBodyTimeout = 30 * time.Second
+
+// headerTimeout bounds reading a request's headers.
+const headerTimeout = 10 * time.Second
+
+// writeTimeout is the time a response has beyond the invocation and the
+// body.
 const writeTimeout = 30 * time.Second
 
 // DefaultMaxBody caps request bodies (256 KiB: FHIR resources are rarely
@@ -79,6 +86,10 @@ type Config struct {
 	// InvokeTimeout bounds each invocation (default DefaultInvokeTimeout, at
 	// most MaxInvokeTimeout).
 	InvokeTimeout time.Duration
+	// BodyTimeout bounds reading a request body, counted from the IdP
+	// answer: the body is read only for an authenticated request (default
+	// DefaultBodyTimeout). A body not read in time gets 408.
+	BodyTimeout time.Duration
 	// MaxBody caps request bodies in bytes (default DefaultMaxBody).
 	MaxBody int64
 	// MaxResources caps the resources in the store, seed included
@@ -143,6 +154,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.InvokeTimeout > MaxInvokeTimeout {
 		return nil, fmt.Errorf("emulator: invoke timeout %s: at most %s (HealthLake allows 1s)", cfg.InvokeTimeout, MaxInvokeTimeout)
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
@@ -202,15 +216,7 @@ func (s *Server) BasePath() string { return s.base }
 // Serve serves HTTP on ln until ctx is cancelled, then shuts down gracefully
 // (in-flight requests get up to 5 s).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      s.cfg.InvokeTimeout + writeTimeout, // the invocation never outlives the response
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
-	}
+	hs := s.httpServer()
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
@@ -223,6 +229,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := hs.Shutdown(sctx)
 	<-done
 	return err
+}
+
+// httpServer returns the http.Server that Serve runs. The body is read
+// after the IdP answer, so the read timeout covers the headers, the
+// invocation and the body; handle then sets the body's own deadline
+// (BodyTimeout from the answer). The write timeout also covers the body, so
+// that the invocation never outlives the response.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: headerTimeout,
+		ReadTimeout:       headerTimeout + s.cfg.InvokeTimeout + s.cfg.BodyTimeout,
+		WriteTimeout:      s.cfg.InvokeTimeout + s.cfg.BodyTimeout + writeTimeout,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // logLine accumulates what the request's single log line reports.
@@ -295,6 +318,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // handle serves one request or returns the refusal to write.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *refusal {
 	// The escaped path, as sent: an encoded "/" or "?" must not turn into
@@ -351,6 +377,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ll *logLine) *re
 	// decision so that Permits sees them (_include, _type, ...).
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		// The body has BodyTimeout from now, however long the IdP took
+		// (an http.Server's ReadTimeout counts from the request's start).
+		// A ResponseWriter without a connection (tests) has no deadline.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 		if body, ref = s.readBody(w, r, req); ref != nil {
 			return ref
 		}
@@ -413,6 +443,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, req scopes.Req
 		if errors.As(err, &mbe) {
 			return nil, &refusal{status: http.StatusRequestEntityTooLarge, code: "too-costly", check: "body-size",
 				msg: fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody)}
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return nil, &refusal{status: http.StatusRequestTimeout, code: "timeout", check: "body-timeout",
+				msg: fmt.Sprintf("reading the request body timed out: it did not arrive within %s of the IdP Lambda's answer", s.cfg.BodyTimeout)}
 		}
 		return nil, badRequest("body", "reading the request body failed")
 	}

@@ -3,7 +3,6 @@ package emulator
 import (
 	"crypto/rand"
 	"encoding/hex"
-	json1 "encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,8 +18,9 @@ import (
 // JSON (sorted member names, as served). Resources are kept as bytes, not
 // decoded values: a decoded body can take sixty times its JSON size in
 // memory, so a cap on stored bytes bounds the store's memory only for
-// bytes. They are decoded on use (read, search match, the checks of an
-// update or delete).
+// bytes. They are served as stored (read, search) and, for a search
+// match and the checks, split into top-level members of which only those
+// read are decoded (storedMembers).
 type store struct {
 	mu        sync.RWMutex
 	resources map[string]map[string][]byte
@@ -38,12 +38,13 @@ type storedResource struct {
 
 // encodeResource returns the stored (and served) form of a resource.
 func encodeResource(res map[string]any) ([]byte, error) {
-	return json1.Marshal(res)
+	return encodeJSON(res)
 }
 
-// decodeStored decodes a stored resource. The bytes were encoded by
+// decodeStored decodes a whole stored resource. The bytes were encoded by
 // encodeResource from a decoded resource, so this cannot fail but on a bug;
-// the caller treats a failure as a missing resource.
+// the caller treats a failure as a missing resource. Matching and the
+// checks read storedMembers instead.
 func decodeStored(raw []byte) (map[string]any, bool) {
 	m, err := decodeStrict(raw, 0)
 	return m, err == nil
@@ -112,15 +113,17 @@ func loadSeed(bundle []byte, now time.Time, max int, maxBytes int64) (*store, er
 	return s, nil
 }
 
-// get returns a decoded copy of rt/id.
-func (s *store) get(rt, id string) (map[string]any, bool) {
+// get returns rt/id as stored (never modified: a write replaces it) and
+// its members.
+func (s *store) get(rt, id string) ([]byte, members, bool) {
 	s.mu.RLock()
 	raw, ok := s.resources[rt][id]
 	s.mu.RUnlock()
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return decodeStored(raw)
+	m, ok := storedMembers(raw)
+	return raw, m, ok
 }
 
 // list returns the stored resources of one type in id order (the byte
@@ -165,31 +168,32 @@ func (s *store) usage() (count int, bytes int64) {
 // once check approves the stored version (nil when there is none); check
 // runs under the write lock, so no other write slips in between the
 // decision and the write, and so do the caps (no concurrent create can
-// overshoot them). It reports whether the resource is new, or the refusal:
-// check's, or a full store's (507: the count or the bytes cap).
-func (s *store) write(rt, id string, res map[string]any, now time.Time, check func(old map[string]any) *refusal) (created bool, ref *refusal) {
+// overshoot them). It returns the stored bytes and whether the resource is
+// new, or the refusal: check's, or a full store's (507: the count or the
+// bytes cap).
+func (s *store) write(rt, id string, res map[string]any, now time.Time, check func(old members) *refusal) (raw []byte, created bool, ref *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	oldRaw, exists := s.resources[rt][id]
-	var old map[string]any
+	var old members
 	if exists {
 		var ok bool
-		if old, ok = decodeStored(oldRaw); !ok {
-			return false, &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
+		if old, ok = storedMembers(oldRaw); !ok {
+			return nil, false, &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
 		}
 	}
 	if ref := check(old); ref != nil {
-		return false, ref
+		return nil, false, ref
 	}
 	version := 1
 	if exists {
-		if m, ok := old["meta"].(map[string]any); ok {
+		if m, ok := old("meta").(map[string]any); ok {
 			if v, err := strconv.Atoi(fmt.Sprint(m["versionId"])); err == nil {
 				version = v + 1
 			}
 		}
 	} else if s.count >= s.max {
-		return false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
+		return nil, false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
 			msg: fmt.Sprintf("the emulator's store holds its cap of %d resources: delete some or restart it", s.max)}
 	}
 	res["id"] = id
@@ -202,10 +206,10 @@ func (s *store) write(rt, id string, res map[string]any, now time.Time, check fu
 	res["meta"] = meta
 	raw, err := encodeResource(res)
 	if err != nil {
-		return false, badRequest("body", "the resource cannot be encoded")
+		return nil, false, badRequest("body", "the resource cannot be encoded")
 	}
 	if grown := s.bytes - int64(len(oldRaw)) + int64(len(raw)); grown > s.maxBytes {
-		return false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
+		return nil, false, &refusal{status: http.StatusInsufficientStorage, code: "too-costly", check: "store-full",
 			msg: fmt.Sprintf("the emulator's store would exceed its cap of %d bytes of JSON (holds %d, this version %d): delete some resources or restart it", s.maxBytes, s.bytes, len(raw))}
 	}
 	if !exists {
@@ -217,19 +221,19 @@ func (s *store) write(rt, id string, res map[string]any, now time.Time, check fu
 	}
 	s.bytes += int64(len(raw)) - int64(len(oldRaw))
 	s.resources[rt][id] = raw
-	return created, nil
+	return raw, created, nil
 }
 
 // remove deletes rt/id once check approves the stored version (nil when
 // there is none), under the write lock like write.
-func (s *store) remove(rt, id string, check func(old map[string]any) *refusal) *refusal {
+func (s *store) remove(rt, id string, check func(old members) *refusal) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	oldRaw, exists := s.resources[rt][id]
-	var old map[string]any
+	var old members
 	if exists {
 		var ok bool
-		if old, ok = decodeStored(oldRaw); !ok {
+		if old, ok = storedMembers(oldRaw); !ok {
 			return &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
 		}
 	}
@@ -257,7 +261,7 @@ func newID() string {
 var supportedParams = []string{"_id", "patient", "subject", "category", "code"}
 
 // matcher reports whether a resource matches one search parameter.
-type matcher func(res map[string]any, l localRefs) bool
+type matcher func(res members, l localRefs) bool
 
 // compileParam checks one search parameter of a search on type rt, whose
 // value is a comma-separated (FHIR OR) list of decoded values, and returns
@@ -275,8 +279,8 @@ func compileParam(rt, name, value string) (matcher, error) {
 	values := strings.Split(value, ",")
 	switch name {
 	case "_id":
-		return func(res map[string]any, _ localRefs) bool {
-			id, _ := res["id"].(string)
+		return func(res members, _ localRefs) bool {
+			id, _ := res("id").(string)
 			return slices.Contains(values, id)
 		}, nil
 	case "patient", "subject":
@@ -298,9 +302,9 @@ func compileParam(rt, name, value string) (matcher, error) {
 			}
 			fields = []string{"subject"}
 		}
-		return func(res map[string]any, l localRefs) bool {
+		return func(res members, l localRefs) bool {
 			for _, f := range fields {
-				ref := referenceOf(res[f])
+				ref := referenceOf(res(f))
 				for _, v := range values {
 					if ref != "" && l.sameReference(ref, v, name == "patient") {
 						return true
@@ -310,17 +314,17 @@ func compileParam(rt, name, value string) (matcher, error) {
 			return false
 		}, nil
 	case "category", "code":
-		return func(res map[string]any, _ localRefs) bool {
+		return func(res members, _ localRefs) bool {
 			var concepts []any
 			if name == "category" {
-				switch c := res["category"].(type) {
+				switch c := res("category").(type) {
 				case []any:
 					concepts = c
 				case map[string]any:
 					concepts = []any{c}
 				}
 			} else {
-				concepts = []any{res["code"], res["medicationCodeableConcept"]}
+				concepts = []any{res("code"), res("medicationCodeableConcept")}
 			}
 			for _, v := range values {
 				for _, c := range concepts {
@@ -460,9 +464,9 @@ var compartmentFields = map[string][]string{
 // inCompartment reports whether res belongs to the compartment of the
 // patient with id patientID, with the reason when it does not. Only
 // references to this server count (see localRefs.resolve).
-func inCompartment(rt string, res map[string]any, patientID string, l localRefs) (bool, string) {
+func inCompartment(rt string, res members, patientID string, l localRefs) (bool, string) {
 	if rt == "Patient" {
-		id, _ := res["id"].(string)
+		id, _ := res("id").(string)
 		if id == patientID {
 			return true, ""
 		}
@@ -473,7 +477,7 @@ func inCompartment(rt string, res map[string]any, patientID string, l localRefs)
 		return false, notCompartmentType(rt)
 	}
 	for _, f := range fields {
-		if t, id, ok := l.resolve(referenceOf(res[f])); ok && t == "Patient" && id == patientID {
+		if t, id, ok := l.resolve(referenceOf(res(f))); ok && t == "Patient" && id == patientID {
 			return true, ""
 		}
 	}

@@ -36,7 +36,7 @@ func TestUpdateAsCreateThroughPatientScopesIsHidden(t *testing.T) {
 			s, logs := newTestServer(t, &fakeLambda{scope: tc.scope, patient: "456"})
 			r := do(t, s, "PUT", "Observation/"+tc.id, testToken, body(tc.id))
 			require.Equal(t, tc.wantStatus, r.status, r.body)
-			_, stored := s.store.get("Observation", tc.id)
+			_, _, stored := s.store.get("Observation", tc.id)
 			if tc.wantStatus != http.StatusNotFound {
 				assert.True(t, stored)
 				return
@@ -88,9 +88,9 @@ func TestUpdateDeleteRecheckUnderLock(t *testing.T) {
 			s, _ := newTestServer(t, &fakeLambda{scope: "patient/Observation.cud", patient: "456"})
 			s.beforeWrite = func() {
 				// Another client moves the resource to patient 789.
-				_, ref := s.store.write("Observation", "obs-456-glucose",
+				_, _, ref := s.store.write("Observation", "obs-456-glucose",
 					map[string]any{"resourceType": "Observation", "subject": map[string]any{"reference": "Patient/789"}},
-					testNow, func(map[string]any) *refusal { return nil })
+					testNow, func(members) *refusal { return nil })
 				require.Nil(t, ref)
 			}
 			body := ""
@@ -99,9 +99,9 @@ func TestUpdateDeleteRecheckUnderLock(t *testing.T) {
 			}
 			r := do(t, s, method, "Observation/obs-456-glucose", testToken, body)
 			require.Equal(t, http.StatusNotFound, r.status, r.body)
-			res, ok := s.store.get("Observation", "obs-456-glucose")
+			_, res, ok := s.store.get("Observation", "obs-456-glucose")
 			require.True(t, ok, "not deleted")
-			assert.Equal(t, "Patient/789", referenceOf(res["subject"]), "not overwritten")
+			assert.Equal(t, "Patient/789", referenceOf(res("subject")), "not overwritten")
 		})
 	}
 }
