@@ -190,4 +190,5 @@ stop_all() {
     [ -e "$f" ] || continue
     stop_server "$(basename "$f" .pgid)"
   done
+  rm -f "$RUN_DIR"/*.env
 }
