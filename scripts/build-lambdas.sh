@@ -9,9 +9,12 @@
 # 1980-01-01 00:00:00, deflate level 9, so a second build gives the same bytes.
 #
 # Every flag that changes the bytes is given on the command line (-mod=readonly, -buildvcs=false,
-# GOAMD64=v1, GOARM64=v8.0, ...), and GOFLAGS is set to the same flags: the user's GOFLAGS (the
-# environment or `go env -w`) are not used, so neither they nor the checkout (a clone, a worktree,
-# untracked files: no VCS stamp) change the zips.
+# GOAMD64=v1, GOARM64=v8.0, GOFIPS140=off, ...), and GOFLAGS is set to the same flags: the user's
+# GOFLAGS (the environment or `go env -w`) are not used, so neither they nor the checkout (a clone, a
+# worktree, untracked files: no VCS stamp) change the zips. GOEXPERIMENT cannot be reset to the
+# toolchain's default from the environment (an empty value falls back to the go env file), so a build
+# whose effective GOEXPERIMENT is not the default is refused. The Go toolchain itself (GOTOOLCHAIN,
+# the installed version) is not pinned: the same bytes need the same toolchain.
 #
 # Usage: scripts/build-lambdas.sh [--check] [--out DIR]
 #   --check   build twice and fail unless every zip is byte-identical; the second build runs from a
@@ -58,21 +61,29 @@ BUILD_GOFLAGS="-mod=readonly -buildvcs=false"
 
 # gobuild ARGS...: go build with the reproducibility flags, in the current directory.
 gobuild() {
-  GOFLAGS=$BUILD_GOFLAGS go build -mod=readonly -buildvcs=false -trimpath "$@"
+  GOFLAGS=$BUILD_GOFLAGS GOFIPS140=off go build -mod=readonly -buildvcs=false -trimpath "$@"
+}
+
+# check_goexperiment: the effective GOEXPERIMENT (environment, else the go env file) must be the
+# toolchain's default: `go env GOEXPERIMENT` prints only what differs from it.
+check_goexperiment() {
+  local exp
+  exp=$(cd "$ROOT" && go env GOEXPERIMENT) || die "go env GOEXPERIMENT failed"
+  [ -z "$exp" ] || die "GOEXPERIMENT=$exp (environment or go env file) changes the binaries: unset it (go env -u GOEXPERIMENT)"
 }
 
 # build_all SRC OUT: every example of the tree SRC for every architecture into OUT, plus
 # OUT/SHA256SUMS of exactly those zips (other files in OUT, such as stale zips of a removed
 # example, are not listed).
+# Its scratch directory is under $SCRATCH (removed by main's EXIT trap, also after a failure here or
+# in a subshell).
 build_all() {
   local src=$1 out=$2 tmp ex arch
   local -a names
   mapfile -t names < <(zips)
   mkdir -p "$out"
   (cd "$out" && rm -f -- SHA256SUMS "${names[@]}")
-  tmp=$(mktemp -d)
-  # shellcheck disable=SC2064 # expand now: the trap removes this call's directory, then itself
-  trap "rm -rf '$tmp'; trap - RETURN" RETURN
+  tmp=$(mktemp -d "$SCRATCH/build.XXXXXX")
   # the zip writer, built for the host
   (cd "$src" && gobuild -o "$tmp/lambdazip" ./tools/lambdazip) || die "go build tools/lambdazip"
   for ex in "${EXAMPLES[@]}"; do
@@ -87,19 +98,23 @@ build_all() {
     done
   done
   (cd "$out" && sha256sum -- "${names[@]}" >SHA256SUMS)
+  rm -rf "$tmp"
 }
 
 # copy_tree DIR: the tree's files (without .git, .cache and dist) into DIR, committed to a new git
 # repository with another author and date, plus an untracked file: a build that stamps VCS
 # information (revision, time, modified) gives other bytes there than in the original checkout.
+# The user's git templates and hooks do not run (no template directory, hooksPath /dev/null,
+# --no-verify), nor does commit signing.
 copy_tree() {
   local dir=$1
   tar -C "$ROOT" --exclude=./.git --exclude=./.cache --exclude=./dist -cf - . | tar -C "$dir" -xf -
   if command -v git >/dev/null; then
-    (cd "$dir" && git init -q && git add -A &&
+    (cd "$dir" && git init -q --template= && git -c core.hooksPath=/dev/null add -A &&
       GIT_AUTHOR_DATE='2001-02-03T04:05:06Z' GIT_COMMITTER_DATE='2001-02-03T04:05:06Z' \
         git -c user.name=build-lambdas -c user.email=check@invalid -c commit.gpgsign=false \
-        commit -q -m 'build-lambdas --check copy') >/dev/null || die "git commit in the copy of the tree"
+        -c core.hooksPath=/dev/null commit --no-verify -q -m 'build-lambdas --check copy') >/dev/null \
+      || die "git commit in the copy of the tree"
   fi
   echo 'untracked: a build that stamps vcs.modified differs' >"$dir/build-lambdas-untracked.txt"
 }
@@ -117,7 +132,11 @@ main() {
   done
   command -v go >/dev/null || die "go not found"
   command -v sha256sum >/dev/null || die "sha256sum not found"
+  check_goexperiment
 
+  SCRATCH=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now
+  trap "rm -rf '$SCRATCH'" EXIT
   build_all "$ROOT" "$out"
   local z n=0
   local -a names
@@ -127,12 +146,8 @@ main() {
     n=$((n + 1))
   done
   if [ "$check" -eq 1 ]; then
-    local second cache copy
-    second=$(mktemp -d)
-    cache=$(mktemp -d)
-    copy=$(mktemp -d)
-    # shellcheck disable=SC2064
-    trap "rm -rf '$second' '$cache' '$copy'" EXIT
+    local second="$SCRATCH/second" cache="$SCRATCH/gocache" copy="$SCRATCH/copy"
+    mkdir "$second" "$cache" "$copy"
     copy_tree "$copy"
     log "--check: second build from a copy of the tree ($copy: another git commit, an untracked file), an empty GOCACHE and GOFLAGS=-buildvcs=true in the environment, into $second"
     (cd "$copy" && GOCACHE=$cache GOFLAGS=-buildvcs=true build_all "$copy" "$second")

@@ -47,16 +47,42 @@ start_bg() {
   rm -f "$idfile" "$RUN_DIR/$name.pid"
   # shellcheck disable=SC2016 # $$ and $@ are expanded by the inner shell
   setsid bash -c 'echo "$$" >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$idfile" "$@" >"$logfile" 2>&1 </dev/null &
-  local pgid=""
+  local launched=$! pgid=""
   for _ in $(seq 1 100); do
     pgid=$(cat "$idfile" 2>/dev/null || true)
     [ -n "$pgid" ] && break
     sleep 0.05
   done
-  [ -n "$pgid" ] || die "$name: did not start within 5 s (see $logfile)"
+  if [ -z "$pgid" ]; then
+    # It may still start later and leave a server behind: kill what was launched. Without job
+    # control setsid does not fork, so $! becomes the leader of the new group once setsid has run.
+    kill -KILL -- "-$launched" 2>/dev/null || true
+    kill -KILL "$launched" 2>/dev/null || true
+    rm -f "$idfile" "$idfile.tmp"
+    die "$name: did not start within 5 s (see $logfile); killed pid $launched"
+  fi
   [ "$pgid" != "$(own_pgid)" ] || die "$name: runs in this script's own process group $pgid"
   echo "$pgid" >"$RUN_DIR/$name.pid"
   log "$name started: pid $pgid, process group $pgid, log $logfile"
+}
+
+# Secrets for a server go through its environment, not its command line (ps shows every process's
+# arguments to every user; /proc/PID/environ only to its owner): write_env_file writes them to a
+# file, and the command that start_bg runs is prefixed with `bash -c "$ENV_FILE_EXEC" FILE`, which
+# exports them, removes the file and execs the rest, e.g.
+#   write_env_file "$RUN_DIR/x.env" PASSWORD="$pw"
+#   start_bg x "$log" env -i PATH=/usr/bin:/bin "$BASH" -c "$ENV_FILE_EXEC" "$RUN_DIR/x.env" /path/to/server
+# (bash adds PWD, SHLVL and _ to the environment, as any shell script in the chain would).
+# shellcheck disable=SC2016,SC2034 # expanded by the inner shell; used by the sourcing scripts
+ENV_FILE_EXEC='while IFS= read -r -d "" kv; do export "$kv" || exit 126; done <"$0" && rm -f "$0" && exec "$@"'
+
+# write_env_file FILE NAME=VALUE...: the assignments, NUL separated, into a new FILE of mode 0600
+# (printf is a builtin: the values appear in no command line).
+write_env_file() {
+  local f=$1
+  shift
+  rm -f "$f"
+  (umask 077 && printf '%s\0' "$@" >"$f")
 }
 
 # own_pgid: the process group of this script.
@@ -164,4 +190,5 @@ stop_all() {
     [ -e "$f" ] || continue
     stop_server "$(basename "$f" .pgid)"
   done
+  rm -f "$RUN_DIR"/*.env
 }

@@ -14,8 +14,15 @@
 # Test-only differences from production, logged at start: HTTP on 127.0.0.1 and a free port instead
 # of 0.0.0.0:8080, the management interface (health, metrics) on a free port instead of 9000, the
 # cluster transport (JGroups) on 127.0.0.1 and free ports instead of a site-local address and 7800,
-# the JDK of this machine instead of the image's, no KeycloakHostname (the first-deploy case:
-# KC_HOSTNAME_STRICT=false and the issuer from the X-Forwarded-* headers).
+# the JDK of this machine instead of the image's.
+#
+# Two starts on the same PostgreSQL, as a stack's two deploys run it: first without KeycloakHostname
+# (KC_HOSTNAME_STRICT=false, the issuer from the X-Forwarded-* headers; the realm is imported), then,
+# as after the second deploy, with KeycloakHostname = the App Runner host (KC_HOSTNAME=<bare host>,
+# no KC_HOSTNAME_STRICT: the template's !If gives one or the other), the realm already in the
+# database: the health check path must answer 200 when called directly (App Runner's health check
+# sends no X-Forwarded-* headers) and the issuer behind the proxy headers must stay
+# https://<host>/realms/smart, the one the data store's Metadata names.
 #
 # The augmented copy is cached as $CACHE/keycloak-prod-<version>-<hash of version and build
 # options>/ (kc.sh build takes 30 to 60 s); a change of either builds a new one and removes the old.
@@ -105,22 +112,33 @@ kcprod_install() {
   log "keycloak-prod: augmented in $(( $(date +%s) - t0 )) s into $KCPROD_HOME"
 }
 
-# kcprod_env: KCPROD_ENV, the process environment: a clean one with the JDK, the Dockerfile's ENV,
-# the template's production variables and secrets with test values, then the local overrides.
+# kcprod_env DEPLOY: KCPROD_ENV, the process environment: a clean one with the JDK, the Dockerfile's
+# ENV, the template's production variables with test values, then the local overrides; the
+# template's secrets (with test values) go to KCPROD_SECRET_ENV, passed through a file (see
+# write_env_file), not the command line. DEPLOY is first (KeycloakHostname empty: KC_HOSTNAME_STRICT
+# =false) or second (KeycloakHostname = the public host: KC_HOSTNAME, no KC_HOSTNAME_STRICT). The
+# secrets are made once: the second start runs on the database the first one filled.
 kcprod_env() {
-  local java_home row name kind value
+  local deploy=$1 java_home row name kind value
   java_home=$(kc_java_home)
-  KCPROD_ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-  KCPROD_BACKEND_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+  if [ -z "${KCPROD_ADMIN_PASSWORD:-}" ]; then
+    KCPROD_ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+    KCPROD_BACKEND_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+  fi
   KCPROD_ENV=(PATH="$java_home/bin:/usr/bin:/bin" JAVA_HOME="$java_home" HOME="${HOME:-/tmp}" TZ=UTC)
   KCPROD_ENV+=("${KCPROD_IMAGE_ENV[@]}")
+  KCPROD_SECRET_ENV=()
   local names=()
   for row in "${KCPROD_TEMPLATE_ENV[@]}"; do
     IFS=$'\t' read -r name kind value <<<"$row"
+    case $deploy:$kind:$name in
+      # The template's !If [HasHostname, KC_HOSTNAME, KC_HOSTNAME_STRICT=false]: one or the other.
+      first:ref:KC_HOSTNAME | second:literal:KC_HOSTNAME_STRICT) continue ;;
+      second:ref:KC_HOSTNAME) value=$KCPROD_PUBLIC_HOST ;;
+    esac
     case $kind:$name in
       literal:*) ;;
-      # The first-deploy case: KeycloakHostname empty, so the template sets KC_HOSTNAME_STRICT instead.
-      ref:KC_HOSTNAME) continue ;;
+      ref:KC_HOSTNAME) ;;
       ref:SMART_AUDIENCE) value=$KC_AUDIENCE ;;
       ref:SMART_APP_REDIRECT_URI) value=$KC_SMART_REDIRECT_URI ;;
       ref:KC_DB_URL) value=$PG_JDBC_URL ;;
@@ -130,15 +148,20 @@ kcprod_env() {
       secret:KC_DB_PASSWORD) value=$PG_PASSWORD ;;
       *) die "deploy/cloudformation/keycloak.yaml sets $name ($kind) for Keycloak: give it a test value in kcprod_env (scripts/lib/keycloak-prod.sh)" ;;
     esac
-    KCPROD_ENV+=("$name=$value")
+    if [ "$kind" = secret ]; then
+      KCPROD_SECRET_ENV+=("$name=$value")
+    else
+      KCPROD_ENV+=("$name=$value")
+    fi
     names+=("$name")
   done
-  local want
-  for want in KC_DB KC_DB_URL KC_DB_USERNAME KC_DB_PASSWORD KC_HOSTNAME_STRICT KC_BOOTSTRAP_ADMIN_USERNAME; do
+  local want hostvar=KC_HOSTNAME_STRICT
+  [ "$deploy" = first ] || hostvar=KC_HOSTNAME
+  for want in KC_DB KC_DB_URL KC_DB_USERNAME KC_DB_PASSWORD "$hostvar" KC_BOOTSTRAP_ADMIN_USERNAME; do
     [[ " ${names[*]} " == *" $want "* ]] || die "deploy/cloudformation/keycloak.yaml no longer sets $want; the production smoke expects it"
   done
   KCPROD_ADMIN_USER=$(printf '%s\n' "${KCPROD_ENV[@]}" | sed -n 's/^KC_BOOTSTRAP_ADMIN_USERNAME=//p' | tail -n 1)
-  log "keycloak-prod: from the Dockerfile ENV: ${KCPROD_IMAGE_ENV[*]%%=*}; from the template: ${names[*]}"
+  log "keycloak-prod ($deploy deploy): from the Dockerfile ENV: ${KCPROD_IMAGE_ENV[*]%%=*}; from the template: ${names[*]}"
   KCPROD_PORT=$(free_port)
   KCPROD_MGMT_PORT=$(free_port)
   while [ "$KCPROD_MGMT_PORT" = "$KCPROD_PORT" ]; do KCPROD_MGMT_PORT=$(free_port); done
@@ -164,15 +187,16 @@ else:
   log "keycloak-prod: test-only: KC_HTTP_HOST=127.0.0.1, KC_HTTP_PORT=$KCPROD_PORT (template: $KCPROD_TEMPLATE_PORT), KC_HTTP_MANAGEMENT_PORT=$KCPROD_MGMT_PORT (default 9000), KC_CACHE_EMBEDDED_NETWORK_BIND_ADDRESS=127.0.0.1, KC_CACHE_EMBEDDED_NETWORK_BIND_PORT=$KCPROD_CLUSTER_PORT (default site-local:7800)"
 }
 
-# kcprod_launch: lay out the copy as the image does (realm import file, entrypoint next to kc.sh)
-# and start the template's production StartCommand; kcprod_wait waits for it.
+# kcprod_launch DEPLOY: lay out the copy as the image does (realm import file, entrypoint next to
+# kc.sh) and start the template's production StartCommand with the environment of DEPLOY (first or
+# second, see kcprod_env); kcprod_wait waits for it.
 kcprod_launch() {
-  local kcp=$KCPROD_HOME
+  local deploy=$1 kcp=$KCPROD_HOME
   rm -rf "$kcp/data"
   mkdir -p "$kcp/data/import"
   install -m 0644 "$ROOT/deploy/keycloak/realm/smart-realm.json" "$kcp/data/import/smart-realm.json"
   install -m 0755 "$ROOT/deploy/keycloak/entrypoint.sh" "$kcp/bin/smart-entrypoint.sh"
-  kcprod_env
+  kcprod_env "$deploy"
   local -a cmd
   read -r -a cmd <<<"$KCPROD_START_COMMAND"
   case ${cmd[0]} in
@@ -185,9 +209,11 @@ kcprod_launch() {
   done
   KCPROD_BASE="http://127.0.0.1:$KCPROD_PORT"
   KCPROD_MGMT="http://127.0.0.1:$KCPROD_MGMT_PORT"
-  KCPROD_LOG="$RUN_DIR/keycloak-prod.log"
-  log "keycloak-prod: starting $kcp/bin/smart-entrypoint.sh ${cmd[*]:1} on $KCPROD_BASE, database $PG_JDBC_URL"
-  start_bg keycloak-prod "$KCPROD_LOG" env -i "${KCPROD_ENV[@]}" "${cmd[@]}"
+  KCPROD_LOG="$RUN_DIR/keycloak-prod-$deploy.log"
+  log "keycloak-prod ($deploy deploy): starting $kcp/bin/smart-entrypoint.sh ${cmd[*]:1} on $KCPROD_BASE, database $PG_JDBC_URL"
+  write_env_file "$RUN_DIR/keycloak-prod.env" "${KCPROD_SECRET_ENV[@]}"
+  start_bg keycloak-prod "$KCPROD_LOG" env -i "${KCPROD_ENV[@]}" \
+    "$BASH" -c "$ENV_FILE_EXEC" "$RUN_DIR/keycloak-prod.env" "${cmd[@]}"
 }
 
 # kcprod_wait: the health check path answers (the App Runner health check), within
@@ -305,6 +331,48 @@ PY
   log "keycloak-prod: PostgreSQL log shows Keycloak's connections as $PG_USER to $PG_DB"
 }
 
+# kcprod_check_second: after the restart with KC_HOSTNAME=<public host> on the same database: the
+# realm was not imported again, the App Runner health check (a direct call: no X-Forwarded-* headers)
+# answers 200 without a redirect, and behind App Runner's headers the discovery issuer and the `iss`
+# of a client-credentials token are https://<host>/realms/smart (the Metadata's issuer), also when a
+# request names another host; smartauth validate accepts the token for that issuer.
+kcprod_check_second() {
+  local d="$RUN_DIR/kcprod2" code realm=$KC_SMART_REALM
+  local want="https://$KCPROD_PUBLIC_HOST/realms/$realm"
+  local -a proxy=(-H "Host: $KCPROD_PUBLIC_HOST" -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Port: 443' -H 'X-Forwarded-For: 203.0.113.7')
+  mkdir -p "$d"
+  if grep -q "Realm '$realm' imported" "$KCPROD_LOG"; then
+    kcprod_fail "realm $realm was imported again: it should already be in PostgreSQL"
+  fi
+  code=$(kcprod_http "$d/health.json" "$KCPROD_BASE$KCPROD_HEALTH_PATH")
+  [ "$code" = 200 ] || kcprod_fail "with KC_HOSTNAME=$KCPROD_PUBLIC_HOST the health check path $KCPROD_HEALTH_PATH answered HTTP $code to a direct call (App Runner's health check would fail)"
+  log "keycloak-prod (second deploy): health check path answers 200 directly; its issuer there: $(json_get "$d/health.json" 'd["issuer"]')"
+  local h got
+  for h in "$KCPROD_PUBLIC_HOST" other.example.org; do
+    code=$(kcprod_http "$d/discovery.json" "$KCPROD_BASE/realms/$realm/.well-known/openid-configuration" \
+      "${proxy[@]}" -H "X-Forwarded-Host: $h")
+    [ "$code" = 200 ] || kcprod_fail "discovery behind the proxy headers (X-Forwarded-Host $h) answered HTTP $code"
+    got=$(json_get "$d/discovery.json" 'd["issuer"]')
+    [ "$got" = "$want" ] || kcprod_fail "with KC_HOSTNAME the issuer behind the proxy (X-Forwarded-Host $h) is $got, expected $want"
+  done
+  local tokfile="$d/token.json"
+  code=$(kcprod_http "$tokfile" "$KCPROD_BASE/realms/$realm/protocol/openid-connect/token" "${proxy[@]}" \
+    --data-urlencode grant_type=client_credentials --data-urlencode "client_id=$KC_SMART_BACKEND_CLIENT_ID" \
+    --data-urlencode "client_secret=$KCPROD_BACKEND_SECRET" --data-urlencode 'scope=system/*.rs')
+  [ "$code" = 200 ] || kcprod_fail "client credentials for $KC_SMART_BACKEND_CLIENT_ID after the restart: HTTP $code"
+  code=$(kcprod_http "$d/jwks.json" "$KCPROD_BASE/realms/$realm/protocol/openid-connect/certs")
+  [ "$code" = 200 ] || kcprod_fail "JWKS answered HTTP $code"
+  # The validator with the public issuer (the Lambda's KEYCLOAK_URL after the second deploy), keys
+  # from the file (the public host is never resolved): it checks iss, signature, aud and scopes.
+  local ev vout
+  ev=$(python3 -c 'import json,sys; print(json.dumps({"datastoreEndpoint": sys.argv[2], "operationName": "SearchWithGet", "bearerToken": json.load(open(sys.argv[1]))["access_token"]}))' "$tokfile" "$KC_AUDIENCE")
+  rm -f "$tokfile"
+  vout=$(printf '%s' "$ev" | "$KCPROD_SMARTAUTH" validate --provider keycloak --issuer "$want" --jwks-file "$d/jwks.json" \
+    --endpoint "$KC_AUDIENCE" --role-arn "arn:aws:iam::123456789012:role/healthlake-smart-prod-smoke" 2>&1) \
+    || kcprod_fail "smartauth validate --issuer $want denied the token issued after the restart: $vout"
+  log "keycloak-prod (second deploy): issuer $want behind the proxy headers (also for X-Forwarded-Host other.example.org); a client-credentials token with that iss accepted by smartauth validate"
+}
+
 # kcprod_verify_db: with Keycloak and PostgreSQL stopped, the realm and its backend client are rows
 # of the keycloak database (single-user mode: no client program needed).
 kcprod_verify_db() {
@@ -324,7 +392,7 @@ kcprod_verify_db() {
 kcprod_smoke_start() {
   KCPROD_T0=$(date +%s)
   pg_start
-  kcprod_launch
+  kcprod_launch first
 }
 
 # kcprod_smoke_finish: wait, check, stop both servers, read the database.
@@ -334,6 +402,14 @@ kcprod_smoke_finish() {
   kcprod_wait
   kcprod_check
   stop_server keycloak-prod
+  # The second deploy: the same database, KC_HOSTNAME set (App Runner restarts the service).
+  local t1
+  t1=$(date +%s)
+  kcprod_launch second
+  kcprod_wait
+  kcprod_check_second
+  stop_server keycloak-prod
+  log "keycloak-prod: second-deploy restart checked in $(( $(date +%s) - t1 )) s"
   pg_stop
   kcprod_verify_db
   pg_cleanup

@@ -91,11 +91,13 @@ kc_start() {
   KC_LOG="$RUN_DIR/keycloak.log"
   log "keycloak $KC_VER: starting on $KC_BASE (JAVA_HOME=$java_home)"
   # The management interface (health/metrics) gets its own free port: its default 9000 may be taken.
+  # The client secret through the environment (write_env_file), not the command line.
+  write_env_file "$RUN_DIR/keycloak.env" SMART_BACKEND_CLIENT_SECRET="$KC_SMART_BACKEND_SECRET"
   start_bg keycloak "$KC_LOG" env -u JAVA_OPTS -u KC_HOSTNAME -u KC_DB -u KC_HTTP_PORT -u KC_HTTP_HOST \
     JAVA_HOME="$java_home" PATH="$java_home/bin:$PATH" \
     KC_BOOTSTRAP_ADMIN_USERNAME="$KC_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KC_ADMIN_PASSWORD" \
     SMART_AUDIENCE="$KC_AUDIENCE" SMART_APP_REDIRECT_URI="$KC_SMART_REDIRECT_URI" \
-    SMART_BACKEND_CLIENT_SECRET="$KC_SMART_BACKEND_SECRET" \
+    "$BASH" -c "$ENV_FILE_EXEC" "$RUN_DIR/keycloak.env" \
     "$KC_HOME/bin/smart-entrypoint.sh" start-dev \
     --http-host=127.0.0.1 --http-port="$KC_PORT" \
     --http-management-port="$mgmt_port"

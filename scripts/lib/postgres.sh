@@ -158,11 +158,13 @@ pg_start() {
 }
 
 # pg_stop: fast shutdown (SIGINT to the postmaster: sessions are ended, the data is checkpointed);
-# the EXIT trap's stop_all is the fallback.
+# the EXIT trap's stop_all is the fallback. The signal goes to the process group: with the runuser
+# fallback the group's leader is runuser, which forks, and postgres is its child.
 pg_stop() {
-  local pid
-  pid=$(cat "$RUN_DIR/postgres.pid" 2>/dev/null) || return 0
-  kill -INT "$pid" 2>/dev/null || true
+  local pgid
+  pgid=$(cat "$RUN_DIR/postgres.pgid" 2>/dev/null) || return 0
+  [ "$pgid" != "$(own_pgid)" ] || die "postgres: process group $pgid is this script's own"
+  kill -INT -- "-$pgid" 2>/dev/null || true
   local i
   for i in $(seq 1 100); do
     alive postgres || break
