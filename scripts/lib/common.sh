@@ -158,27 +158,33 @@ assert_loopback_only() {
   log "$name listens on: $(printf '%s' "$listen" | awk 'NF {print $4}' | sort -u | tr '\n' ' ')"
 }
 
-# wait_http NAME URL TIMEOUT_S: poll URL until it answers 2xx; fail loudly (with the log tail) when
-# the server dies or the deadline passes.
+# fail_if_down NAME LOGFILE START TIMEOUT_S: inside a readiness loop, fail loudly (with the log tail)
+# when NAME's process group has exited or TIMEOUT_S seconds have passed since START (date +%s).
+fail_if_down() {
+  local name=$1 logfile=$2 start=$3 timeout=$4
+  if ! alive "$name"; then
+    log "$name exited before it became ready; last lines of $logfile:"
+    tail -n 60 "$logfile" >&2 || true
+    die "$name did not come up"
+  fi
+  if (( $(date +%s) - start >= timeout )); then
+    log "$name not ready after ${timeout} s; last lines of $logfile:"
+    tail -n 60 "$logfile" >&2 || true
+    die "$name did not come up within ${timeout} s"
+  fi
+}
+
+# wait_http NAME URL TIMEOUT_S LOGFILE: poll URL until it answers 2xx; fail loudly (with the log
+# tail) when the server dies or the deadline passes.
 wait_http() {
-  local name=$1 url=$2 timeout=$3 logfile=$4 start now
+  local name=$1 url=$2 timeout=$3 logfile=$4 start
   start=$(date +%s)
   while :; do
     if curl -sf -o /dev/null --max-time 5 "$url"; then
       log "$name ready after $(( $(date +%s) - start )) s ($url)"
       return 0
     fi
-    if ! alive "$name"; then
-      log "$name exited before it became ready; last lines of $logfile:"
-      tail -n 60 "$logfile" >&2 || true
-      die "$name did not come up"
-    fi
-    now=$(date +%s)
-    if (( now - start >= timeout )); then
-      log "$name not ready after ${timeout} s; last lines of $logfile:"
-      tail -n 60 "$logfile" >&2 || true
-      die "$name did not come up within ${timeout} s"
-    fi
+    fail_if_down "$name" "$logfile" "$start" "$timeout"
     sleep 1
   done
 }

@@ -142,15 +142,7 @@ pg_start() {
   local start
   start=$(date +%s)
   while ! grep -q 'database system is ready to accept connections' "$PG_LOG" 2>/dev/null; do
-    if ! alive postgres; then
-      log "postgres exited before it became ready; last lines of $PG_LOG:"
-      tail -n 40 "$PG_LOG" >&2 || true
-      die "postgres did not come up"
-    fi
-    if (( $(date +%s) - start >= PG_READY_TIMEOUT )); then
-      tail -n 40 "$PG_LOG" >&2 || true
-      die "postgres not ready within ${PG_READY_TIMEOUT} s"
-    fi
+    fail_if_down postgres "$PG_LOG" "$start" "$PG_READY_TIMEOUT"
     sleep 0.2
   done
   log "postgres ready after $(( $(date +%s) - start )) s: $("$PG_BIN/postgres" --version)"

@@ -86,15 +86,7 @@ rie_wait_ready() {
       tail -n 40 "$RIE_LOG" >&2 || true
       die "the example Lambda did not answer under aws-lambda-rie"
     fi
-    if ! alive rie; then
-      log "aws-lambda-rie exited before it became ready; last lines of $RIE_LOG:"
-      tail -n 40 "$RIE_LOG" >&2 || true
-      die "aws-lambda-rie did not come up"
-    fi
-    if (( $(date +%s) - start >= RIE_READY_TIMEOUT )); then
-      tail -n 40 "$RIE_LOG" >&2 || true
-      die "aws-lambda-rie not ready within ${RIE_READY_TIMEOUT} s"
-    fi
+    fail_if_down rie "$RIE_LOG" "$start" "$RIE_READY_TIMEOUT"
     sleep 0.5
   done
 }
