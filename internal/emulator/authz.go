@@ -169,10 +169,10 @@ func (a access) permitted(rt string, res members) (ok bool, check, why string) {
 }
 
 func (p path) permitted(rt string, res members, l localRefs) (ok bool, check, why string) {
-	if p.patient != "" && !compartmentType(rt) {
-		return false, checkCompartmentType, "patient compartment: " + notCompartmentType(rt)
-	}
 	if p.patient != "" {
+		if !compartmentType(rt) {
+			return false, checkCompartmentType, "patient compartment: " + notCompartmentType(rt)
+		}
 		if ok, why := inCompartment(rt, res, p.patient, l); !ok {
 			return false, checkCompartment, "patient compartment: " + why
 		}

@@ -263,7 +263,7 @@ func (s *Server) search(w http.ResponseWriter, req scopes.Request, acc access) *
 		}
 		notes = append(notes, fmt.Sprintf("the result holds %d of the %d matches (total): it was truncated to %s, and the emulator does not page (no next link): narrow the search", len(entries), total, why))
 	}
-	if p := acc.compartment(); p != "" && !compartmentType(rt) {
+	if acc.compartment() != "" && !compartmentType(rt) {
 		notes = append(notes, "the patient/ scopes add no "+rt+" resources: "+notCompartmentType(rt))
 	}
 	for _, n := range notes {

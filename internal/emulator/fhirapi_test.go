@@ -199,3 +199,17 @@ func TestEncodedPathSeparators(t *testing.T) {
 	rec := rawDo(t, s, "GET", "Patient/%34%35%36", "")
 	assert.Equal(t, http.StatusOK, rec.Code, "other escapes still decode: %s", rec.Body.String())
 }
+
+// all returns decoded copies of the resources of one type in id order (the
+// tests compare stores; the server serves and matches the stored bytes).
+func (s *store) all(rt string) []map[string]any {
+	var out []map[string]any
+	for _, sr := range s.list(rt) {
+		m, err := decodeStrict(sr.raw, 0)
+		if err != nil {
+			panic("emulator test: a stored resource does not decode: " + err.Error())
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -41,15 +41,6 @@ func encodeResource(res map[string]any) ([]byte, error) {
 	return encodeJSON(res)
 }
 
-// decodeStored decodes a whole stored resource. The bytes were encoded by
-// encodeResource from a decoded resource, so this cannot fail but on a bug;
-// the caller treats a failure as a missing resource. Matching and the
-// checks read storedMembers instead.
-func decodeStored(raw []byte) (map[string]any, bool) {
-	m, err := decodeStrict(raw, 0)
-	return m, err == nil
-}
-
 // loadSeed builds a store holding at most max resources and maxBytes bytes
 // of compact JSON from a Bundle (any type) whose entries carry resources
 // with a resourceType and a valid id. A seed resource without
@@ -139,17 +130,6 @@ func (s *store) list(rt string) []storedResource {
 	return out
 }
 
-// all returns decoded copies of the resources of one type in id order.
-func (s *store) all(rt string) []map[string]any {
-	var out []map[string]any
-	for _, sr := range s.list(rt) {
-		if res, ok := decodeStored(sr.raw); ok {
-			out = append(out, res)
-		}
-	}
-	return out
-}
-
 // types returns the stored resource types.
 func (s *store) types() []string {
 	s.mu.RLock()
@@ -174,13 +154,9 @@ func (s *store) usage() (count int, bytes int64) {
 func (s *store) write(rt, id string, res map[string]any, now time.Time, check func(old members) *refusal) (raw []byte, created bool, ref *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oldRaw, exists := s.resources[rt][id]
-	var old members
-	if exists {
-		var ok bool
-		if old, ok = storedMembers(oldRaw); !ok {
-			return nil, false, &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
-		}
+	oldRaw, old, exists, ref := s.stored(rt, id)
+	if ref != nil {
+		return nil, false, ref
 	}
 	if ref := check(old); ref != nil {
 		return nil, false, ref
@@ -224,18 +200,28 @@ func (s *store) write(rt, id string, res map[string]any, now time.Time, check fu
 	return raw, created, nil
 }
 
+// stored returns the version of rt/id that a write or remove replaces, and
+// its members (nil when there is none); the caller holds the write lock.
+func (s *store) stored(rt, id string) (raw []byte, old members, exists bool, ref *refusal) {
+	raw, exists = s.resources[rt][id]
+	if !exists {
+		return nil, nil, false, nil
+	}
+	old, ok := storedMembers(raw)
+	if !ok {
+		return nil, nil, false, &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
+	}
+	return raw, old, true, nil
+}
+
 // remove deletes rt/id once check approves the stored version (nil when
 // there is none), under the write lock like write.
 func (s *store) remove(rt, id string, check func(old members) *refusal) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oldRaw, exists := s.resources[rt][id]
-	var old members
-	if exists {
-		var ok bool
-		if old, ok = storedMembers(oldRaw); !ok {
-			return &refusal{status: http.StatusInternalServerError, code: "exception", check: "store", msg: "the stored version cannot be decoded"}
-		}
+	oldRaw, old, exists, ref := s.stored(rt, id)
+	if ref != nil {
+		return ref
 	}
 	if ref := check(old); ref != nil {
 		return ref
@@ -463,7 +449,9 @@ var compartmentFields = map[string][]string{
 
 // inCompartment reports whether res belongs to the compartment of the
 // patient with id patientID, with the reason when it does not. Only
-// references to this server count (see localRefs.resolve).
+// references to this server count (see localRefs.resolve). The caller has
+// refused types outside every compartment (compartmentType); for one of
+// them no reference matches.
 func inCompartment(rt string, res members, patientID string, l localRefs) (bool, string) {
 	if rt == "Patient" {
 		id, _ := res("id").(string)
@@ -472,10 +460,7 @@ func inCompartment(rt string, res members, patientID string, l localRefs) (bool,
 		}
 		return false, fmt.Sprintf("Patient/%s is not the patient in context (Patient/%s)", id, patientID)
 	}
-	fields, ok := compartmentFields[rt]
-	if !ok {
-		return false, notCompartmentType(rt)
-	}
+	fields := compartmentFields[rt]
 	for _, f := range fields {
 		if t, id, ok := l.resolve(referenceOf(res(f))); ok && t == "Patient" && id == patientID {
 			return true, ""
