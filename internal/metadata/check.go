@@ -171,6 +171,10 @@ var (
 	urlMembers = []string{"issuer", "jwks_uri", "authorization_endpoint", "token_endpoint",
 		"introspection_endpoint", "revocation_endpoint", "registration_endpoint", "management_endpoint",
 		"userinfo_endpoint", "user_access_brand_bundle"}
+	// issuerEndpoints are the endpoints an IdP serves under its issuer: a
+	// Keycloak realm's path (keycloak), or any other IdP's origin (sameHost).
+	issuerEndpoints = []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint",
+		"revocation_endpoint", "userinfo_endpoint"}
 	arrayMembers = []string{"grant_types_supported", "code_challenge_methods_supported", "capabilities",
 		"scopes_supported", "response_types_supported", "token_endpoint_auth_methods_supported",
 		"token_endpoint_auth_signing_alg_values_supported"}
@@ -622,7 +626,7 @@ func (c *checker) keycloak() bool {
 			fmt.Sprintf("use %q", strings.TrimSuffix(issuer, "/")))
 	}
 	prefix := strings.TrimSuffix(issuer, "/") + "/protocol/openid-connect/"
-	for _, m := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"} {
+	for _, m := range issuerEndpoints {
 		if s, ok := c.str[m]; ok && !c.badURL[m] && !strings.HasPrefix(s, prefix) {
 			c.add("keycloak.realm", m, fmt.Sprintf("%q is not under %s", s, prefix),
 				"a Keycloak realm serves its endpoints under its issuer; another host or realm means keys and tokens that do not match",
@@ -645,7 +649,7 @@ func (c *checker) sameHost() {
 	if err != nil {
 		return
 	}
-	for _, m := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"} {
+	for _, m := range issuerEndpoints {
 		s, ok := c.str[m]
 		if !ok || c.badURL[m] {
 			continue
