@@ -55,13 +55,12 @@ zips() {
 }
 
 # GOFLAGS for every go command here: a non-empty GOFLAGS replaces the user's (environment or
-# go env file), so -buildvcs=true or -gcflags there cannot leak in. The same flags are also given on
-# the command line.
-BUILD_GOFLAGS="-mod=readonly -buildvcs=false"
+# go env file), so -buildvcs=true or -gcflags there cannot leak in.
+BUILD_GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
 
 # gobuild ARGS...: go build with the reproducibility flags, in the current directory.
 gobuild() {
-  GOFLAGS=$BUILD_GOFLAGS GOFIPS140=off go build -mod=readonly -buildvcs=false -trimpath "$@"
+  GOFLAGS=$BUILD_GOFLAGS GOFIPS140=off go build "$@"
 }
 
 # check_goexperiment: the effective GOEXPERIMENT (environment, else the go env file) must be the
