@@ -85,6 +85,11 @@ write_env_file() {
   (umask 077 && printf '%s\0' "$@" >"$f")
 }
 
+# random_secret BYTES: a random URL-safe secret of BYTES random bytes (letters, digits, - and _).
+random_secret() {
+  python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.argv[1])))' "$1"
+}
+
 # own_pgid: the process group of this script.
 own_pgid() {
   ps -o pgid= -p $$ | tr -d ' '

@@ -122,8 +122,8 @@ kcprod_env() {
   local deploy=$1 java_home row name kind value
   java_home=$(kc_java_home)
   if [ -z "${KCPROD_ADMIN_PASSWORD:-}" ]; then
-    KCPROD_ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-    KCPROD_BACKEND_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+    KCPROD_ADMIN_PASSWORD=$(random_secret 24)
+    KCPROD_BACKEND_SECRET=$(random_secret 32)
   fi
   KCPROD_ENV=(PATH="$java_home/bin:/usr/bin:/bin" JAVA_HOME="$java_home" HOME="${HOME:-/tmp}" TZ=UTC)
   KCPROD_ENV+=("${KCPROD_IMAGE_ENV[@]}")
@@ -237,6 +237,32 @@ kcprod_http() {
   curl -s -o "$out" -w '%{http_code}' --max-time 15 "$@" "$url" || echo 000
 }
 
+# The headers of a client's request as App Runner forwards it: https on the service's public host.
+KCPROD_PROXY_HEADERS=(-H "Host: $KCPROD_PUBLIC_HOST" -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Port: 443' -H 'X-Forwarded-For: 203.0.113.7')
+
+# kcprod_token OUT [CURL ARGS]: a client-credentials token of the backend client with the
+# SMART_BACKEND_CLIENT_SECRET given to the server (scope system/*.rs) into OUT; prints the HTTP status.
+kcprod_token() {
+  local out=$1
+  shift
+  kcprod_http "$out" "$KCPROD_BASE/realms/$KC_SMART_REALM/protocol/openid-connect/token" "$@" \
+    --data-urlencode grant_type=client_credentials --data-urlencode "client_id=$KC_SMART_BACKEND_CLIENT_ID" \
+    --data-urlencode "client_secret=$KCPROD_BACKEND_SECRET" --data-urlencode 'scope=system/*.rs'
+}
+
+# kcprod_validate TOKFILE VALIDATE-FLAGS...: smartauth validate (the library behind
+# examples/healthlake-lambda) must accept the token of TOKFILE for the data store, with the keycloak
+# provider and the given flags; TOKFILE is removed first, so the token is never left on disk or printed.
+kcprod_validate() {
+  local tokfile=$1 ev vout
+  shift
+  ev=$(python3 -c 'import json,sys; print(json.dumps({"datastoreEndpoint": sys.argv[2], "operationName": "SearchWithGet", "bearerToken": json.load(open(sys.argv[1]))["access_token"]}))' "$tokfile" "$KC_AUDIENCE")
+  rm -f "$tokfile"
+  vout=$(printf '%s' "$ev" | "$KCPROD_SMARTAUTH" validate --provider keycloak "$@" \
+    --endpoint "$KC_AUDIENCE" --role-arn "arn:aws:iam::123456789012:role/healthlake-smart-prod-smoke" 2>&1) \
+    || kcprod_fail "smartauth validate $* denied the production token: $vout"
+}
+
 # kcprod_check: the production server works: realm imported, discovery at the health check path
 # (direct and as forwarded by App Runner), health and metrics from the build options, the bootstrap
 # admin, a client-credentials token of the backend client that the smartauth validator accepts, and
@@ -254,9 +280,9 @@ kcprod_check() {
   [ "$code" = 200 ] || kcprod_fail "health check path $KCPROD_HEALTH_PATH answered HTTP $code"
   [ "$(json_get "$d/discovery.json" 'd["issuer"]')" = "$KCPROD_BASE/realms/$realm" ] \
     || kcprod_fail "issuer $(json_get "$d/discovery.json" 'd["issuer"]'), expected $KCPROD_BASE/realms/$realm"
-  # A client's request as App Runner forwards it: https on the service's public host name.
+  # A client's request as App Runner forwards it.
   code=$(kcprod_http "$d/discovery-public.json" "$KCPROD_BASE/realms/$realm/.well-known/openid-configuration" \
-    -H "Host: $KCPROD_PUBLIC_HOST" -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Port: 443' -H 'X-Forwarded-For: 203.0.113.7')
+    "${KCPROD_PROXY_HEADERS[@]}")
   [ "$code" = 200 ] || kcprod_fail "discovery behind the proxy headers answered HTTP $code"
   local want="https://$KCPROD_PUBLIC_HOST/realms/$realm" got
   for got in issuer token_endpoint jwks_uri; do
@@ -292,9 +318,7 @@ PY
 
   # The backend client: client credentials with the SMART_BACKEND_CLIENT_SECRET given to the server.
   local tokfile="$d/token.json"
-  code=$(kcprod_http "$tokfile" "$KCPROD_BASE/realms/$realm/protocol/openid-connect/token" \
-    --data-urlencode grant_type=client_credentials --data-urlencode "client_id=$KC_SMART_BACKEND_CLIENT_ID" \
-    --data-urlencode "client_secret=$KCPROD_BACKEND_SECRET" --data-urlencode 'scope=system/*.rs')
+  code=$(kcprod_token "$tokfile")
   [ "$code" = 200 ] || kcprod_fail "client credentials for $KC_SMART_BACKEND_CLIENT_ID: HTTP $code: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("error"), d.get("error_description"))' "$tokfile" 2>/dev/null)"
   # Claims checked without printing the token.
   python3 - "$tokfile" "$KCPROD_BASE/realms/$realm" "$KC_AUDIENCE" "$KC_SMART_BACKEND_CLIENT_ID" <<'PY' || kcprod_fail "unexpected token claims"
@@ -310,14 +334,8 @@ if c.get("azp") != azp: problems.append("azp %r != %r" % (c.get("azp"), azp))
 if "system/*.rs" not in c.get("scope", "").split(): problems.append("scope %r lacks system/*.rs" % c.get("scope"))
 if problems: sys.exit("token claims: " + "; ".join(problems))
 PY
-  # The validator (the library behind examples/healthlake-lambda) accepts it for the data store.
-  local ev
-  ev=$(python3 -c 'import json,sys; print(json.dumps({"datastoreEndpoint": sys.argv[2], "operationName": "SearchWithGet", "bearerToken": json.load(open(sys.argv[1]))["access_token"]}))' "$tokfile" "$KC_AUDIENCE")
-  rm -f "$tokfile"
-  local vout
-  vout=$(printf '%s' "$ev" | "$KCPROD_SMARTAUTH" validate --provider keycloak --keycloak-url "$KCPROD_BASE" --realm "$realm" \
-    --insecure-http --endpoint "$KC_AUDIENCE" --role-arn "arn:aws:iam::123456789012:role/healthlake-smart-prod-smoke" 2>&1) \
-    || kcprod_fail "smartauth validate denied the production token: $vout"
+  # The validator accepts it for the data store.
+  kcprod_validate "$tokfile" --keycloak-url "$KCPROD_BASE" --realm "$realm" --insecure-http
   log "keycloak-prod: client-credentials token of $KC_SMART_BACKEND_CLIENT_ID accepted by smartauth validate"
   # shellcheck disable=SC2016 # the literal import placeholder, not an expansion
   code=$(kcprod_http "$d/bad-secret.json" "$KCPROD_BASE/realms/$realm/protocol/openid-connect/token" \
@@ -339,7 +357,6 @@ PY
 kcprod_check_second() {
   local d="$RUN_DIR/kcprod2" code realm=$KC_SMART_REALM
   local want="https://$KCPROD_PUBLIC_HOST/realms/$realm"
-  local -a proxy=(-H "Host: $KCPROD_PUBLIC_HOST" -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Port: 443' -H 'X-Forwarded-For: 203.0.113.7')
   mkdir -p "$d"
   if grep -q "Realm '$realm' imported" "$KCPROD_LOG"; then
     kcprod_fail "realm $realm was imported again: it should already be in PostgreSQL"
@@ -350,26 +367,19 @@ kcprod_check_second() {
   local h got
   for h in "$KCPROD_PUBLIC_HOST" other.example.org; do
     code=$(kcprod_http "$d/discovery.json" "$KCPROD_BASE/realms/$realm/.well-known/openid-configuration" \
-      "${proxy[@]}" -H "X-Forwarded-Host: $h")
+      "${KCPROD_PROXY_HEADERS[@]}" -H "X-Forwarded-Host: $h")
     [ "$code" = 200 ] || kcprod_fail "discovery behind the proxy headers (X-Forwarded-Host $h) answered HTTP $code"
     got=$(json_get "$d/discovery.json" 'd["issuer"]')
     [ "$got" = "$want" ] || kcprod_fail "with KC_HOSTNAME the issuer behind the proxy (X-Forwarded-Host $h) is $got, expected $want"
   done
   local tokfile="$d/token.json"
-  code=$(kcprod_http "$tokfile" "$KCPROD_BASE/realms/$realm/protocol/openid-connect/token" "${proxy[@]}" \
-    --data-urlencode grant_type=client_credentials --data-urlencode "client_id=$KC_SMART_BACKEND_CLIENT_ID" \
-    --data-urlencode "client_secret=$KCPROD_BACKEND_SECRET" --data-urlencode 'scope=system/*.rs')
+  code=$(kcprod_token "$tokfile" "${KCPROD_PROXY_HEADERS[@]}")
   [ "$code" = 200 ] || kcprod_fail "client credentials for $KC_SMART_BACKEND_CLIENT_ID after the restart: HTTP $code"
   code=$(kcprod_http "$d/jwks.json" "$KCPROD_BASE/realms/$realm/protocol/openid-connect/certs")
   [ "$code" = 200 ] || kcprod_fail "JWKS answered HTTP $code"
   # The validator with the public issuer (the Lambda's KEYCLOAK_URL after the second deploy), keys
   # from the file (the public host is never resolved): it checks iss, signature, aud and scopes.
-  local ev vout
-  ev=$(python3 -c 'import json,sys; print(json.dumps({"datastoreEndpoint": sys.argv[2], "operationName": "SearchWithGet", "bearerToken": json.load(open(sys.argv[1]))["access_token"]}))' "$tokfile" "$KC_AUDIENCE")
-  rm -f "$tokfile"
-  vout=$(printf '%s' "$ev" | "$KCPROD_SMARTAUTH" validate --provider keycloak --issuer "$want" --jwks-file "$d/jwks.json" \
-    --endpoint "$KC_AUDIENCE" --role-arn "arn:aws:iam::123456789012:role/healthlake-smart-prod-smoke" 2>&1) \
-    || kcprod_fail "smartauth validate --issuer $want denied the token issued after the restart: $vout"
+  kcprod_validate "$tokfile" --issuer "$want" --jwks-file "$d/jwks.json"
   log "keycloak-prod (second deploy): issuer $want behind the proxy headers (also for X-Forwarded-Host other.example.org); a client-credentials token with that iss accepted by smartauth validate"
 }
 

@@ -81,7 +81,7 @@ kc_start() {
   mkdir -p "$KC_HOME/data/import"
   cp "$realm_file" "$smart_realm_file" "$KC_HOME/data/import/"
   cp "$entrypoint" "$KC_HOME/bin/smart-entrypoint.sh"
-  KC_SMART_BACKEND_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+  KC_SMART_BACKEND_SECRET=$(random_secret 32)
   KC_PORT=$(free_port)
   local mgmt_port java_home
   mgmt_port=$(free_port)

@@ -116,7 +116,7 @@ pg_start() {
   fi
   PG_DATA="$PG_TMP/data"
   PG_LOG="$RUN_DIR/postgres.log"
-  PG_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
+  PG_PASSWORD=$(random_secret 24)
   local t0
   t0=$(date +%s)
   pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --no-locale --no-sync \
