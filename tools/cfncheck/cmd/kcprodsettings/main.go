@@ -106,7 +106,7 @@ func settings(t *cfncheck.Template, second bool) ([][]string, error) {
 		return nil, err
 	}
 	props, _ := v.(map[string]any)
-	img, _ := dig(props, "SourceConfiguration", "ImageRepository", "ImageConfiguration").(map[string]any)
+	img, _ := cfncheck.Dig(props, "SourceConfiguration", "ImageRepository", "ImageConfiguration").(map[string]any)
 	if img == nil {
 		return nil, fmt.Errorf("Keycloak has no SourceConfiguration.ImageRepository.ImageConfiguration")
 	}
@@ -120,7 +120,7 @@ func settings(t *cfncheck.Template, second bool) ([][]string, error) {
 		{"port", []string{"Port"}, img},
 		{"health_path", []string{"HealthCheckConfiguration", "Path"}, props},
 	} {
-		val := fmt.Sprint(dig(s.from, s.path...))
+		val := fmt.Sprint(cfncheck.Dig(s.from, s.path...))
 		if val == "" || val == "<nil>" || placeholderRe.MatchString(val) || resourceRe.MatchString(val) {
 			return nil, fmt.Errorf("%s of the Keycloak service is not a literal: %q", strings.Join(s.path, "."), val)
 		}
@@ -156,14 +156,4 @@ func settings(t *cfncheck.Template, second bool) ([][]string, error) {
 		}
 	}
 	return rows, nil
-}
-
-// dig returns m[k0][k1]..., nil when a step is missing.
-func dig(m map[string]any, keys ...string) any {
-	var v any = m
-	for _, k := range keys {
-		mm, _ := v.(map[string]any)
-		v = mm[k]
-	}
-	return v
 }
