@@ -5,12 +5,14 @@
 # template's runtime variables and secrets), on the PostgreSQL of scripts/lib/postgres.sh.
 # Sourced after common.sh, keycloak.sh and postgres.sh.
 #
-# What is read from the deploy files (scripts/lib/kcprod-settings.py), so the smoke cannot drift
-# from them: the Keycloak version of ARG KEYCLOAK_IMAGE, the options of the RUN kc.sh build line,
-# the final stage's ENV and CMD, the production StartCommand (checked to be the entrypoint with the
-# CMD's arguments, so it also stands for a container started without one), the port, the health
-# check path and every runtime variable and secret of the App Runner service. A variable the template sets from a parameter or a
-# secret needs a test value here (kcprod_env): a new one fails the smoke until it gets one.
+# What is read from the deploy files, so the smoke cannot drift from them: from the Dockerfile
+# (scripts/lib/kcprod-settings.py) the Keycloak version of ARG KEYCLOAK_IMAGE, the options of the RUN
+# kc.sh build line, the final stage's ENV and CMD; from the template, evaluated for each deploy with
+# its conditions resolved (tools/cfncheck/cmd/kcprodsettings), the production StartCommand (checked to
+# be the entrypoint with the CMD's arguments, so it also stands for a container started without one),
+# the port, the health check path and every runtime variable and secret of the App Runner service. A
+# variable the template sets from a parameter needs a test value for that parameter here, a secret one
+# for the secret (kcprod_env): a new one fails the smoke until it gets one.
 # Test-only differences from production, logged at start: HTTP on 127.0.0.1 and a free port instead
 # of 0.0.0.0:8080, the management interface (health, metrics) on a free port instead of 9000, the
 # cluster transport (JGroups) on 127.0.0.1 and free ports instead of a site-local address and 7800,
@@ -34,38 +36,60 @@ KCPROD_READY_TIMEOUT=${KCPROD_READY_TIMEOUT:-180}
 KCPROD_BUILD_TIMEOUT=${KCPROD_BUILD_TIMEOUT:-300}
 KCPROD_PUBLIC_HOST=smart-kc.us-east-1.awsapprunner.com   # what App Runner forwards; never resolved
 
-# kcprod_settings: read the deploy files into KCPROD_* variables (once).
+# kcprod_settings: read the Dockerfile into KCPROD_* variables, build the template reader, read the
+# template's first deploy (once).
 kcprod_settings() {
   [ -n "${KCPROD_VERSION:-}" ] && return 0
-  local dockerfile="$ROOT/deploy/keycloak/Dockerfile" template="$ROOT/deploy/cloudformation/keycloak.yaml" out
-  out=$(python3 "$ROOT/scripts/lib/kcprod-settings.py" "$dockerfile" "$template") \
-    || die "cannot read the production settings from $dockerfile and $template"
+  local dockerfile="$ROOT/deploy/keycloak/Dockerfile" out
+  out=$(python3 "$ROOT/scripts/lib/kcprod-settings.py" "$dockerfile") \
+    || die "cannot read the production settings from $dockerfile"
   KCPROD_BUILD_OPTS=()
   KCPROD_IMAGE_ENV=()
-  KCPROD_TEMPLATE_ENV=()
-  local key a b c
-  while IFS=$'\t' read -r key a b c; do
+  local key a b
+  while IFS=$'\t' read -r key a b; do
     case $key in
       image_version) KCPROD_VERSION=$a ;;
       build_opt) KCPROD_BUILD_OPTS+=("$a") ;;
       image_cmd) KCPROD_IMAGE_CMD=$a ;;
       image_env) KCPROD_IMAGE_ENV+=("$a=$b") ;;
-      start_command) KCPROD_START_COMMAND=$a ;;
-      health_path) KCPROD_HEALTH_PATH=$a ;;
-      port) KCPROD_TEMPLATE_PORT=$a ;;
-      env) KCPROD_TEMPLATE_ENV+=("$a"$'\t'"$b"$'\t'"$c") ;;
       *) die "kcprod-settings.py printed an unknown setting: $key" ;;
     esac
   done <<<"$out"
-  [ -n "${KCPROD_VERSION:-}" ] && [ -n "${KCPROD_START_COMMAND:-}" ] && [ -n "${KCPROD_HEALTH_PATH:-}" ] \
-    || die "incomplete production settings from kcprod-settings.py"
+  [ -n "${KCPROD_VERSION:-}" ] && [ -n "${KCPROD_IMAGE_CMD:-}" ] || die "incomplete image settings from kcprod-settings.py"
+  KCPROD_SETTINGS_BIN="$RUN_DIR/kcprodsettings"
+  (cd "$ROOT/tools/cfncheck" && go build -o "$KCPROD_SETTINGS_BIN" ./cmd/kcprodsettings) >&2 \
+    || die "building tools/cfncheck/cmd/kcprodsettings failed"
+  kcprod_template first
+  log "keycloak-prod: image Keycloak $KCPROD_VERSION, kc.sh build ${KCPROD_BUILD_OPTS[*]}; StartCommand: $KCPROD_START_COMMAND"
+}
+
+# kcprod_template DEPLOY: the template's production settings for DEPLOY (first or second, see
+# kcprod_env) into KCPROD_START_COMMAND, KCPROD_TEMPLATE_PORT, KCPROD_HEALTH_PATH and
+# KCPROD_TEMPLATE_ENV (rows NAME<tab>KIND<tab>VALUE), checked against the Dockerfile's.
+kcprod_template() {
+  local deploy=$1 template="$ROOT/deploy/cloudformation/keycloak.yaml" out key a b c
+  [ "${KCPROD_TEMPLATE_DEPLOY:-}" = "$deploy" ] && return 0
+  out=$("$KCPROD_SETTINGS_BIN" "$template" "$deploy") || die "cannot read the $deploy deploy's settings from $template"
+  KCPROD_START_COMMAND='' KCPROD_TEMPLATE_PORT='' KCPROD_HEALTH_PATH=''
+  KCPROD_TEMPLATE_ENV=()
+  while IFS=$'\t' read -r key a b c; do
+    case $key in
+      start_command) KCPROD_START_COMMAND=$a ;;
+      port) KCPROD_TEMPLATE_PORT=$a ;;
+      health_path) KCPROD_HEALTH_PATH=$a ;;
+      env) KCPROD_TEMPLATE_ENV+=("$a"$'\t'"$b"$'\t'"$c") ;;
+      *) die "kcprodsettings printed an unknown setting: $key" ;;
+    esac
+  done <<<"$out"
+  [ -n "$KCPROD_START_COMMAND" ] && [ -n "$KCPROD_TEMPLATE_PORT" ] && [ -n "$KCPROD_HEALTH_PATH" ] \
+    || die "incomplete $deploy deploy settings from kcprodsettings"
   # The smoke runs the template's StartCommand; the image's own CMD (what runs without one) must be
   # the same arguments, and the template's port the image's KC_HTTP_PORT.
   [ "${KCPROD_START_COMMAND#/opt/keycloak/bin/smart-entrypoint.sh }" = "$KCPROD_IMAGE_CMD" ] \
     || die "the production StartCommand of keycloak.yaml ($KCPROD_START_COMMAND) and the Dockerfile's CMD ($KCPROD_IMAGE_CMD) differ"
   [[ " ${KCPROD_IMAGE_ENV[*]} " == *" KC_HTTP_PORT=$KCPROD_TEMPLATE_PORT "* ]] \
     || die "keycloak.yaml's ImageConfiguration Port $KCPROD_TEMPLATE_PORT is not the Dockerfile's KC_HTTP_PORT (${KCPROD_IMAGE_ENV[*]})"
-  log "keycloak-prod: image Keycloak $KCPROD_VERSION, kc.sh build ${KCPROD_BUILD_OPTS[*]}; StartCommand: $KCPROD_START_COMMAND"
+  KCPROD_TEMPLATE_DEPLOY=$deploy
 }
 
 # kcprod_install: $KCPROD_HOME, the Keycloak distribution of the image's version augmented with the
@@ -128,24 +152,21 @@ kcprod_env() {
   KCPROD_ENV=(PATH="$java_home/bin:/usr/bin:/bin" JAVA_HOME="$java_home" HOME="${HOME:-/tmp}" TZ=UTC)
   KCPROD_ENV+=("${KCPROD_IMAGE_ENV[@]}")
   KCPROD_SECRET_ENV=()
+  kcprod_template "$deploy"
   local names=()
   for row in "${KCPROD_TEMPLATE_ENV[@]}"; do
     IFS=$'\t' read -r name kind value <<<"$row"
-    case $deploy:$kind:$name in
-      # The template's !If [HasHostname, KC_HOSTNAME, KC_HOSTNAME_STRICT=false]: one or the other.
-      first:ref:KC_HOSTNAME | second:literal:KC_HOSTNAME_STRICT) continue ;;
-      second:ref:KC_HOSTNAME) value=$KCPROD_PUBLIC_HOST ;;
-    esac
     case $kind:$name in
       literal:*) ;;
-      ref:KC_HOSTNAME) ;;
-      ref:SMART_AUDIENCE) value=$KC_AUDIENCE ;;
-      ref:SMART_APP_REDIRECT_URI) value=$KC_SMART_REDIRECT_URI ;;
-      ref:KC_DB_URL) value=$PG_JDBC_URL ;;
-      ref:KC_DB_USERNAME) value=$PG_USER ;;
+      ref:KeycloakHostname:*) value=$KCPROD_PUBLIC_HOST ;;
+      ref:TokenAudience:*) value=$KC_AUDIENCE ;;
+      ref:AppRedirectURI:*) value=$KC_SMART_REDIRECT_URI ;;
+      ref:DbJdbcUrl:*) value=$PG_JDBC_URL ;;
+      ref:DbUsername:*) value=$PG_USER ;;
       secret:KC_BOOTSTRAP_ADMIN_PASSWORD) value=$KCPROD_ADMIN_PASSWORD ;;
       secret:SMART_BACKEND_CLIENT_SECRET) value=$KCPROD_BACKEND_SECRET ;;
       secret:KC_DB_PASSWORD) value=$PG_PASSWORD ;;
+      ref:*) die "deploy/cloudformation/keycloak.yaml sets $name from parameter ${kind#ref:}: give the parameter a test value in kcprod_env (scripts/lib/keycloak-prod.sh)" ;;
       *) die "deploy/cloudformation/keycloak.yaml sets $name ($kind) for Keycloak: give it a test value in kcprod_env (scripts/lib/keycloak-prod.sh)" ;;
     esac
     if [ "$kind" = secret ]; then

@@ -99,12 +99,12 @@ func TestGroupScopesOnlyInPractitionerClient(t *testing.T) {
 	d := deployments(t)[0]
 	require.Equal(t, "cognito.yaml", d.file)
 	for _, v := range []deployment{d, d.with("AccessLevel", "read-write"), d.with("PreTokenTrigger", "V3_0")} {
-		env := dig(v.props(t, "PreTokenFunction"), "Environment", "Variables").(map[string]any)
+		env := Dig(v.props(t, "PreTokenFunction"), "Environment", "Variables").(map[string]any)
 		assert.Equal(t, practID, env["GROUP_SCOPE_CLIENTS"], "%s: the practitioner app is the only group-scope client", v.name)
 		assert.Contains(t, strings.Split(v.validatorEnv(t)["COGNITO_CLIENT_IDS"], ","), practID, v.name)
 	}
 	off := d.with("FineGrainedAuthorization", "false")
-	env := dig(off.props(t, "PreTokenFunction"), "Environment", "Variables").(map[string]any)
+	env := Dig(off.props(t, "PreTokenFunction"), "Environment", "Variables").(map[string]any)
 	assert.NotContains(t, env, "GROUP_SCOPE_CLIENTS")
 	assert.NotContains(t, env, "GROUP_SCOPES")
 	// The client cannot ask for resource scopes itself.
@@ -228,21 +228,21 @@ func TestEcrPullScopedToImageRepository(t *testing.T) {
 		role := d.with("KeycloakImage", image).props(t, "EcrAccessRole")
 		require.NotNil(t, role, image)
 		assert.NotContains(t, role, "ManagedPolicyArns", "the managed ECR policy allows every repository")
-		stmts := dig(role["Policies"].([]any)[0], "PolicyDocument", "Statement").([]any)
+		stmts := Dig(role["Policies"].([]any)[0], "PolicyDocument", "Statement").([]any)
 		require.Len(t, stmts, 2)
-		assert.Equal(t, "ecr:GetAuthorizationToken", dig(stmts[0], "Action"))
+		assert.Equal(t, "ecr:GetAuthorizationToken", Dig(stmts[0], "Action"))
 		want := "arn:aws:ecr:us-east-1:" + account + ":repository/" + repo
 		if repo == "" {
 			want = "arn:aws:ecr:eu-west-1:210987654321:repository/kc"
 		}
-		assert.Equal(t, want, dig(stmts[1], "Resource"), image)
-		for _, a := range dig(stmts[1], "Action").([]any) {
+		assert.Equal(t, want, Dig(stmts[1], "Resource"), image)
+		for _, a := range Dig(stmts[1], "Action").([]any) {
 			assert.True(t, strings.HasPrefix(a.(string), "ecr:") && !strings.Contains(a.(string), "Put"), "%v", a)
 		}
 	}
 	assert.Nil(t, d.with("KeycloakImage", "public.ecr.aws/abc123/smart-keycloak:1").props(t, "EcrAccessRole"))
 
-	hc := dig(d.props(t, "Keycloak"), "HealthCheckConfiguration").(map[string]any)
+	hc := Dig(d.props(t, "Keycloak"), "HealthCheckConfiguration").(map[string]any)
 	assert.Equal(t, 20, hc["Interval"], "App Runner maximum")
 	assert.Equal(t, 20, hc["UnhealthyThreshold"], "App Runner maximum: 400 s for start-dev")
 }
@@ -256,7 +256,7 @@ func TestKeycloakInstanceRoleKMS(t *testing.T) {
 	stmts := func(d deployment) []any {
 		role := d.props(t, "KeycloakInstanceRole")
 		require.Len(t, role["Policies"].([]any), 1)
-		return dig(role["Policies"].([]any)[0], "PolicyDocument", "Statement").([]any)
+		return Dig(role["Policies"].([]any)[0], "PolicyDocument", "Statement").([]any)
 	}
 	secrets := []any{
 		"arn:aws:secretsmanager:us-east-1:" + account + ":secret:admin-AbCdEf",
@@ -265,8 +265,8 @@ func TestKeycloakInstanceRoleKMS(t *testing.T) {
 	}
 	def := stmts(d)
 	require.Len(t, def, 1, "no kms:Decrypt by default")
-	assert.Equal(t, "secretsmanager:GetSecretValue", dig(def[0], "Action"))
-	assert.Equal(t, secrets, dig(def[0], "Resource"))
+	assert.Equal(t, "secretsmanager:GetSecretValue", Dig(def[0], "Action"))
+	assert.Equal(t, secrets, Dig(def[0], "Resource"))
 	assert.Equal(t, "", d.tmpl.Parameters["DbSecretKmsKeyArn"].Default)
 
 	key := "arn:aws:kms:us-east-1:" + account + ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -283,5 +283,5 @@ func TestKeycloakInstanceRoleKMS(t *testing.T) {
 
 	demo := stmts(d.with("KeycloakMode", "demo", "DbJdbcUrl", "", "DbPasswordSecretArn", "", "DbSecretKmsKeyArn", key))
 	require.Len(t, demo, 1, "demo mode reads no database secret")
-	assert.Equal(t, secrets[:2], dig(demo[0], "Resource"))
+	assert.Equal(t, secrets[:2], Dig(demo[0], "Resource"))
 }

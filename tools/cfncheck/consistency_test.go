@@ -27,7 +27,7 @@ import (
 // fineGrained is the data store's FineGrainedAuthorizationEnabled under d.
 func fineGrained(t *testing.T, d deployment) bool {
 	t.Helper()
-	v := dig(d.props(t, "Datastore"), "IdentityProviderConfiguration", "FineGrainedAuthorizationEnabled")
+	v := Dig(d.props(t, "Datastore"), "IdentityProviderConfiguration", "FineGrainedAuthorizationEnabled")
 	b, ok := v.(bool)
 	require.True(t, ok, "%s: FineGrainedAuthorizationEnabled is %#v", d.name, v)
 	return b
@@ -92,7 +92,7 @@ func TestNoPublicUserScopesWithoutFineGrained(t *testing.T) {
 			fn := c.props(t, "PreTokenFunction")
 			var granted []string // user/ scopes the trigger adds for public clients
 			if fn != nil {
-				env := dig(fn, "Environment", "Variables").(map[string]any)
+				env := Dig(fn, "Environment", "Variables").(map[string]any)
 				var groups map[string][]string
 				if s, ok := env["GROUP_SCOPES"].(string); ok {
 					require.NoError(t, json.Unmarshal([]byte(s), &groups), c.name)
@@ -273,7 +273,7 @@ func TestSharedBlocksIdentical(t *testing.T) {
 	fn := func(tm *Template) (Resource, map[string]any) {
 		r := tm.Resources["ValidatorFunction"]
 		p := maps.Clone(r.Properties)
-		env := maps.Clone(dig(p, "Environment", "Variables").(map[string]any))
+		env := maps.Clone(Dig(p, "Environment", "Variables").(map[string]any))
 		p["Environment"] = nil
 		r.Properties = p
 		shared := map[string]any{}
@@ -290,7 +290,7 @@ func TestSharedBlocksIdentical(t *testing.T) {
 	ver := func(tm *Template) (Resource, string) {
 		r := tm.Resources["ValidatorVersion"]
 		p := maps.Clone(r.Properties)
-		sub := dig(p, "Description", "Fn::Sub").([]any)
+		sub := Dig(p, "Description", "Fn::Sub").([]any)
 		format := regexp.MustCompile(` a=\$\{TokenAudience\} h=\$\{KeycloakHostname\}`).ReplaceAllString(sub[0].(string), "")
 		p["Description"] = []any{format, sub[1]}
 		r.Properties = p
@@ -381,10 +381,10 @@ func TestDenyMetricFilterMatchesAdapterLog(t *testing.T) {
 			assert.True(t, matchJSONFilter(t, pattern, deny), "%s does not match the deny line %v", pattern, deny)
 			assert.False(t, matchJSONFilter(t, pattern, allow), "%s matches the allow line %v", pattern, allow)
 			tr := mf["MetricTransformations"].([]any)[0]
-			for _, dim := range dig(tr, "Dimensions").([]any) {
-				field, ok := strings.CutPrefix(dig(dim, "Value").(string), "$.")
+			for _, dim := range Dig(tr, "Dimensions").([]any) {
+				field, ok := strings.CutPrefix(Dig(dim, "Value").(string), "$.")
 				require.True(t, ok)
-				assert.Equal(t, deny["reason"], deny[field], "dimension %s reads the reason code", dig(dim, "Key"))
+				assert.Equal(t, deny["reason"], deny[field], "dimension %s reads the reason code", Dig(dim, "Key"))
 			}
 		})
 	}

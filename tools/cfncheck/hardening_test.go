@@ -119,7 +119,7 @@ func TestRolesLeastPrivilege(t *testing.T) {
 					}, st, "%s: %s trust", v.name, name)
 
 					for _, p := range role["Policies"].([]any) {
-						for _, s := range dig(p, "PolicyDocument", "Statement").([]any) {
+						for _, s := range Dig(p, "PolicyDocument", "Statement").([]any) {
 							sm := s.(map[string]any)
 							for k := range sm {
 								assert.Contains(t, []string{"Action", "Condition", "Effect", "Resource", "Sid"}, k, "%s: %s: no NotAction/NotResource/Principal", v.name, name)
@@ -146,7 +146,7 @@ func TestRolesLeastPrivilege(t *testing.T) {
 						assert.Equal(t, logsPolicy(preTokenLogARN), role["Policies"], v.name)
 					case "HealthLakeServiceRole":
 						require.Len(t, role["Policies"], 1, v.name)
-						assert.Equal(t, "fhir-data-plane", dig(role["Policies"].([]any)[0], "PolicyName"))
+						assert.Equal(t, "fhir-data-plane", Dig(role["Policies"].([]any)[0], "PolicyName"))
 						roleActions(t, role) // resources: this data store only
 					}
 				}
@@ -328,7 +328,7 @@ func TestRealmClientsHardened(t *testing.T) {
 	// whose data they read.
 	providers := r.Components["org.keycloak.userprofile.UserProfileProvider"]
 	require.Len(t, providers, 1)
-	cfg := dig(providers[0], "config", "kc.user.profile.config").([]any)
+	cfg := Dig(providers[0], "config", "kc.user.profile.config").([]any)
 	require.Len(t, cfg, 1)
 	var profile struct {
 		Attributes []struct {

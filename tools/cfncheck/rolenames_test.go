@@ -63,7 +63,7 @@ func TestRoleNames(t *testing.T) {
 				}
 			}
 
-			envExpr := dig(d.tmpl.Resources["ValidatorFunction"].Properties, "Environment", "Variables", "SERVICE_ROLE_ARN")
+			envExpr := Dig(d.tmpl.Resources["ValidatorFunction"].Properties, "Environment", "Variables", "SERVICE_ROLE_ARN")
 			regions := []string{"us-east-1", "eu-west-2", "ap-south-1", "ap-southeast-2", "us-gov-west-1", "ap-northeast-3"}
 			for _, reg := range regions {
 				for n := 1; n <= 128; n++ {

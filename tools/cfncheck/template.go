@@ -647,3 +647,16 @@ func (t *Template) addCondition(name string, seen map[string]bool, walk func(any
 		walk(t.Conditions[name])
 	}
 }
+
+// Dig returns v[k0][k1]... of decoded (or evaluated) template values, nil
+// when a step is missing or not an object.
+func Dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}

@@ -125,7 +125,7 @@ func (d deployment) props(t *testing.T, resource string) map[string]any {
 func (d deployment) validatorEnv(t *testing.T) map[string]string {
 	t.Helper()
 	fn := d.props(t, "ValidatorFunction")
-	vars := dig(fn, "Environment", "Variables").(map[string]any)
+	vars := Dig(fn, "Environment", "Variables").(map[string]any)
 	out := map[string]string{}
 	for k, v := range vars {
 		out[k] = v.(string)
@@ -134,17 +134,6 @@ func (d deployment) validatorEnv(t *testing.T) map[string]string {
 }
 
 // dig follows map keys.
-func dig(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
 func ref(name string) map[string]any { return map[string]any{"Ref": name} }
 
 func getAtt(res, attr string) map[string]any {
@@ -236,7 +225,7 @@ func TestValidatorWiring(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			ds := d.tmpl.Resources["Datastore"]
 			require.Equal(t, "AWS::HealthLake::FHIRDatastore", ds.Type)
-			idp := dig(ds.Properties, "IdentityProviderConfiguration").(map[string]any)
+			idp := Dig(ds.Properties, "IdentityProviderConfiguration").(map[string]any)
 			assert.Equal(t, ref("ValidatorAlias"), idp["IdpLambdaArn"], "IdpLambdaArn names the alias, never the function")
 			// Kept on stack deletion and replacement, deleted by the rollback
 			// of the deploy that created it (no orphaned, billed data store).
@@ -276,7 +265,7 @@ func TestValidatorWiring(t *testing.T) {
 			assert.Equal(t, "arn:aws:iam::"+account+":role/"+role["RoleName"].(string), env["SERVICE_ROLE_ARN"])
 			assert.NotContains(t, d.tmpl.References(d.tmpl.Resources["ValidatorFunction"].Properties), "HealthLakeServiceRole",
 				"the function names the role by its fixed name (a reference would be a cycle)")
-			stmts := dig(role, "AssumeRolePolicyDocument", "Statement").([]any)
+			stmts := Dig(role, "AssumeRolePolicyDocument", "Statement").([]any)
 			require.Len(t, stmts, 1)
 			trust := stmts[0].(map[string]any)
 			assert.Equal(t, "Allow", trust["Effect"])
@@ -310,7 +299,7 @@ func TestValidatorWiring(t *testing.T) {
 			assert.Equal(t, "bootstrap", fn["Handler"])
 			assert.Equal(t, map[string]any{"S3Bucket": "smartauth-artifacts", "S3Key": "healthlake-lambda-arm64-0a1b2c.zip"}, fn["Code"])
 			assert.LessOrEqual(t, fn["Timeout"], 3)
-			assert.Equal(t, ref("ValidatorLogGroup"), dig(d.tmpl.Resources["ValidatorFunction"].Properties, "LoggingConfig", "LogGroup"))
+			assert.Equal(t, ref("ValidatorLogGroup"), Dig(d.tmpl.Resources["ValidatorFunction"].Properties, "LoggingConfig", "LogGroup"))
 			assert.Equal(t, "90", fmtAny(d.props(t, "ValidatorLogGroup")["RetentionInDays"]))
 
 			// Every variable the template sets is one the validator reads.
@@ -337,11 +326,11 @@ func roleActions(t *testing.T, role map[string]any) []string {
 	t.Helper()
 	var actions []string
 	for _, p := range role["Policies"].([]any) {
-		for _, s := range dig(p, "PolicyDocument", "Statement").([]any) {
+		for _, s := range Dig(p, "PolicyDocument", "Statement").([]any) {
 			// Both spellings: the GetAtt form and datastore/fhir/<id>.
 			assert.ElementsMatch(t, []any{datastoreARN, "arn:aws:healthlake:us-east-1:" + account + ":datastore/fhir/" + datastoreID},
-				dig(s, "Resource"), "data-plane permissions name the data store")
-			for _, a := range dig(s, "Action").([]any) {
+				Dig(s, "Resource"), "data-plane permissions name the data store")
+			for _, a := range Dig(s, "Action").([]any) {
 				actions = append(actions, a.(string))
 			}
 		}
@@ -381,9 +370,9 @@ func TestProviderSettings(t *testing.T) {
 			env := d.validatorEnv(t)
 			meta := metadataOf(t, d)
 			out := d.eval(t, d.tmpl.Outputs).(map[string]any)
-			assert.Equal(t, meta["token_endpoint"], dig(out, "TokenUrl", "Value"))
-			assert.Equal(t, meta["issuer"], dig(out, "Issuer", "Value"))
-			assert.Equal(t, endpoint, dig(out, "DatastoreEndpoint", "Value"))
+			assert.Equal(t, meta["token_endpoint"], Dig(out, "TokenUrl", "Value"))
+			assert.Equal(t, meta["issuer"], Dig(out, "Issuer", "Value"))
+			assert.Equal(t, endpoint, Dig(out, "DatastoreEndpoint", "Value"))
 			switch d.file {
 			case "cognito.yaml":
 				assert.Equal(t, "cognito", env["SMARTAUTH_PROVIDER"])
@@ -395,10 +384,10 @@ func TestProviderSettings(t *testing.T) {
 				assert.Equal(t, "https://cognito-idp."+region+".amazonaws.com/"+poolID, meta["issuer"])
 				assert.Equal(t, meta["issuer"].(string)+"/.well-known/jwks.json", meta["jwks_uri"])
 				assert.Equal(t, "https://smart-demo-123.auth.us-east-1.amazoncognito.com/oauth2/authorize", meta["authorization_endpoint"])
-				assert.Equal(t, dig(out, "AuthorizeUrl", "Value"), meta["authorization_endpoint"])
-				assert.Equal(t, backendID, dig(out, "BackendClientId", "Value"))
-				assert.Equal(t, appID, dig(out, "AppClientId", "Value"))
-				assert.Equal(t, practID, dig(out, "PractitionerAppClientId", "Value"))
+				assert.Equal(t, Dig(out, "AuthorizeUrl", "Value"), meta["authorization_endpoint"])
+				assert.Equal(t, backendID, Dig(out, "BackendClientId", "Value"))
+				assert.Equal(t, appID, Dig(out, "AppClientId", "Value"))
+				assert.Equal(t, practID, Dig(out, "PractitionerAppClientId", "Value"))
 			case "keycloak.yaml":
 				assert.Equal(t, "keycloak", env["SMARTAUTH_PROVIDER"])
 				assert.Equal(t, "https://"+serviceURL, env["KEYCLOAK_URL"])
@@ -428,13 +417,13 @@ func TestProviderSettings(t *testing.T) {
 
 func appRunnerEnv(t *testing.T, d deployment) map[string]string {
 	t.Helper()
-	img := dig(d.props(t, "Keycloak"), "SourceConfiguration", "ImageRepository", "ImageConfiguration")
+	img := Dig(d.props(t, "Keycloak"), "SourceConfiguration", "ImageRepository", "ImageConfiguration")
 	out := map[string]string{}
-	for _, kv := range dig(img, "RuntimeEnvironmentVariables").([]any) {
-		out[dig(kv, "Name").(string)] = dig(kv, "Value").(string)
+	for _, kv := range Dig(img, "RuntimeEnvironmentVariables").([]any) {
+		out[Dig(kv, "Name").(string)] = Dig(kv, "Value").(string)
 	}
-	for _, kv := range dig(img, "RuntimeEnvironmentSecrets").([]any) {
-		out[dig(kv, "Name").(string)] = "secret:" + dig(kv, "Value").(string)
+	for _, kv := range Dig(img, "RuntimeEnvironmentSecrets").([]any) {
+		out[Dig(kv, "Name").(string)] = "secret:" + Dig(kv, "Value").(string)
 	}
 	return out
 }
@@ -459,11 +448,11 @@ func TestKeycloakService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := tt.d.props(t, "Keycloak")
-			repo := dig(svc, "SourceConfiguration", "ImageRepository")
-			assert.Equal(t, tt.imageTyp, dig(repo, "ImageRepositoryType"))
-			assert.Equal(t, "8080", dig(repo, "ImageConfiguration", "Port"))
-			assert.Equal(t, tt.start, dig(repo, "ImageConfiguration", "StartCommand"))
-			assert.Equal(t, tt.ecrRole, dig(svc, "SourceConfiguration", "AuthenticationConfiguration") != nil)
+			repo := Dig(svc, "SourceConfiguration", "ImageRepository")
+			assert.Equal(t, tt.imageTyp, Dig(repo, "ImageRepositoryType"))
+			assert.Equal(t, "8080", Dig(repo, "ImageConfiguration", "Port"))
+			assert.Equal(t, tt.start, Dig(repo, "ImageConfiguration", "StartCommand"))
+			assert.Equal(t, tt.ecrRole, Dig(svc, "SourceConfiguration", "AuthenticationConfiguration") != nil)
 			env := appRunnerEnv(t, tt.d)
 			assert.Equal(t, "xforwarded", env["KC_PROXY_HEADERS"])
 			assert.Equal(t, "true", env["KC_HTTP_ENABLED"])
@@ -479,16 +468,16 @@ func TestKeycloakService(t *testing.T) {
 				assert.Equal(t, "postgres", env["KC_DB"])
 				assert.Equal(t, "secret:"+tt.d.params["DbPasswordSecretArn"], env["KC_DB_PASSWORD"])
 			}
-			hc := dig(svc, "HealthCheckConfiguration")
-			assert.Equal(t, "HTTP", dig(hc, "Protocol"))
-			assert.Equal(t, "/realms/smart/.well-known/openid-configuration", dig(hc, "Path"))
-			assert.Equal(t, 1, dig(tt.d.props(t, "KeycloakScaling"), "MaxSize"), "one instance: no shared caches on App Runner")
+			hc := Dig(svc, "HealthCheckConfiguration")
+			assert.Equal(t, "HTTP", Dig(hc, "Protocol"))
+			assert.Equal(t, "/realms/smart/.well-known/openid-configuration", Dig(hc, "Path"))
+			assert.Equal(t, 1, Dig(tt.d.props(t, "KeycloakScaling"), "MaxSize"), "one instance: no shared caches on App Runner")
 			assert.NotContains(t, svc, "ServiceName", "a ServiceName change would replace the service and its URL")
 			// deploy/keycloak/entrypoint.sh refuses a client secret under 32
 			// characters or one holding "${" (an import placeholder).
-			gen := dig(tt.d.props(t, "BackendClientSecret"), "GenerateSecretString")
-			assert.GreaterOrEqual(t, dig(gen, "PasswordLength"), 32)
-			assert.Equal(t, true, dig(gen, "ExcludePunctuation"))
+			gen := Dig(tt.d.props(t, "BackendClientSecret"), "GenerateSecretString")
+			assert.GreaterOrEqual(t, Dig(gen, "PasswordLength"), 32)
+			assert.Equal(t, true, Dig(gen, "ExcludePunctuation"))
 		})
 	}
 }
@@ -500,17 +489,17 @@ func TestCognitoPool(t *testing.T) {
 	d := deployments(t)[0]
 	require.Equal(t, "cognito.yaml", d.file)
 	pool := d.tmpl.Resources["UserPool"]
-	lcIf, ok := dig(pool.Properties, "LambdaConfig", "Fn::If").([]any)
+	lcIf, ok := Dig(pool.Properties, "LambdaConfig", "Fn::If").([]any)
 	require.True(t, ok && len(lcIf) == 3, "LambdaConfig is conditional on the trigger")
 	assert.Equal(t, "TriggerOn", lcIf[0])
 	// The pool names the trigger by its fixed name (a reference would be a
 	// cycle: the trigger's environment names the app client)...
 	assert.NotContains(t, d.tmpl.References(pool.Properties), "PreTokenFunction")
-	ptg := dig(d.props(t, "UserPool"), "LambdaConfig", "PreTokenGenerationConfig")
-	assert.Equal(t, "V2_0", dig(ptg, "LambdaVersion"))
+	ptg := Dig(d.props(t, "UserPool"), "LambdaConfig", "PreTokenGenerationConfig")
+	assert.Equal(t, "V2_0", Dig(ptg, "LambdaVersion"))
 	// ...which is the function's name.
-	assert.Equal(t, "arn:aws:lambda:us-east-1:"+account+":function:"+d.props(t, "PreTokenFunction")["FunctionName"].(string), dig(ptg, "LambdaArn"))
-	assert.Equal(t, "V3_0", dig(d.with("PreTokenTrigger", "V3_0").props(t, "UserPool"), "LambdaConfig", "PreTokenGenerationConfig", "LambdaVersion"))
+	assert.Equal(t, "arn:aws:lambda:us-east-1:"+account+":function:"+d.props(t, "PreTokenFunction")["FunctionName"].(string), Dig(ptg, "LambdaArn"))
+	assert.Equal(t, "V3_0", Dig(d.with("PreTokenTrigger", "V3_0").props(t, "UserPool"), "LambdaConfig", "PreTokenGenerationConfig", "LambdaVersion"))
 
 	var perm string
 	for name, r := range d.tmpl.Resources {
@@ -528,10 +517,10 @@ func TestCognitoPool(t *testing.T) {
 	fn := d.props(t, "PreTokenFunction")
 	require.NotNil(t, fn)
 	known := envNamesRead(t, "examples/cognito-pretoken/main.go")
-	for k := range dig(fn, "Environment", "Variables").(map[string]any) {
+	for k := range Dig(fn, "Environment", "Variables").(map[string]any) {
 		assert.Contains(t, known, k, "examples/cognito-pretoken does not read %s", k)
 	}
-	assert.Equal(t, "true", dig(fn, "Environment", "Variables", "ATTRIBUTES_ADMIN_CONTROLLED"))
+	assert.Equal(t, "true", Dig(fn, "Environment", "Variables", "ATTRIBUTES_ADMIN_CONTROLLED"))
 	assert.Equal(t, map[string]any{"S3Bucket": "smartauth-artifacts", "S3Key": "cognito-pretoken-arm64-3d4e5f.zip"}, fn["Code"])
 	// ATTRIBUTES_ADMIN_CONTROLLED is true only because no client may write the attributes.
 	for _, c := range []string{"AppClient", "PractitionerAppClient", "BackendClient"} {
@@ -569,7 +558,7 @@ func TestCognitoPool(t *testing.T) {
 				assert.Contains(t, r.DependsOn, rs, "%s: %s must depend on %s", v.name, name, rs)
 				var names []string
 				for _, sc := range v.props(t, rs)["Scopes"].([]any) {
-					names = append(names, dig(sc, "ScopeName").(string))
+					names = append(names, Dig(sc, "ScopeName").(string))
 				}
 				assert.Contains(t, names, scope, "%s: %s lists %s", v.name, name, s)
 			}
@@ -601,7 +590,7 @@ func TestSecondDeployKeepsDatastore(t *testing.T) {
 			assert.NotContains(t, d.tmpl.References(ds.Properties), "DatastoreEndpoint",
 				"no data store property (or condition it uses) may read DatastoreEndpoint")
 			assert.Equal(t, phase1.props(t, "Datastore"), phase2.props(t, "Datastore"))
-			assert.Equal(t, aliasARN, dig(phase2.props(t, "Datastore"), "IdentityProviderConfiguration", "IdpLambdaArn"))
+			assert.Equal(t, aliasARN, Dig(phase2.props(t, "Datastore"), "IdentityProviderConfiguration", "IdpLambdaArn"))
 
 			// The alias ARN is made of the function's name and the alias name,
 			// neither of which may follow the endpoint.
@@ -700,7 +689,7 @@ func TestAlarmsAndDenyMetric(t *testing.T) {
 			assert.Equal(t, "/smartauth/smart/validator", mf["LogGroupName"])
 			assert.Equal(t, `{ $.msg = "authorization" && $.decision = "deny" }`, mf["FilterPattern"])
 			tr := mf["MetricTransformations"].([]any)[0]
-			assert.Equal(t, []any{map[string]any{"Key": "reason", "Value": "$.reason"}}, dig(tr, "Dimensions"))
+			assert.Equal(t, []any{map[string]any{"Key": "reason", "Value": "$.reason"}}, Dig(tr, "Dimensions"))
 			// TestDenyMetricFilterMatchesAdapterLog applies the pattern to
 			// lambdaadapter's real log lines.
 		})
@@ -806,7 +795,7 @@ func smartauthCLI(t *testing.T) string {
 
 func metadataOf(t *testing.T, d deployment) map[string]any {
 	t.Helper()
-	s, ok := dig(d.props(t, "Datastore"), "IdentityProviderConfiguration", "Metadata").(string)
+	s, ok := Dig(d.props(t, "Datastore"), "IdentityProviderConfiguration", "Metadata").(string)
 	require.True(t, ok, "Metadata is a JSON string")
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(s), &m), "%s: Metadata is not JSON: %s", d.name, s)
@@ -835,7 +824,7 @@ func TestMetadataAccepted(t *testing.T) {
 				for _, k := range []string{"issuer", "jwks_uri", "authorization_endpoint", "token_endpoint"} {
 					assert.True(t, strings.HasPrefix(m[k].(string), "https://"), k)
 				}
-				raw := dig(c.props(t, "Datastore"), "IdentityProviderConfiguration", "Metadata").(string)
+				raw := Dig(c.props(t, "Datastore"), "IdentityProviderConfiguration", "Metadata").(string)
 				file := filepath.Join(t.TempDir(), "metadata.json")
 				require.NoError(t, os.WriteFile(file, []byte(raw), 0o600))
 				// Flags before the file: right whether --check takes the file as
@@ -881,7 +870,7 @@ func TestKeycloakRealm(t *testing.T) {
 
 	env := d.validatorEnv(t)
 	assert.Equal(t, env["KEYCLOAK_REALM"], realm.Realm)
-	hc := dig(d.props(t, "Keycloak"), "HealthCheckConfiguration", "Path")
+	hc := Dig(d.props(t, "Keycloak"), "HealthCheckConfiguration", "Path")
 	assert.Equal(t, "/realms/"+realm.Realm+"/.well-known/openid-configuration", hc)
 
 	// Every ${ENV_VAR} the import substitutes is set on the App Runner
